@@ -1,0 +1,769 @@
+//! The board document: a Loro document holding the board's meta data, its
+//! cards and their stacking order, with validated operations, change events,
+//! undo of local changes, and save/load.
+//!
+//! Layout of the document (root containers):
+//! - `meta`: map with `id`, `title`, `background`.
+//! - `cards`: map from card id (hyphenated UUID) to a mergeable map of the
+//!   card's fields (`kind`, `x`, `y`, `w`, `h`, `color`, `created_by`,
+//!   `created_at`, and per kind `text` (a mergeable text), `sha256`,
+//!   `media_type`, `natural_w`, `natural_h`, `file_name`, `url`, `title`).
+//! - `order`: movable list of card ids, bottom first.
+//!
+//! Every operation validates all of its input before it touches the document
+//! and commits once, so a refused operation leaves the board unchanged and an
+//! accepted one is a single undo step.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use loro::{
+    ExportMode, Frontiers, LoroDoc, LoroMap, LoroMovableList, LoroText, LoroValue, Subscription,
+    UndoManager, ValueOrContainer, VersionVector,
+};
+
+use crate::blob;
+use crate::card::{
+    self, Card, CardId, Color, Content, ImageRef, Kind, NewCard, Point, Size, limits,
+};
+use crate::error::{Error, LoadError};
+use crate::event::{self, Changes};
+
+pub(crate) const META: &str = "meta";
+pub(crate) const CARDS: &str = "cards";
+pub(crate) const ORDER: &str = "order";
+
+/// A board's identity, shared by every replica of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BoardId(pub uuid::Uuid);
+
+impl BoardId {
+    /// Builds an id from 16 random bytes supplied by the caller.
+    pub fn from_random_bytes(bytes: [u8; 16]) -> Self {
+        BoardId(uuid::Builder::from_random_bytes(bytes).into_uuid())
+    }
+}
+
+impl fmt::Display for BoardId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// The identity of one replica in the document's history. It must be unique
+/// per running replica (draw it at random each time a board is opened).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReplicaId(pub u64);
+
+/// A point in a board's history: which changes of which replica it contains.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Version(pub(crate) VersionVector);
+
+impl Version {
+    /// The empty version: nothing seen yet.
+    pub fn empty() -> Self {
+        Version(VersionVector::default())
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        self.0.encode()
+    }
+
+    /// Decodes a version received from a peer or read from a file.
+    pub fn decode(bytes: &[u8]) -> Result<Self, LoadError> {
+        VersionVector::decode(bytes)
+            .map(Version)
+            .map_err(|error| LoadError::Corrupt(error.to_string()))
+    }
+
+    /// True when every change in `self` is also in `other`.
+    pub fn included_in(&self, other: &Version) -> bool {
+        self.0
+            .iter()
+            .all(|(peer, counter)| other.0.get(peer).is_some_and(|theirs| theirs >= counter))
+    }
+
+    /// Adds everything `other` has to `self`.
+    pub fn merge(&mut self, other: &Version) {
+        self.0.merge(&other.0);
+    }
+}
+
+/// What importing bytes did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Imported {
+    /// The changes now held by the board, including any still waiting for
+    /// their dependencies: the sender holds all of these.
+    pub received: Version,
+    /// Some changes wait for earlier changes this board has not seen yet.
+    pub pending: bool,
+}
+
+/// A collaborative board.
+pub struct Board {
+    doc: LoroDoc,
+    cards: LoroMap,
+    order: LoroMovableList,
+    meta: LoroMap,
+    undo: UndoManager,
+    changes: Arc<Mutex<Vec<Changes>>>,
+    _subscription: Subscription,
+}
+
+impl fmt::Debug for Board {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Board")
+            .field("id", &self.id())
+            .field("title", &self.title())
+            .field("cards", &self.cards.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Board {
+    /// Creates a new board: its first change writes the id and title.
+    pub fn create(id: BoardId, title: &str, replica: ReplicaId) -> Result<Board, Error> {
+        card::check_chars("title", title, limits::MAX_TITLE_CHARS)?;
+        let board = Board::with_doc(LoroDoc::new(), replica)?;
+        board.meta.insert("id", id.to_string())?;
+        board.meta.insert("title", title)?;
+        board.doc.commit();
+        // Creating the board is not something to undo.
+        board.undo.clear();
+        Ok(board)
+    }
+
+    /// An empty replica that will receive the board from its peers.
+    pub fn empty(replica: ReplicaId) -> Result<Board, Error> {
+        Board::with_doc(LoroDoc::new(), replica)
+    }
+
+    /// Loads a board from a snapshot or from updates (as written by
+    /// [`Board::save`], [`Board::save_shallow`] or [`Board::updates_since`]).
+    /// Arbitrary bytes give an error, never a panic.
+    pub fn load(bytes: &[u8], replica: ReplicaId) -> Result<Board, LoadError> {
+        let mut board =
+            Board::empty(replica).map_err(|error| LoadError::Corrupt(error.to_string()))?;
+        board.import(bytes)?;
+        board.undo.clear();
+        board.take_changes();
+        Ok(board)
+    }
+
+    fn with_doc(doc: LoroDoc, replica: ReplicaId) -> Result<Board, Error> {
+        doc.set_peer_id(replica.0)?;
+        let changes: Arc<Mutex<Vec<Changes>>> = Arc::default();
+        let sink = Arc::clone(&changes);
+        let subscription = doc.subscribe_root(Arc::new(move |diff| {
+            let batch = event::translate(&diff);
+            if !batch.events.is_empty() {
+                sink.lock().unwrap_or_else(PoisonError::into_inner).push(batch);
+            }
+        }));
+        let mut undo = UndoManager::new(&doc);
+        // One commit is one undo step; grouping is explicit (see `begin_undo_group`).
+        undo.set_merge_interval(0);
+        undo.set_max_undo_steps(500);
+        Ok(Board {
+            cards: doc.get_map(CARDS),
+            order: doc.get_movable_list(ORDER),
+            meta: doc.get_map(META),
+            doc,
+            undo,
+            changes,
+            _subscription: subscription,
+        })
+    }
+
+    // ----- reading -------------------------------------------------------
+
+    /// The board's id, once the creator's first change has arrived.
+    pub fn id(&self) -> Option<BoardId> {
+        string_field(&self.meta, "id").and_then(|s| uuid::Uuid::try_parse(&s).ok()).map(BoardId)
+    }
+
+    pub fn title(&self) -> String {
+        string_field(&self.meta, "title").unwrap_or_default()
+    }
+
+    pub fn background(&self) -> Option<Color> {
+        string_field(&self.meta, "background").and_then(|s| Color::parse(&s).ok())
+    }
+
+    pub fn replica(&self) -> ReplicaId {
+        ReplicaId(self.doc.peer_id())
+    }
+
+    /// Number of cards on the board.
+    pub fn card_count(&self) -> usize {
+        self.cards.len()
+    }
+
+    pub fn contains(&self, id: CardId) -> bool {
+        self.cards.get(&id.to_string()).is_some()
+    }
+
+    /// One card, if it exists and is well formed.
+    pub fn card(&self, id: CardId) -> Option<Card> {
+        let map = self.card_map(id)?;
+        let z = self
+            .order_positions()
+            .iter()
+            .position(|(listed, _)| *listed == id)
+            .unwrap_or(self.order.len());
+        read_card(id, &map, z)
+    }
+
+    /// Every well-formed card, bottom of the stack first. Cards whose fields a
+    /// peer wrote in a shape this version does not understand are left out.
+    pub fn cards(&self) -> Vec<Card> {
+        let mut listed = HashSet::new();
+        let mut ids = Vec::with_capacity(self.cards.len());
+        self.order.for_each(|value| {
+            if let ValueOrContainer::Value(LoroValue::String(s)) = value
+                && let Ok(id) = s.parse::<CardId>()
+                && listed.insert(id)
+            {
+                ids.push(id);
+            }
+        });
+        ids.retain(|id| self.cards.get(&id.to_string()).is_some());
+        // Cards missing from the order list (a peer's malformed change) go on top, by id.
+        let mut unlisted: Vec<CardId> = self
+            .cards
+            .keys()
+            .filter_map(|key| key.parse::<CardId>().ok())
+            .filter(|id| !listed.contains(id))
+            .collect();
+        unlisted.sort();
+        ids.extend(unlisted);
+        ids.into_iter()
+            .enumerate()
+            .filter_map(|(z, id)| read_card(id, &self.card_map(id)?, z))
+            .collect()
+    }
+
+    /// Hashes of every image the board references, for fetching blobs.
+    pub fn referenced_blobs(&self) -> Vec<blob::Hash> {
+        let mut hashes: Vec<blob::Hash> = self
+            .cards
+            .values()
+            .filter_map(|value| match value {
+                ValueOrContainer::Container(loro::Container::Map(map)) => {
+                    string_field(&map, "sha256").and_then(|hex| blob::Hash::from_hex(&hex).ok())
+                }
+                _ => None,
+            })
+            .collect();
+        hashes.sort();
+        hashes.dedup();
+        hashes
+    }
+
+    /// The note text of a card.
+    pub fn text(&self, id: CardId) -> Result<String, Error> {
+        Ok(self.note_text(id)?.to_string())
+    }
+
+    // ----- operations ----------------------------------------------------
+
+    /// Adds a card on top of the stack.
+    pub fn add_card(&mut self, new: NewCard) -> Result<(), Error> {
+        self.add_cards(vec![new])
+    }
+
+    /// Adds several cards as one undo step (a paste, an import).
+    pub fn add_cards(&mut self, cards: Vec<NewCard>) -> Result<(), Error> {
+        if self.cards.len() + cards.len() > limits::MAX_CARDS {
+            return Err(Error::TooManyCards { max: limits::MAX_CARDS });
+        }
+        let mut seen = HashSet::new();
+        let mut prepared = Vec::with_capacity(cards.len());
+        for new in cards {
+            if self.contains(new.id) || !seen.insert(new.id) {
+                return Err(Error::DuplicateCard(new.id));
+            }
+            let position = card::check_point(new.position)?;
+            card::check_content(&new.content)?;
+            card::check_chars("author", &new.created_by, limits::MAX_AUTHOR_CHARS)?;
+            let kind = new.content.kind();
+            let size = match (new.size, &new.content) {
+                (Some(size), _) => card::clamp_size(kind, size)?,
+                (None, Content::Image(image)) => card::clamp_size(kind, card::image_default_size(image))?,
+                (None, _) => kind.default_size(),
+            };
+            prepared.push((new, position, size));
+        }
+        if prepared.is_empty() {
+            return Ok(());
+        }
+        for (new, position, size) in prepared {
+            let key = new.id.to_string();
+            let map = self.cards.ensure_mergeable_map(&key)?;
+            map.insert("kind", new.content.kind().as_str())?;
+            map.insert("x", position.x)?;
+            map.insert("y", position.y)?;
+            map.insert("w", size.width)?;
+            map.insert("h", size.height)?;
+            if let Some(color) = &new.color {
+                map.insert("color", color.to_string())?;
+            }
+            map.insert("created_by", new.created_by.as_str())?;
+            map.insert("created_at", new.created_at)?;
+            match &new.content {
+                Content::Note { text } => {
+                    let note = map.ensure_mergeable_text("text")?;
+                    if !text.is_empty() {
+                        note.insert(0, text)?;
+                    }
+                }
+                Content::Image(image) => {
+                    map.insert("sha256", image.hash.to_hex())?;
+                    map.insert("media_type", image.media_type.as_str())?;
+                    map.insert("natural_w", i64::from(image.natural_width))?;
+                    map.insert("natural_h", i64::from(image.natural_height))?;
+                    map.insert("file_name", image.file_name.as_str())?;
+                }
+                Content::Link { url, title } => {
+                    map.insert("url", url.trim())?;
+                    map.insert("title", title.as_str())?;
+                }
+            }
+            self.order.push(key)?;
+        }
+        self.doc.commit();
+        Ok(())
+    }
+
+    /// Moves one card.
+    pub fn move_card(&mut self, id: CardId, to: Point) -> Result<(), Error> {
+        let to = card::check_point(to)?;
+        let map = self.existing(id)?;
+        map.insert("x", to.x)?;
+        map.insert("y", to.y)?;
+        self.doc.commit();
+        Ok(())
+    }
+
+    /// Moves several cards at once: one undo step (a multi-selection drag
+    /// committed on drop).
+    pub fn move_cards(&mut self, moves: &[(CardId, Point)]) -> Result<(), Error> {
+        let mut checked = Vec::with_capacity(moves.len());
+        for &(id, to) in moves {
+            checked.push((self.existing(id)?, card::check_point(to)?));
+        }
+        for (map, to) in checked {
+            map.insert("x", to.x)?;
+            map.insert("y", to.y)?;
+        }
+        self.commit_if_any(moves.len());
+        Ok(())
+    }
+
+    /// Resizes a card; the size is clamped up to the kind's minimum. Returns the size applied.
+    pub fn resize_card(&mut self, id: CardId, size: Size) -> Result<Size, Error> {
+        let map = self.existing(id)?;
+        let kind = kind_of(&map).ok_or(Error::UnknownCard(id))?;
+        let size = card::clamp_size(kind, size)?;
+        map.insert("w", size.width)?;
+        map.insert("h", size.height)?;
+        self.doc.commit();
+        Ok(size)
+    }
+
+    /// Moves and resizes a card in one step (resizing from a top or left handle).
+    pub fn set_bounds(&mut self, id: CardId, at: Point, size: Size) -> Result<Size, Error> {
+        let at = card::check_point(at)?;
+        let map = self.existing(id)?;
+        let kind = kind_of(&map).ok_or(Error::UnknownCard(id))?;
+        let size = card::clamp_size(kind, size)?;
+        map.insert("x", at.x)?;
+        map.insert("y", at.y)?;
+        map.insert("w", size.width)?;
+        map.insert("h", size.height)?;
+        self.doc.commit();
+        Ok(size)
+    }
+
+    /// Sets or clears the colour of cards.
+    pub fn set_color(&mut self, ids: &[CardId], color: Option<Color>) -> Result<(), Error> {
+        let maps = self.existing_all(ids)?;
+        for map in maps {
+            match &color {
+                Some(color) => map.insert("color", color.to_string())?,
+                None => map.delete("color")?,
+            }
+        }
+        self.commit_if_any(ids.len());
+        Ok(())
+    }
+
+    /// Replaces `delete` characters at `start` of a note's text with `insert`
+    /// (Unicode scalar values). Concurrent splices merge character by character.
+    pub fn splice_text(&mut self, id: CardId, start: usize, delete: usize, insert: &str) -> Result<(), Error> {
+        let text = self.note_text(id)?;
+        let len = text.len_unicode();
+        check_splice(start, delete, len, insert.chars().count())?;
+        text.splice(start, delete, insert)?;
+        self.doc.commit();
+        Ok(())
+    }
+
+    /// As [`Board::splice_text`], in UTF-16 code units (what browsers count).
+    pub fn splice_text_utf16(&mut self, id: CardId, start: usize, delete: usize, insert: &str) -> Result<(), Error> {
+        let text = self.note_text(id)?;
+        let len = text.len_utf16();
+        check_splice(start, delete, len, insert.encode_utf16().count())?;
+        if text.len_unicode() + insert.chars().count() > limits::MAX_NOTE_CHARS + delete {
+            return Err(Error::TooLong { what: "note text", max: limits::MAX_NOTE_CHARS });
+        }
+        // Loro refuses a UTF-16 index that splits a surrogate pair.
+        text.splice_utf16(start, delete, insert)
+            .map_err(|_| Error::TextRange { start, delete, len })?;
+        self.doc.commit();
+        Ok(())
+    }
+
+    /// Replaces a note's whole text, recorded as the minimal character edits
+    /// (so a concurrent edit elsewhere in the note survives).
+    pub fn set_text(&mut self, id: CardId, new_text: &str) -> Result<(), Error> {
+        card::check_chars("note text", new_text, limits::MAX_NOTE_CHARS)?;
+        let text = self.note_text(id)?;
+        text.update(new_text, loro::UpdateOptions::default())
+            .map_err(|error| Error::Document(error.to_string()))?;
+        self.doc.commit();
+        Ok(())
+    }
+
+    /// Changes a link card's url and title.
+    pub fn set_link(&mut self, id: CardId, url: &str, title: &str) -> Result<(), Error> {
+        card::check_content(&Content::Link { url: url.to_owned(), title: title.to_owned() })?;
+        let map = self.existing(id)?;
+        let kind = kind_of(&map).ok_or(Error::UnknownCard(id))?;
+        if kind != Kind::Link {
+            return Err(Error::WrongKind { id, expected: Kind::Link, found: kind });
+        }
+        map.insert("url", url.trim())?;
+        map.insert("title", title)?;
+        self.doc.commit();
+        Ok(())
+    }
+
+    /// Deletes cards (one undo step).
+    pub fn delete_cards(&mut self, ids: &[CardId]) -> Result<(), Error> {
+        self.existing_all(ids)?;
+        let unique: HashSet<CardId> = ids.iter().copied().collect();
+        let positions = self.order_positions();
+        let mut doomed: Vec<usize> = positions
+            .iter()
+            .filter(|(id, _)| unique.contains(id))
+            .map(|(_, index)| *index)
+            .collect();
+        // Delete from the back so earlier indexes stay valid.
+        doomed.sort_unstable_by(|a, b| b.cmp(a));
+        for index in doomed {
+            self.order.delete(index, 1)?;
+        }
+        for id in &unique {
+            self.cards.delete(&id.to_string())?;
+        }
+        self.commit_if_any(unique.len());
+        Ok(())
+    }
+
+    /// Brings cards to the front, keeping their order among themselves.
+    /// Returns false (and records nothing) when they are already on top.
+    pub fn bring_to_front(&mut self, ids: &[CardId]) -> Result<bool, Error> {
+        self.existing_all(ids)?;
+        let unique: HashSet<CardId> = ids.iter().copied().collect();
+        let positions = self.order_positions();
+        let mut selected: Vec<(usize, CardId)> = positions
+            .iter()
+            .filter(|(id, _)| unique.contains(id))
+            .map(|(id, index)| (*index, *id))
+            .collect();
+        selected.sort_unstable();
+        let len = self.order.len();
+        let on_top = selected.len() == unique.len()
+            && selected.iter().enumerate().all(|(i, (index, _))| *index == len - selected.len() + i);
+        if on_top {
+            return Ok(false);
+        }
+        for (_, id) in &selected {
+            let key = id.to_string();
+            let from = (0..self.order.len()).find(|&i| is_key_at(&self.order, i, &key));
+            if let Some(from) = from {
+                self.order.mov(from, self.order.len() - 1)?;
+            }
+        }
+        // Cards missing from the order list (malformed peer change) are appended.
+        for id in unique.iter().filter(|id| !selected.iter().any(|(_, s)| s == *id)) {
+            self.order.push(id.to_string())?;
+        }
+        self.doc.commit();
+        Ok(true)
+    }
+
+    pub fn set_title(&mut self, title: &str) -> Result<(), Error> {
+        card::check_chars("title", title, limits::MAX_TITLE_CHARS)?;
+        self.meta.insert("title", title)?;
+        self.doc.commit();
+        Ok(())
+    }
+
+    pub fn set_background(&mut self, color: Option<Color>) -> Result<(), Error> {
+        match color {
+            Some(color) => self.meta.insert("background", color.to_string())?,
+            None => self.meta.delete("background")?,
+        }
+        self.doc.commit();
+        Ok(())
+    }
+
+    // ----- undo ----------------------------------------------------------
+
+    /// Undoes this replica's last change (never a peer's). Returns whether anything changed.
+    pub fn undo(&mut self) -> Result<bool, Error> {
+        Ok(self.undo.undo()?)
+    }
+
+    pub fn redo(&mut self) -> Result<bool, Error> {
+        Ok(self.undo.redo()?)
+    }
+
+    pub fn can_undo(&self) -> bool {
+        self.undo.can_undo()
+    }
+
+    pub fn can_redo(&self) -> bool {
+        self.undo.can_redo()
+    }
+
+    /// Starts grouping operations into one undo step (typing a word, a gesture).
+    pub fn begin_undo_group(&mut self) -> Result<(), Error> {
+        Ok(self.undo.group_start()?)
+    }
+
+    pub fn end_undo_group(&mut self) {
+        self.undo.group_end();
+    }
+
+    // ----- events --------------------------------------------------------
+
+    /// Takes the change batches recorded since the last call, oldest first.
+    pub fn take_changes(&mut self) -> Vec<Changes> {
+        std::mem::take(&mut *self.changes.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    // ----- versions, save and load ------------------------------------------
+
+    /// Everything this replica holds.
+    pub fn version(&self) -> Version {
+        Version(self.doc.oplog_vv())
+    }
+
+    /// The whole board with its full history.
+    pub fn save(&self) -> Vec<u8> {
+        self.export(ExportMode::Snapshot)
+    }
+
+    /// The board as it is now with its history trimmed: for an explicit
+    /// "compact this board" and for handing a big board to a new peer quickly.
+    pub fn save_shallow(&self) -> Vec<u8> {
+        let frontiers: Frontiers = self.doc.oplog_frontiers();
+        self.export(ExportMode::shallow_snapshot(&frontiers))
+    }
+
+    /// The changes this replica has that `since` lacks (empty when none).
+    pub fn updates_since(&self, since: &Version) -> Vec<u8> {
+        if self.version().included_in(since) {
+            return Vec::new();
+        }
+        self.export(ExportMode::updates(&since.0))
+    }
+
+    /// Imports a snapshot or updates from a peer or a file. Arbitrary bytes
+    /// give an error and leave the board as it was.
+    pub fn import(&mut self, bytes: &[u8]) -> Result<Imported, LoadError> {
+        if bytes.is_empty() {
+            return Err(LoadError::Empty);
+        }
+        let status = self
+            .doc
+            .import(bytes)
+            .map_err(|error| LoadError::Corrupt(error.to_string()))?;
+        let mut received = VersionVector::default();
+        for (peer, (_, end)) in status.success.iter() {
+            received.insert(*peer, *end);
+        }
+        let pending = match &status.pending {
+            Some(range) => {
+                for (peer, (_, end)) in range.iter() {
+                    if received.get(peer).is_none_or(|have| have < end) {
+                        received.insert(*peer, *end);
+                    }
+                }
+                true
+            }
+            None => false,
+        };
+        Ok(Imported { received: Version(received), pending })
+    }
+
+    fn export(&self, mode: ExportMode<'_>) -> Vec<u8> {
+        // Exporting a consistent, committed document cannot fail; an empty
+        // result would be refused by `import` rather than misread.
+        self.doc.export(mode).unwrap_or_default()
+    }
+
+    // ----- helpers -------------------------------------------------------
+
+    fn card_map(&self, id: CardId) -> Option<LoroMap> {
+        match self.cards.get(&id.to_string())? {
+            ValueOrContainer::Container(loro::Container::Map(map)) => Some(map),
+            _ => None,
+        }
+    }
+
+    fn existing(&self, id: CardId) -> Result<LoroMap, Error> {
+        self.card_map(id).ok_or(Error::UnknownCard(id))
+    }
+
+    fn existing_all(&self, ids: &[CardId]) -> Result<Vec<LoroMap>, Error> {
+        if ids.len() > limits::MAX_CARDS {
+            return Err(Error::TooManyCards { max: limits::MAX_CARDS });
+        }
+        ids.iter().map(|&id| self.existing(id)).collect()
+    }
+
+    fn note_text(&self, id: CardId) -> Result<LoroText, Error> {
+        let map = self.existing(id)?;
+        let kind = kind_of(&map).ok_or(Error::UnknownCard(id))?;
+        if kind != Kind::Note {
+            return Err(Error::WrongKind { id, expected: Kind::Note, found: kind });
+        }
+        match map.get("text") {
+            Some(ValueOrContainer::Container(loro::Container::Text(text))) => Ok(text),
+            _ => Ok(map.ensure_mergeable_text("text")?),
+        }
+    }
+
+    fn commit_if_any(&self, count: usize) {
+        if count > 0 {
+            self.doc.commit();
+        }
+    }
+
+    fn order_positions(&self) -> Vec<(CardId, usize)> {
+        let mut positions = Vec::with_capacity(self.order.len());
+        let mut index = 0;
+        self.order.for_each(|value| {
+            if let ValueOrContainer::Value(LoroValue::String(s)) = value
+                && let Ok(id) = s.parse::<CardId>()
+            {
+                positions.push((id, index));
+            }
+            index += 1;
+        });
+        positions
+    }
+}
+
+fn check_splice(start: usize, delete: usize, len: usize, inserted: usize) -> Result<(), Error> {
+    let end = start.checked_add(delete).ok_or(Error::TextRange { start, delete, len })?;
+    if end > len {
+        return Err(Error::TextRange { start, delete, len });
+    }
+    if len - delete + inserted > limits::MAX_NOTE_CHARS {
+        return Err(Error::TooLong { what: "note text", max: limits::MAX_NOTE_CHARS });
+    }
+    Ok(())
+}
+
+fn is_key_at(list: &LoroMovableList, index: usize, key: &str) -> bool {
+    matches!(list.get(index), Some(ValueOrContainer::Value(LoroValue::String(s))) if &*s == key)
+}
+
+fn string_field(map: &LoroMap, key: &str) -> Option<String> {
+    match map.get(key)? {
+        ValueOrContainer::Value(LoroValue::String(s)) => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+fn number_field(map: &LoroMap, key: &str) -> Option<f64> {
+    match map.get(key)? {
+        ValueOrContainer::Value(LoroValue::Double(value)) => Some(value),
+        ValueOrContainer::Value(LoroValue::I64(value)) => Some(value as f64),
+        _ => None,
+    }
+}
+
+fn integer_field(map: &LoroMap, key: &str) -> Option<i64> {
+    match map.get(key)? {
+        ValueOrContainer::Value(LoroValue::I64(value)) => Some(value),
+        _ => None,
+    }
+}
+
+fn kind_of(map: &LoroMap) -> Option<Kind> {
+    string_field(map, "kind").and_then(|s| Kind::parse(&s))
+}
+
+/// Reads a card leniently: numbers a peer wrote out of range are brought
+/// back into range; a card without a known kind is skipped.
+fn read_card(id: CardId, map: &LoroMap, z: usize) -> Option<Card> {
+    let kind = kind_of(map)?;
+    let coordinate = |key| {
+        let value = number_field(map, key).unwrap_or(0.0);
+        if value.is_finite() { value.clamp(-limits::MAX_COORDINATE, limits::MAX_COORDINATE) } else { 0.0 }
+    };
+    let min = kind.min_size();
+    let default = kind.default_size();
+    let dimension = |key, min: f64, default: f64| {
+        let value = number_field(map, key).unwrap_or(default);
+        if value.is_finite() { value.clamp(min, limits::MAX_DIMENSION) } else { default }
+    };
+    let content = match kind {
+        Kind::Note => Content::Note {
+            text: match map.get("text") {
+                Some(ValueOrContainer::Container(loro::Container::Text(text))) => text.to_string(),
+                _ => String::new(),
+            },
+        },
+        Kind::Image => {
+            let hash = blob::Hash::from_hex(&string_field(map, "sha256")?).ok()?;
+            let pixels = |key| {
+                integer_field(map, key)
+                    .and_then(|v| u32::try_from(v).ok())
+                    .filter(|v| (1..=limits::MAX_IMAGE_PIXELS).contains(v))
+                    .unwrap_or(1)
+            };
+            Content::Image(ImageRef {
+                hash,
+                media_type: string_field(map, "media_type").unwrap_or_default(),
+                natural_width: pixels("natural_w"),
+                natural_height: pixels("natural_h"),
+                file_name: string_field(map, "file_name").unwrap_or_default(),
+            })
+        }
+        Kind::Link => Content::Link {
+            url: string_field(map, "url").filter(|url| card::check_url(url).is_ok()).unwrap_or_default(),
+            title: string_field(map, "title").unwrap_or_default(),
+        },
+    };
+    Some(Card {
+        id,
+        position: Point { x: coordinate("x"), y: coordinate("y") },
+        size: Size {
+            width: dimension("w", min.width, default.width),
+            height: dimension("h", min.height, default.height),
+        },
+        z,
+        color: string_field(map, "color").and_then(|s| Color::parse(&s).ok()),
+        content,
+        created_by: string_field(map, "created_by").unwrap_or_default(),
+        created_at: integer_field(map, "created_at").unwrap_or(0),
+    })
+}

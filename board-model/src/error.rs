@@ -1,0 +1,48 @@
+//! Typed errors of the board model: what a caller did wrong (bad numbers,
+//! unknown ids, oversized fields) and what was wrong with bytes it loaded.
+
+use crate::card::{CardId, Kind};
+
+/// An operation on a board was refused. The board is unchanged when this is returned.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum Error {
+    #[error("no card with id {0} on this board")]
+    UnknownCard(CardId),
+    #[error("a card with id {0} already exists")]
+    DuplicateCard(CardId),
+    #[error("card {id} is a {found} card, not a {expected} card")]
+    WrongKind { id: CardId, expected: Kind, found: Kind },
+    #[error("{what} must be a finite number within limits, got {value}")]
+    InvalidNumber { what: &'static str, value: f64 },
+    #[error("{what} is longer than {max}")]
+    TooLong { what: &'static str, max: usize },
+    #[error("invalid {what}: {reason}")]
+    InvalidField { what: &'static str, reason: &'static str },
+    #[error("not a card id: {0:?}")]
+    InvalidCardId(String),
+    #[error("not a colour: {0:?} (use \"1\"-\"6\" or #rrggbb)")]
+    InvalidColor(String),
+    #[error("text range {start}+{delete} is outside the note's {len} characters")]
+    TextRange { start: usize, delete: usize, len: usize },
+    #[error("a board holds at most {max} cards")]
+    TooManyCards { max: usize },
+    #[error("the document refused the change: {0}")]
+    Document(String),
+}
+
+/// Bytes could not be loaded as a board (snapshot or update).
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    #[error("empty input")]
+    Empty,
+    #[error("not a board document: {0}")]
+    Corrupt(String),
+    #[error("the update depends on changes this board has not seen yet")]
+    MissingDependencies,
+}
+
+impl From<loro::LoroError> for Error {
+    fn from(error: loro::LoroError) -> Self {
+        Error::Document(error.to_string())
+    }
+}

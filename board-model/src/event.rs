@@ -1,0 +1,177 @@
+//! Change events for a view: what changed on the board, for local and remote
+//! changes alike, so a UI updates exactly what changed instead of re-reading
+//! the whole board.
+
+use std::collections::BTreeMap;
+
+use loro::event::{Diff, DiffEvent};
+use loro::{ContainerID, ContainerType, EventTriggerKind, Index, TextDelta};
+
+use crate::board::{CARDS, META, ORDER};
+use crate::card::CardId;
+
+/// Where a batch of changes came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// This replica's own operation, undo or redo.
+    Local,
+    /// Updates imported from a peer or a file.
+    Remote,
+}
+
+/// Which fields of a card changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fields {
+    pub position: bool,
+    pub size: bool,
+    pub color: bool,
+    /// Anything about what the card shows other than note text (url, title, image).
+    pub content: bool,
+}
+
+impl Fields {
+    fn mark(&mut self, key: &str) {
+        match key {
+            "x" | "y" => self.position = true,
+            "w" | "h" => self.size = true,
+            "color" => self.color = true,
+            _ => self.content = true,
+        }
+    }
+
+    fn merge(&mut self, other: Fields) {
+        self.position |= other.position;
+        self.size |= other.size;
+        self.color |= other.color;
+        self.content |= other.content;
+    }
+}
+
+/// One piece of a note-text change, in Unicode scalar values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TextEdit {
+    Retain(usize),
+    Insert(String),
+    Delete(usize),
+}
+
+/// Something that changed on a board.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// A card appeared (created, received from a peer, or restored by undo).
+    CardAdded(CardId),
+    /// Some fields of an existing card changed.
+    CardChanged { id: CardId, fields: Fields },
+    /// A note's text changed; `edits` apply to the text as it was before.
+    TextChanged { id: CardId, edits: Vec<TextEdit> },
+    /// A card was deleted.
+    CardRemoved(CardId),
+    /// The stacking order changed.
+    OrderChanged,
+    /// Title or background changed.
+    MetaChanged,
+}
+
+/// A batch of events from one commit or import.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Changes {
+    pub source: Source,
+    pub events: Vec<Event>,
+}
+
+/// Translates one Loro diff event into the board's typed events. Containers
+/// that do not fit the board's schema (written by a confused or hostile peer)
+/// are ignored here; the read view skips them too.
+pub(crate) fn translate(event: &DiffEvent<'_>) -> Changes {
+    let source = match event.triggered_by {
+        EventTriggerKind::Import => Source::Remote,
+        EventTriggerKind::Local | EventTriggerKind::Checkout => Source::Local,
+    };
+    let cards_root = ContainerID::new_root(CARDS, ContainerType::Map);
+    let order_root = ContainerID::new_root(ORDER, ContainerType::MovableList);
+    let meta_root = ContainerID::new_root(META, ContainerType::Map);
+
+    let mut added: Vec<CardId> = Vec::new();
+    let mut removed: Vec<CardId> = Vec::new();
+    let mut changed: BTreeMap<CardId, Fields> = BTreeMap::new();
+    let mut texts: Vec<Event> = Vec::new();
+    let mut order = false;
+    let mut meta = false;
+
+    for diff in &event.events {
+        let target = diff.target;
+        if *target == cards_root {
+            if let Diff::Map(map) = &diff.diff {
+                for (key, value) in &map.updated {
+                    let Ok(id) = key.parse::<CardId>() else { continue };
+                    if value.is_some() {
+                        added.push(id);
+                    } else {
+                        removed.push(id);
+                    }
+                }
+            }
+        } else if *target == order_root {
+            order = true;
+        } else if *target == meta_root {
+            meta = true;
+        } else if let Some(id) = card_of(diff.path, &cards_root) {
+            match &diff.diff {
+                Diff::Map(map) => {
+                    let fields = changed.entry(id).or_default();
+                    for key in map.updated.keys() {
+                        fields.mark(key);
+                    }
+                }
+                Diff::Text(delta) => texts.push(Event::TextChanged { id, edits: text_edits(delta) }),
+                _ => changed.entry(id).or_default().merge(Fields { content: true, ..Fields::default() }),
+            }
+        }
+    }
+
+    let mut events = Vec::new();
+    for id in &removed {
+        events.push(Event::CardRemoved(*id));
+    }
+    for id in &added {
+        events.push(Event::CardAdded(*id));
+    }
+    for (id, fields) in changed {
+        // A card added in this batch is reported once, as added.
+        if !added.contains(&id) && !removed.contains(&id) {
+            events.push(Event::CardChanged { id, fields });
+        }
+    }
+    events.extend(texts.into_iter().filter(|event| match event {
+        Event::TextChanged { id, .. } => !added.contains(id) && !removed.contains(id),
+        _ => true,
+    }));
+    if order {
+        events.push(Event::OrderChanged);
+    }
+    if meta {
+        events.push(Event::MetaChanged);
+    }
+    Changes { source, events }
+}
+
+/// The card a nested container belongs to: its path starts at the cards root
+/// and the next step is the card's key.
+fn card_of(path: &[(ContainerID, Index)], cards_root: &ContainerID) -> Option<CardId> {
+    let position = path.iter().position(|(container, _)| container == cards_root)?;
+    match path.get(position + 1) {
+        Some((_, Index::Key(key))) => key.parse().ok(),
+        _ => None,
+    }
+}
+
+fn text_edits(delta: &[TextDelta]) -> Vec<TextEdit> {
+    delta
+        .iter()
+        .map(|item| match item {
+            TextDelta::Retain { retain, .. } => TextEdit::Retain(*retain),
+            TextDelta::Insert { insert, .. } => TextEdit::Insert(insert.clone()),
+            TextDelta::Delete { delete } => TextEdit::Delete(*delete),
+        })
+        .collect()
+}

@@ -1,0 +1,589 @@
+//! The peer protocol as a sans-IO state machine: one [`Session`] per remote
+//! peer of one board. Feed it the frames that arrive ([`Session::receive`]),
+//! poll it for frames to send ([`Session::poll_transmit`]) whenever the
+//! channel has room, poll it for events ([`Session::poll_event`]) and tick it
+//! with the time now and then ([`Session::tick`]). It never touches a socket,
+//! a clock or a random number.
+//!
+//! Sync: after the hellos each side sends its version; each answers with the
+//! changes the other lacks, so two replicas that diverged offline reconcile
+//! in one round trip. Afterwards local changes stream as they are committed,
+//! and a periodic version exchange repairs anything lost and tells each side
+//! when both hold the same board.
+//!
+//! ```
+//! use board_model::{blob, presence, Board, BoardId, ReplicaId, Session, session};
+//!
+//! let mut a = Board::create(BoardId::from_random_bytes([1; 16]), "Plans", ReplicaId(1)).unwrap();
+//! let mut b = Board::empty(ReplicaId(2)).unwrap();
+//! let (mut blobs_a, mut blobs_b) = (blob::MemoryStore::new(), blob::MemoryStore::new());
+//! let identity = |name: &str| presence::Identity { name: name.into(), color: "#336699".into() };
+//! let mut sa = Session::new(session::Config::new(1, identity("Ann")));
+//! let mut sb = Session::new(session::Config::new(2, identity("Bo")));
+//! // Move frames both ways until neither side has anything to say.
+//! loop {
+//!     let mut moved = false;
+//!     while let Some(frame) = sa.poll_transmit(&a, &blobs_a) {
+//!         sb.receive(&frame, &mut b, &mut blobs_b, 0).unwrap();
+//!         moved = true;
+//!     }
+//!     while let Some(frame) = sb.poll_transmit(&b, &blobs_b) {
+//!         sa.receive(&frame, &mut a, &mut blobs_a, 0).unwrap();
+//!         moved = true;
+//!     }
+//!     if !moved { break; }
+//! }
+//! assert_eq!(b.title(), "Plans");
+//! ```
+
+use std::collections::{HashMap, VecDeque};
+
+use serde_bytes::ByteBuf;
+
+use crate::blob::{self, Hash};
+use crate::board::{Board, Version};
+use crate::card::{CardId, Point};
+use crate::error::LoadError;
+use crate::presence::{self, Identity};
+use crate::protocol::{self, Message, Reassembler};
+
+/// How often each side re-announces its version (anti-entropy), in milliseconds.
+pub const SYNC_INTERVAL_MS: u64 = 5_000;
+/// Most blob requests a peer may have outstanding with us.
+pub const MAX_OUTSTANDING_BLOB_REQUESTS: usize = 1_024;
+
+/// How this side presents itself.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// This replica's id (the board's [`crate::ReplicaId`]).
+    pub peer: u64,
+    pub identity: Identity,
+    /// Largest frame this side sends (the channel's message size limit).
+    pub max_frame_size: usize,
+    /// Proof of holding the board key bound to this connection, sent in the hello.
+    pub proof: Option<Vec<u8>>,
+    /// The proof the remote must present; `None` accepts any.
+    pub expected_remote_proof: Option<Vec<u8>>,
+}
+
+impl Config {
+    pub fn new(peer: u64, identity: Identity) -> Config {
+        Config {
+            peer,
+            identity,
+            max_frame_size: protocol::DEFAULT_MAX_FRAME_SIZE,
+            proof: None,
+            expected_remote_proof: None,
+        }
+    }
+}
+
+/// Who is on the other end, once its hello arrived.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Remote {
+    pub peer: u64,
+    pub identity: Identity,
+}
+
+/// Something the application should know about.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// The remote's hello was accepted.
+    Opened(Remote),
+    /// Changes from the remote were applied to the board (the board's own
+    /// change events say what changed).
+    BoardChanged,
+    /// The remote's presence changed.
+    Presence { peer: u64, state: presence::State },
+    /// Part of a wanted blob arrived.
+    BlobProgress { hash: Hash, received: u64, total: u64 },
+    /// A wanted blob arrived whole and its hash matched.
+    BlobReady { hash: Hash },
+    /// The remote does not have a wanted blob.
+    BlobUnavailable { hash: Hash },
+    /// A blob arrived but did not match its hash; it was discarded.
+    BlobRejected { hash: Hash, reason: String },
+    /// The remote said goodbye.
+    Closed { reason: String },
+}
+
+/// Why a session ended. After an error the session is closed; a bye telling
+/// the remote why is queued for sending.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum Error {
+    #[error(transparent)]
+    Protocol(#[from] protocol::Error),
+    #[error("the peer sent board changes that could not be applied: {0}")]
+    BadUpdates(LoadError),
+    #[error("the peer sent a {0} message before its hello")]
+    BeforeHello(&'static str),
+    #[error("the peer sent a second hello")]
+    DuplicateHello,
+    #[error("the peer uses our own replica id")]
+    SameReplica,
+    #[error("the peer could not prove it holds the board key")]
+    AuthenticationFailed,
+    #[error("the peer broke the blob transfer protocol: {0}")]
+    BlobProtocol(&'static str),
+    #[error("the peer asked for too many blobs at once")]
+    TooManyBlobRequests,
+    #[error("blob storage failed: {0}")]
+    Store(#[from] blob::StoreError),
+    #[error("the session is closed")]
+    Closed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    AwaitingHello,
+    Open,
+    Closed,
+}
+
+#[derive(Debug)]
+struct Incoming {
+    total: Option<u64>,
+}
+
+#[derive(Debug)]
+struct Outgoing {
+    hash: Hash,
+    next: u64,
+    size: u64,
+}
+
+/// The protocol with one remote peer of one board.
+#[derive(Debug)]
+pub struct Session {
+    config: Config,
+    phase: Phase,
+    remote: Option<Remote>,
+    reassembler: Reassembler,
+    /// Frames ready to go; a fragmented message's frames stay contiguous.
+    queue: VecDeque<Vec<u8>>,
+    /// What we believe the remote holds: nothing we know it has is sent again.
+    remote_known: Version,
+    /// The last version the remote told us it holds.
+    remote_reported: Option<Version>,
+    /// We imported changes or noticed a gap: announce our version at the next tick.
+    announce_due: bool,
+    last_announce_ms: Option<u64>,
+    local_presence: Option<presence::State>,
+    presence_due: bool,
+    presence_seq: u64,
+    last_presence_ms: u64,
+    remote_presence_seq: u64,
+    incoming: HashMap<Hash, Incoming>,
+    outgoing: VecDeque<Outgoing>,
+    events: VecDeque<Event>,
+}
+
+impl Session {
+    /// A new session; its hello is the first frame it sends.
+    pub fn new(config: Config) -> Session {
+        let mut session = Session {
+            phase: Phase::AwaitingHello,
+            remote: None,
+            reassembler: Reassembler::new(),
+            queue: VecDeque::new(),
+            remote_known: Version::empty(),
+            remote_reported: None,
+            announce_due: false,
+            last_announce_ms: None,
+            local_presence: None,
+            presence_due: false,
+            presence_seq: 0,
+            last_presence_ms: 0,
+            remote_presence_seq: 0,
+            incoming: HashMap::new(),
+            outgoing: VecDeque::new(),
+            events: VecDeque::new(),
+            config,
+        };
+        let hello = Message::Hello(protocol::Hello {
+            peer: session.config.peer,
+            name: session.config.identity.name.clone(),
+            color: session.config.identity.color.clone(),
+            proof: session.config.proof.clone().map(ByteBuf::from),
+        });
+        session.send(&hello);
+        session
+    }
+
+    /// The remote peer, once its hello was accepted.
+    pub fn remote(&self) -> Option<&Remote> {
+        self.remote.as_ref()
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.phase == Phase::Open
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// True when the remote told us it holds exactly what this board holds.
+    pub fn is_synced(&self, board: &Board) -> bool {
+        self.phase == Phase::Open && self.remote_reported.as_ref() == Some(&board.version())
+    }
+
+    /// Takes one frame from the remote. On error the session closes and
+    /// queues a bye with the reason; the board is never left half-changed.
+    pub fn receive(
+        &mut self,
+        frame: &[u8],
+        board: &mut Board,
+        blobs: &mut dyn blob::Store,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        if self.phase == Phase::Closed {
+            return Err(Error::Closed);
+        }
+        let result = self.receive_inner(frame, board, blobs, now_ms);
+        if let Err(error) = &result {
+            self.fail(error);
+        }
+        result
+    }
+
+    fn receive_inner(
+        &mut self,
+        frame: &[u8],
+        board: &mut Board,
+        blobs: &mut dyn blob::Store,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        let Some(body) = self.reassembler.push(frame)? else {
+            return Ok(());
+        };
+        let message = Message::decode(&body)?;
+        if self.phase == Phase::AwaitingHello {
+            return match message {
+                Message::Hello(hello) => self.accept_hello(hello, board, now_ms),
+                Message::Bye { reason } => {
+                    self.phase = Phase::Closed;
+                    self.events.push_back(Event::Closed { reason });
+                    Ok(())
+                }
+                other => Err(Error::BeforeHello(name_of(&other))),
+            };
+        }
+        match message {
+            Message::Hello(_) => Err(Error::DuplicateHello),
+            Message::SyncRequest { version } => {
+                let version = Version::decode(&version).map_err(Error::BadUpdates)?;
+                // Whatever we sent that their version lacks was lost: send it again.
+                self.remote_known = version.clone();
+                self.remote_reported = Some(version);
+                Ok(())
+            }
+            Message::SyncUpdates { updates } => {
+                let imported = board.import(&updates).map_err(Error::BadUpdates)?;
+                self.remote_known.merge(&imported.received);
+                self.events.push_back(Event::BoardChanged);
+                self.announce_due = true;
+                if imported.pending {
+                    // A gap: ask for what is missing right away.
+                    self.announce(board, now_ms);
+                }
+                Ok(())
+            }
+            Message::BlobWant { hash, offset } => self.on_blob_want(hash, offset, blobs),
+            Message::BlobHave { hash, size } => self.on_blob_have(hash, size, blobs),
+            Message::BlobMissing { hash } => {
+                if self.incoming.remove(&hash).is_some() {
+                    self.events.push_back(Event::BlobUnavailable { hash });
+                }
+                Ok(())
+            }
+            Message::BlobChunk { hash, offset, data } => self.on_blob_chunk(hash, offset, &data, blobs),
+            Message::BlobCancel { hash } => {
+                self.outgoing.retain(|outgoing| outgoing.hash != hash);
+                Ok(())
+            }
+            Message::Presence(wire) => {
+                if wire.seq <= self.remote_presence_seq {
+                    return Ok(());
+                }
+                self.remote_presence_seq = wire.seq;
+                let peer = self.remote.as_ref().map_or(0, |remote| remote.peer);
+                self.events.push_back(Event::Presence { peer, state: presence_from_wire(&wire) });
+                Ok(())
+            }
+            Message::Bye { reason } => {
+                self.phase = Phase::Closed;
+                self.events.push_back(Event::Closed { reason });
+                Ok(())
+            }
+        }
+    }
+
+    fn accept_hello(&mut self, hello: protocol::Hello, board: &Board, now_ms: u64) -> Result<(), Error> {
+        if hello.peer == self.config.peer {
+            return Err(Error::SameReplica);
+        }
+        if let Some(expected) = &self.config.expected_remote_proof {
+            let presented: &[u8] = hello.proof.as_deref().map_or(&[], |proof| proof.as_slice());
+            if !constant_time_eq(presented, expected) {
+                return Err(Error::AuthenticationFailed);
+            }
+        }
+        let name: String = hello.name.chars().take(presence::MAX_NAME_CHARS).collect();
+        let remote = Remote { peer: hello.peer, identity: Identity { name, color: hello.color } };
+        self.remote = Some(remote.clone());
+        self.phase = Phase::Open;
+        self.events.push_back(Event::Opened(remote));
+        self.announce(board, now_ms);
+        if self.local_presence.is_some() {
+            self.presence_due = true;
+        }
+        Ok(())
+    }
+
+    fn on_blob_want(&mut self, hash: Hash, offset: u64, blobs: &dyn blob::Store) -> Result<(), Error> {
+        self.outgoing.retain(|outgoing| outgoing.hash != hash);
+        match blobs.complete_len(&hash) {
+            Some(size) => {
+                if self.outgoing.len() >= MAX_OUTSTANDING_BLOB_REQUESTS {
+                    return Err(Error::TooManyBlobRequests);
+                }
+                self.send(&Message::BlobHave { hash, size });
+                let next = if offset <= size { offset } else { 0 };
+                if next < size {
+                    self.outgoing.push_back(Outgoing { hash, next, size });
+                }
+            }
+            None => self.send(&Message::BlobMissing { hash }),
+        }
+        Ok(())
+    }
+
+    fn on_blob_have(&mut self, hash: Hash, size: u64, blobs: &mut dyn blob::Store) -> Result<(), Error> {
+        let Some(incoming) = self.incoming.get_mut(&hash) else {
+            return Ok(()); // Not wanted (any more): chunks that follow are ignored.
+        };
+        incoming.total = Some(size);
+        let held = blobs.partial_len(&hash);
+        if held > size {
+            // What we held does not belong to this blob: start again.
+            blobs.discard_partial(&hash);
+            self.send(&Message::BlobWant { hash, offset: 0 });
+            return Ok(());
+        }
+        if held == size {
+            self.finish_blob(hash, blobs);
+        }
+        Ok(())
+    }
+
+    fn on_blob_chunk(
+        &mut self,
+        hash: Hash,
+        offset: u64,
+        data: &[u8],
+        blobs: &mut dyn blob::Store,
+    ) -> Result<(), Error> {
+        let Some(Incoming { total: Some(total) }) = self.incoming.get(&hash) else {
+            return Ok(()); // Cancelled or never wanted.
+        };
+        let total = *total;
+        if offset != blobs.partial_len(&hash) {
+            return Err(Error::BlobProtocol("chunk at the wrong offset"));
+        }
+        if offset + data.len() as u64 > total {
+            return Err(Error::BlobProtocol("chunk beyond the announced size"));
+        }
+        blobs.append_partial(&hash, data)?;
+        let received = offset + data.len() as u64;
+        self.events.push_back(Event::BlobProgress { hash, received, total });
+        if received == total {
+            self.finish_blob(hash, blobs);
+        }
+        Ok(())
+    }
+
+    fn finish_blob(&mut self, hash: Hash, blobs: &mut dyn blob::Store) {
+        self.incoming.remove(&hash);
+        match blob::finish(blobs, &hash) {
+            Ok(_) => self.events.push_back(Event::BlobReady { hash }),
+            Err(error) => self.events.push_back(Event::BlobRejected { hash, reason: error.to_string() }),
+        }
+    }
+
+    /// Asks the remote for a blob (resuming what the store already holds of
+    /// it). Returns false when the blob is already here or already wanted.
+    pub fn want_blob(&mut self, hash: Hash, blobs: &dyn blob::Store) -> bool {
+        if self.phase == Phase::Closed || blobs.complete_len(&hash).is_some() || self.incoming.contains_key(&hash) {
+            return false;
+        }
+        self.incoming.insert(hash, Incoming { total: None });
+        self.send(&Message::BlobWant { hash, offset: blobs.partial_len(&hash) });
+        true
+    }
+
+    /// Stops fetching a blob (it arrived from another peer, or is no longer shown).
+    pub fn cancel_blob(&mut self, hash: Hash) {
+        if self.incoming.remove(&hash).is_some() {
+            self.send(&Message::BlobCancel { hash });
+        }
+    }
+
+    /// Blobs wanted from this remote and not yet arrived.
+    pub fn wanted_blobs(&self) -> impl Iterator<Item = &Hash> {
+        self.incoming.keys()
+    }
+
+    /// Sets what the remote sees of us; sent at the next poll, latest state wins.
+    pub fn set_presence(&mut self, state: presence::State) {
+        self.local_presence = Some(state);
+        self.presence_due = self.phase == Phase::Open;
+    }
+
+    /// Lets time pass: announces our version when due (after imports and
+    /// every [`SYNC_INTERVAL_MS`]) and refreshes presence before it expires.
+    pub fn tick(&mut self, board: &Board, now_ms: u64) {
+        if self.phase != Phase::Open {
+            return;
+        }
+        let interval_passed =
+            self.last_announce_ms.is_none_or(|last| now_ms.saturating_sub(last) >= SYNC_INTERVAL_MS);
+        if self.announce_due || interval_passed {
+            self.announce(board, now_ms);
+        }
+        if self.local_presence.is_some() && now_ms.saturating_sub(self.last_presence_ms) >= presence::REFRESH_MS {
+            self.presence_due = true;
+            self.last_presence_ms = now_ms;
+        }
+    }
+
+    fn announce(&mut self, board: &Board, now_ms: u64) {
+        self.announce_due = false;
+        self.last_announce_ms = Some(now_ms);
+        self.send(&Message::SyncRequest { version: ByteBuf::from(board.version().encode()) });
+    }
+
+    /// Says goodbye; the session sends the bye and then nothing more.
+    pub fn close(&mut self, reason: &str) {
+        if self.phase != Phase::Closed {
+            let reason = truncate(reason, protocol::MAX_TEXT_BYTES);
+            self.send(&Message::Bye { reason });
+            self.phase = Phase::Closed;
+        }
+    }
+
+    fn fail(&mut self, error: &Error) {
+        self.queue.clear();
+        self.outgoing.clear();
+        let reason = truncate(&error.to_string(), protocol::MAX_TEXT_BYTES);
+        self.send(&Message::Bye { reason });
+        self.phase = Phase::Closed;
+    }
+
+    /// The next frame to send, if any. Call it only while the channel has
+    /// room (its buffered amount is low): that is the flow control.
+    pub fn poll_transmit(&mut self, board: &Board, blobs: &dyn blob::Store) -> Option<Vec<u8>> {
+        if let Some(frame) = self.queue.pop_front() {
+            return Some(frame);
+        }
+        if self.phase != Phase::Open {
+            return None;
+        }
+        let ours = board.version();
+        if !ours.included_in(&self.remote_known) {
+            let updates = board.updates_since(&self.remote_known);
+            self.remote_known.merge(&ours);
+            if !updates.is_empty() {
+                self.send(&Message::SyncUpdates { updates: ByteBuf::from(updates) });
+                return self.queue.pop_front();
+            }
+        }
+        if self.presence_due {
+            self.presence_due = false;
+            if let Some(state) = &self.local_presence {
+                self.presence_seq += 1;
+                let wire = presence_to_wire(state, self.presence_seq);
+                self.send(&Message::Presence(wire));
+                return self.queue.pop_front();
+            }
+        }
+        self.next_blob_chunk(blobs)
+    }
+
+    fn next_blob_chunk(&mut self, blobs: &dyn blob::Store) -> Option<Vec<u8>> {
+        let mut outgoing = self.outgoing.pop_front()?;
+        match blobs.read(&outgoing.hash, outgoing.next, blob::CHUNK_SIZE) {
+            Ok(data) if !data.is_empty() => {
+                let offset = outgoing.next;
+                outgoing.next += data.len() as u64;
+                let hash = outgoing.hash;
+                if outgoing.next < outgoing.size {
+                    // Round robin between blobs in flight.
+                    self.outgoing.push_back(outgoing);
+                }
+                self.send(&Message::BlobChunk { hash, offset, data: ByteBuf::from(data) });
+            }
+            _ => self.send(&Message::BlobMissing { hash: outgoing.hash }),
+        }
+        self.queue.pop_front()
+    }
+
+    /// The next event for the application, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn send(&mut self, message: &Message) {
+        self.queue.extend(message.encode(self.config.max_frame_size));
+    }
+}
+
+fn name_of(message: &Message) -> &'static str {
+    match message {
+        Message::Hello(_) => "hello",
+        Message::SyncRequest { .. } => "sync request",
+        Message::SyncUpdates { .. } => "sync updates",
+        Message::BlobWant { .. } => "blob want",
+        Message::BlobHave { .. } => "blob have",
+        Message::BlobMissing { .. } => "blob missing",
+        Message::BlobChunk { .. } => "blob chunk",
+        Message::BlobCancel { .. } => "blob cancel",
+        Message::Presence(_) => "presence",
+        Message::Bye { .. } => "bye",
+    }
+}
+
+fn presence_to_wire(state: &presence::State, seq: u64) -> protocol::Presence {
+    protocol::Presence {
+        seq,
+        cursor: state.cursor.map(|point| (point.x, point.y)),
+        selection: state.selection.iter().take(presence::MAX_LISTED_CARDS).map(|id| *id.0.as_bytes()).collect(),
+        dragging: state
+            .dragging
+            .iter()
+            .take(presence::MAX_LISTED_CARDS)
+            .map(|(id, point)| (*id.0.as_bytes(), point.x, point.y))
+            .collect(),
+    }
+}
+
+fn presence_from_wire(wire: &protocol::Presence) -> presence::State {
+    let card = |bytes: &[u8; 16]| CardId(uuid::Uuid::from_bytes(*bytes));
+    presence::State {
+        cursor: wire.cursor.map(|(x, y)| Point { x, y }),
+        selection: wire.selection.iter().map(card).collect(),
+        dragging: wire.dragging.iter().map(|(id, x, y)| (card(id), Point { x: *x, y: *y })).collect(),
+    }
+}
+
+fn truncate(text: &str, max_bytes: usize) -> String {
+    let mut end = text.len().min(max_bytes);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,304 @@
+//! The per-peer protocol state machine over a perfect in-memory link: hello,
+//! sync, live changes, blobs, presence, and refusal of bad peers.
+
+use board_model::protocol::{self, Message, PROTOCOL_VERSION};
+use board_model::session::{self, Error, Event};
+use board_model::{Board, Content, ImageRef, NewCard, Point, ReplicaId, Session, blob, presence};
+use serde_bytes::ByteBuf;
+
+use crate::support::{Peer, config, events, id, new_board, note, pump, rendered};
+
+fn pair(a: Board, b: Board) -> ((Peer, Session), (Peer, Session)) {
+    let sa = Session::new(config(a.replica().0));
+    let sb = Session::new(config(b.replica().0));
+    ((Peer::new(a), sa), (Peer::new(b), sb))
+}
+
+#[test]
+fn two_peers_greet_and_an_empty_replica_receives_the_board() {
+    let mut board = new_board(1);
+    board.add_card(note(id(1), "hello", 5.0, 5.0)).unwrap();
+    let (mut a, mut b) = pair(board, Board::empty(ReplicaId(2)).unwrap());
+    pump(&mut a, &mut b, 0);
+    assert_eq!(rendered(&a.0.board), rendered(&b.0.board));
+    let opened = events(&mut b.1);
+    assert!(matches!(&opened[0], Event::Opened(remote) if remote.peer == 1 && remote.identity.name == "peer 1"));
+    assert!(opened.contains(&Event::BoardChanged));
+    assert_eq!(b.1.remote().map(|r| r.peer), Some(1));
+}
+
+#[test]
+fn live_changes_stream_both_ways() {
+    let board = new_board(1);
+    let copy = Board::load(&board.save(), ReplicaId(2)).unwrap();
+    let (mut a, mut b) = pair(board, copy);
+    pump(&mut a, &mut b, 0);
+    a.0.board.add_card(note(id(1), "from a", 0.0, 0.0)).unwrap();
+    pump(&mut a, &mut b, 1);
+    assert!(b.0.board.contains(id(1)));
+    b.0.board.move_card(id(1), Point { x: 9.0, y: 9.0 }).unwrap();
+    let traffic = pump(&mut a, &mut b, 2);
+    assert_eq!(traffic.frames, 1, "one move is one frame");
+    assert_eq!(a.0.board.card(id(1)).map(|c| c.position), Some(Point { x: 9.0, y: 9.0 }));
+}
+
+#[test]
+fn diverged_replicas_reconcile_in_one_round_trip() {
+    let mut base = new_board(1);
+    base.add_card(note(id(1), "shared", 0.0, 0.0)).unwrap();
+    let mut other = Board::load(&base.save(), ReplicaId(2)).unwrap();
+    for n in 0..50 {
+        base.move_card(id(1), Point { x: f64::from(n), y: 0.0 }).unwrap();
+        other.splice_text(id(1), 0, 0, "b").unwrap();
+    }
+    base.add_card(note(id(2), "only a", 0.0, 0.0)).unwrap();
+    other.add_card(note(id(3), "only b", 0.0, 0.0)).unwrap();
+    let (mut a, mut b) = pair(base, other);
+    let traffic = pump(&mut a, &mut b, 0);
+    assert_eq!(rendered(&a.0.board), rendered(&b.0.board));
+    // hello+version out, updates back (each side at once): two flights each way at most.
+    assert!(traffic.flights <= 4, "{traffic:?}");
+}
+
+#[test]
+fn both_sides_learn_when_they_hold_the_same_board() {
+    let mut board = new_board(1);
+    board.add_card(note(id(1), "x", 0.0, 0.0)).unwrap();
+    let (mut a, mut b) = pair(board, Board::empty(ReplicaId(2)).unwrap());
+    pump(&mut a, &mut b, 0);
+    a.1.tick(&a.0.board, 10);
+    b.1.tick(&b.0.board, 10);
+    pump(&mut a, &mut b, 10);
+    assert!(a.1.is_synced(&a.0.board));
+    assert!(b.1.is_synced(&b.0.board));
+    a.0.board.set_title("changed").unwrap();
+    assert!(!a.1.is_synced(&a.0.board));
+}
+
+#[test]
+fn a_peer_with_a_newer_protocol_is_refused_and_told_why() {
+    let (mut a, _) = pair(new_board(1), Board::empty(ReplicaId(2)).unwrap());
+    let mut frame = Message::Bye { reason: String::new() }.encode(1 << 16).remove(0);
+    frame[2] = PROTOCOL_VERSION + 1;
+    let error = a.1.receive(&frame, &mut a.0.board, &mut a.0.blobs, 0).err();
+    assert!(matches!(error, Some(Error::Protocol(protocol::Error::PeerTooNew { .. }))));
+    assert!(a.1.is_closed());
+    // The last frame out is a bye carrying the reason.
+    let mut last = None;
+    while let Some(frame) = a.1.poll_transmit(&a.0.board, &a.0.blobs) {
+        last = Some(frame);
+    }
+    let bye = protocol::decode_frames([last.unwrap_or_default().as_slice()]).unwrap();
+    assert!(matches!(&bye[0], Message::Bye { reason } if reason.contains("newer")));
+    assert_eq!(a.1.receive(b"CB", &mut a.0.board, &mut a.0.blobs, 0), Err(Error::Closed));
+}
+
+#[test]
+fn messages_before_hello_and_bad_updates_are_refused_without_touching_the_board() {
+    let mut board = new_board(1);
+    board.add_card(note(id(1), "safe", 0.0, 0.0)).unwrap();
+    let before = rendered(&board);
+    let (mut a, _) = pair(board, Board::empty(ReplicaId(2)).unwrap());
+    let early = Message::SyncUpdates { updates: ByteBuf::from(vec![1, 2, 3]) }.encode(1 << 16);
+    assert_eq!(
+        a.1.receive(&early[0], &mut a.0.board, &mut a.0.blobs, 0),
+        Err(Error::BeforeHello("sync updates"))
+    );
+
+    let (mut a2, _) = pair(Board::load(&a.0.board.save(), ReplicaId(3)).unwrap(), Board::empty(ReplicaId(4)).unwrap());
+    let hello = Message::Hello(protocol::Hello { peer: 9, name: "x".into(), color: "#000000".into(), proof: None });
+    for message in [hello, Message::SyncUpdates { updates: ByteBuf::from(b"not loro".to_vec()) }] {
+        let frames = message.encode(1 << 16);
+        let result = a2.1.receive(&frames[0], &mut a2.0.board, &mut a2.0.blobs, 0);
+        if matches!(message, Message::SyncUpdates { .. }) {
+            assert!(matches!(result, Err(Error::BadUpdates(_))), "{result:?}");
+        }
+    }
+    assert_eq!(rendered(&a.0.board), before);
+    assert_eq!(rendered(&a2.0.board), before);
+}
+
+#[test]
+fn a_peer_without_the_right_proof_is_refused() {
+    let mut ca = config(1);
+    ca.expected_remote_proof = Some(vec![7; 32]);
+    let mut cb = config(2);
+    cb.proof = Some(vec![8; 32]);
+    let mut a = (Peer::new(new_board(1)), Session::new(ca));
+    let mut b = (Peer::new(Board::empty(ReplicaId(2)).unwrap()), Session::new(cb));
+    let hello = b.1.poll_transmit(&b.0.board, &b.0.blobs).unwrap();
+    assert_eq!(a.1.receive(&hello, &mut a.0.board, &mut a.0.blobs, 0), Err(Error::AuthenticationFailed));
+}
+
+#[test]
+fn a_peer_claiming_our_replica_id_is_refused() {
+    let (mut a, _) = pair(new_board(1), Board::empty(ReplicaId(2)).unwrap());
+    let mut twin = Session::new(config(1));
+    let hello = twin.poll_transmit(&a.0.board, &a.0.blobs).unwrap();
+    assert_eq!(a.1.receive(&hello, &mut a.0.board, &mut a.0.blobs, 0), Err(Error::SameReplica));
+}
+
+fn image_card(hash: blob::Hash) -> NewCard {
+    NewCard {
+        content: Content::Image(ImageRef {
+            hash,
+            media_type: "image/png".into(),
+            natural_width: 10,
+            natural_height: 10,
+            file_name: "x.png".into(),
+        }),
+        ..note(id(5), "", 0.0, 0.0)
+    }
+}
+
+fn blob_bytes(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+#[test]
+fn a_wanted_blob_arrives_in_chunks_and_is_verified() {
+    let bytes = blob_bytes(300_000);
+    let (mut a, mut b) = pair(new_board(1), Board::empty(ReplicaId(2)).unwrap());
+    let hash = blob::insert(&mut a.0.blobs, bytes.clone()).unwrap();
+    a.0.board.add_card(image_card(hash)).unwrap();
+    pump(&mut a, &mut b, 0);
+    assert_eq!(b.0.board.referenced_blobs(), vec![hash]);
+    assert!(b.1.want_blob(hash, &b.0.blobs));
+    assert!(!b.1.want_blob(hash, &b.0.blobs), "already wanted");
+    pump(&mut a, &mut b, 1);
+    assert_eq!(b.0.blobs.get(&hash), Some(bytes.as_slice()));
+    let seen = events(&mut b.1);
+    let progress: Vec<u64> = seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::BlobProgress { received, .. } => Some(*received),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(progress.len(), 300_000usize.div_ceil(blob::CHUNK_SIZE));
+    assert_eq!(progress.last(), Some(&300_000));
+    assert_eq!(seen.last(), Some(&Event::BlobReady { hash }));
+}
+
+#[test]
+fn a_blob_transfer_resumes_where_it_stopped() {
+    let bytes = blob_bytes(200_000);
+    let hash = blob::Hash::of(&bytes);
+    let (mut a, mut b) = pair(new_board(1), Board::empty(ReplicaId(2)).unwrap());
+    a.0.blobs.put_verified(hash, bytes.clone()).unwrap();
+    use board_model::blob::Store;
+    b.0.blobs.append_partial(&hash, &bytes[..150_000]).unwrap();
+    pump(&mut a, &mut b, 0);
+    b.1.want_blob(hash, &b.0.blobs);
+    let traffic = pump(&mut a, &mut b, 0);
+    assert!(traffic.bytes < 60_000, "only the missing tail travelled: {traffic:?}");
+    assert_eq!(b.0.blobs.get(&hash), Some(bytes.as_slice()));
+}
+
+#[test]
+fn a_wrong_blob_is_rejected_and_not_kept() {
+    // A lying peer serves other bytes under the wanted hash.
+    let wanted = blob::Hash::of(b"the real image");
+    let (mut a, mut b) = pair(new_board(1), Board::empty(ReplicaId(2)).unwrap());
+    a.0.blobs.put_verified(wanted, b"a fake image!!".to_vec()).unwrap();
+    pump(&mut a, &mut b, 0);
+    b.1.want_blob(wanted, &b.0.blobs);
+    pump(&mut a, &mut b, 0);
+    use board_model::blob::Store;
+    assert_eq!(b.0.blobs.complete_len(&wanted), None);
+    assert_eq!(b.0.blobs.partial_len(&wanted), 0);
+    assert!(events(&mut b.1).iter().any(|e| matches!(e, Event::BlobRejected { hash, .. } if *hash == wanted)));
+    // It can be wanted again (from another peer).
+    assert!(b.1.want_blob(wanted, &b.0.blobs));
+}
+
+#[test]
+fn a_blob_the_peer_lacks_is_reported_unavailable() {
+    let (mut a, mut b) = pair(new_board(1), Board::empty(ReplicaId(2)).unwrap());
+    pump(&mut a, &mut b, 0);
+    let hash = blob::Hash::of(b"nobody has this");
+    b.1.want_blob(hash, &b.0.blobs);
+    pump(&mut a, &mut b, 0);
+    assert!(events(&mut b.1).contains(&Event::BlobUnavailable { hash }));
+}
+
+#[test]
+fn chunks_out_of_place_are_a_protocol_error() {
+    let bytes = blob_bytes(100_000);
+    let hash = blob::Hash::of(&bytes);
+    let (mut a, mut b) = pair(new_board(1), Board::empty(ReplicaId(2)).unwrap());
+    pump(&mut a, &mut b, 0);
+    b.1.want_blob(hash, &b.0.blobs);
+    let _want = b.1.poll_transmit(&b.0.board, &b.0.blobs);
+    let have = Message::BlobHave { hash, size: 100_000 }.encode(1 << 16).remove(0);
+    b.1.receive(&have, &mut b.0.board, &mut b.0.blobs, 0).unwrap();
+    let chunk = Message::BlobChunk { hash, offset: 500, data: ByteBuf::from(vec![0; 10]) };
+    let frame = chunk.encode(1 << 16).remove(0);
+    assert!(matches!(
+        b.1.receive(&frame, &mut b.0.board, &mut b.0.blobs, 0),
+        Err(Error::BlobProtocol(_))
+    ));
+}
+
+#[test]
+fn presence_reaches_the_peer_latest_state_wins_and_is_refreshed() {
+    let (mut a, mut b) = pair(new_board(1), Board::empty(ReplicaId(2)).unwrap());
+    pump(&mut a, &mut b, 0);
+    events(&mut b.1);
+    let at = |x: f64| presence::State {
+        cursor: Some(Point { x, y: 1.0 }),
+        selection: vec![id(1)],
+        dragging: vec![(id(1), Point { x, y: 2.0 })],
+    };
+    a.1.set_presence(at(1.0));
+    a.1.set_presence(at(2.0));
+    let traffic = pump(&mut a, &mut b, 0);
+    assert_eq!(traffic.frames, 1, "only the latest presence is sent");
+    assert_eq!(events(&mut b.1), vec![Event::Presence { peer: 1, state: at(2.0) }]);
+    a.1.tick(&a.0.board, presence::REFRESH_MS + 1);
+    pump(&mut a, &mut b, presence::REFRESH_MS + 1);
+    assert!(events(&mut b.1).contains(&Event::Presence { peer: 1, state: at(2.0) }));
+}
+
+#[test]
+fn a_big_first_sync_travels_in_fragments_within_the_frame_limit() {
+    let mut board = new_board(1);
+    for n in 0..200u8 {
+        let text = "lorem ipsum dolor sit amet ".repeat(40);
+        board.add_card(note(board_model::CardId::from_random_bytes([n; 16]), &text, 0.0, 0.0)).unwrap();
+    }
+    let mut ca = config(1);
+    ca.max_frame_size = 16 * 1024;
+    let mut a = (Peer::new(board), Session::new(ca));
+    let mut b = (Peer::new(Board::empty(ReplicaId(2)).unwrap()), Session::new(config(2)));
+    let mut largest = 0;
+    loop {
+        let mut moved = false;
+        while let Some(frame) = a.1.poll_transmit(&a.0.board, &a.0.blobs) {
+            largest = largest.max(frame.len());
+            b.1.receive(&frame, &mut b.0.board, &mut b.0.blobs, 0).unwrap();
+            moved = true;
+        }
+        while let Some(frame) = b.1.poll_transmit(&b.0.board, &b.0.blobs) {
+            a.1.receive(&frame, &mut a.0.board, &mut a.0.blobs, 0).unwrap();
+            moved = true;
+        }
+        if !moved {
+            break;
+        }
+    }
+    assert!(largest <= 16 * 1024);
+    assert_eq!(b.0.board.cards().len(), 200);
+}
+
+#[test]
+fn a_bye_closes_the_session_with_its_reason() {
+    let (mut a, mut b) = pair(new_board(1), Board::empty(ReplicaId(2)).unwrap());
+    pump(&mut a, &mut b, 0);
+    events(&mut b.1);
+    a.1.close("going offline");
+    pump(&mut a, &mut b, 0);
+    assert_eq!(events(&mut b.1), vec![Event::Closed { reason: "going offline".into() }]);
+    assert!(b.1.is_closed());
+    let _ = session::SYNC_INTERVAL_MS;
+}
