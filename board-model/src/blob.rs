@@ -226,10 +226,7 @@ mod tests {
     #[test]
     fn hash_hex_round_trips_and_rejects_garbage() {
         let hash = Hash::of(b"hello");
-        assert_eq!(
-            hash.to_hex(),
-            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
-        );
+        assert_eq!(hash.to_hex(), "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
         assert_eq!(Hash::from_hex(&hash.to_hex()), Ok(hash));
         assert_eq!(Hash::from_hex("xyz"), Err(StoreError::BadHash));
         assert_eq!(Hash::from_hex(&"g".repeat(64)), Err(StoreError::BadHash));

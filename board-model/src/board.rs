@@ -19,14 +19,12 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use loro::{
-    ExportMode, Frontiers, LoroDoc, LoroMap, LoroMovableList, LoroText, LoroValue, Subscription,
-    UndoManager, ValueOrContainer, VersionVector,
+    ExportMode, Frontiers, LoroDoc, LoroMap, LoroMovableList, LoroText, LoroValue, Subscription, UndoManager,
+    ValueOrContainer, VersionVector,
 };
 
 use crate::blob;
-use crate::card::{
-    self, Card, CardId, Color, Content, ImageRef, Kind, NewCard, Point, Size, limits,
-};
+use crate::card::{self, Card, CardId, Color, Content, ImageRef, Kind, NewCard, Point, Size, limits};
 use crate::error::{Error, LoadError};
 use crate::event::{self, Changes};
 
@@ -72,16 +70,12 @@ impl Version {
 
     /// Decodes a version received from a peer or read from a file.
     pub fn decode(bytes: &[u8]) -> Result<Self, LoadError> {
-        VersionVector::decode(bytes)
-            .map(Version)
-            .map_err(|error| LoadError::Corrupt(error.to_string()))
+        VersionVector::decode(bytes).map(Version).map_err(|error| LoadError::Corrupt(error.to_string()))
     }
 
     /// True when every change in `self` is also in `other`.
     pub fn included_in(&self, other: &Version) -> bool {
-        self.0
-            .iter()
-            .all(|(peer, counter)| other.0.get(peer).is_some_and(|theirs| theirs >= counter))
+        self.0.iter().all(|(peer, counter)| other.0.get(peer).is_some_and(|theirs| theirs >= counter))
     }
 
     /// Adds everything `other` has to `self`.
@@ -143,8 +137,7 @@ impl Board {
     /// [`Board::save`], [`Board::save_shallow`] or [`Board::updates_since`]).
     /// Arbitrary bytes give an error, never a panic.
     pub fn load(bytes: &[u8], replica: ReplicaId) -> Result<Board, LoadError> {
-        let mut board =
-            Board::empty(replica).map_err(|error| LoadError::Corrupt(error.to_string()))?;
+        let mut board = Board::empty(replica).map_err(|error| LoadError::Corrupt(error.to_string()))?;
         board.import(bytes)?;
         board.undo.clear();
         board.take_changes();
@@ -207,11 +200,8 @@ impl Board {
     /// One card, if it exists and is well formed.
     pub fn card(&self, id: CardId) -> Option<Card> {
         let map = self.card_map(id)?;
-        let z = self
-            .order_positions()
-            .iter()
-            .position(|(listed, _)| *listed == id)
-            .unwrap_or(self.order.len());
+        let z =
+            self.order_positions().iter().position(|(listed, _)| *listed == id).unwrap_or(self.order.len());
         read_card(id, &map, z)
     }
 
@@ -238,10 +228,7 @@ impl Board {
             .collect();
         unlisted.sort();
         ids.extend(unlisted);
-        ids.into_iter()
-            .enumerate()
-            .filter_map(|(z, id)| read_card(id, &self.card_map(id)?, z))
-            .collect()
+        ids.into_iter().enumerate().filter_map(|(z, id)| read_card(id, &self.card_map(id)?, z)).collect()
     }
 
     /// Hashes of every image the board references, for fetching blobs.
@@ -401,7 +388,13 @@ impl Board {
 
     /// Replaces `delete` characters at `start` of a note's text with `insert`
     /// (Unicode scalar values). Concurrent splices merge character by character.
-    pub fn splice_text(&mut self, id: CardId, start: usize, delete: usize, insert: &str) -> Result<(), Error> {
+    pub fn splice_text(
+        &mut self,
+        id: CardId,
+        start: usize,
+        delete: usize,
+        insert: &str,
+    ) -> Result<(), Error> {
         let text = self.note_text(id)?;
         let len = text.len_unicode();
         check_splice(start, delete, len, insert.chars().count())?;
@@ -411,7 +404,13 @@ impl Board {
     }
 
     /// As [`Board::splice_text`], in UTF-16 code units (what browsers count).
-    pub fn splice_text_utf16(&mut self, id: CardId, start: usize, delete: usize, insert: &str) -> Result<(), Error> {
+    pub fn splice_text_utf16(
+        &mut self,
+        id: CardId,
+        start: usize,
+        delete: usize,
+        insert: &str,
+    ) -> Result<(), Error> {
         let text = self.note_text(id)?;
         let len = text.len_utf16();
         check_splice(start, delete, len, insert.encode_utf16().count())?;
@@ -419,8 +418,7 @@ impl Board {
             return Err(Error::TooLong { what: "note text", max: limits::MAX_NOTE_CHARS });
         }
         // Loro refuses a UTF-16 index that splits a surrogate pair.
-        text.splice_utf16(start, delete, insert)
-            .map_err(|_| Error::TextRange { start, delete, len })?;
+        text.splice_utf16(start, delete, insert).map_err(|_| Error::TextRange { start, delete, len })?;
         self.doc.commit();
         Ok(())
     }
@@ -455,11 +453,8 @@ impl Board {
         self.existing_all(ids)?;
         let unique: HashSet<CardId> = ids.iter().copied().collect();
         let positions = self.order_positions();
-        let mut doomed: Vec<usize> = positions
-            .iter()
-            .filter(|(id, _)| unique.contains(id))
-            .map(|(_, index)| *index)
-            .collect();
+        let mut doomed: Vec<usize> =
+            positions.iter().filter(|(id, _)| unique.contains(id)).map(|(_, index)| *index).collect();
         // Delete from the back so earlier indexes stay valid.
         doomed.sort_unstable_by(|a, b| b.cmp(a));
         for index in doomed {
@@ -478,11 +473,8 @@ impl Board {
         self.existing_all(ids)?;
         let unique: HashSet<CardId> = ids.iter().copied().collect();
         let positions = self.order_positions();
-        let mut selected: Vec<(usize, CardId)> = positions
-            .iter()
-            .filter(|(id, _)| unique.contains(id))
-            .map(|(id, index)| (*index, *id))
-            .collect();
+        let mut selected: Vec<(usize, CardId)> =
+            positions.iter().filter(|(id, _)| unique.contains(id)).map(|(id, index)| (*index, *id)).collect();
         selected.sort_unstable();
         let len = self.order.len();
         let on_top = selected.len() == unique.len()
@@ -589,10 +581,7 @@ impl Board {
         if bytes.is_empty() {
             return Err(LoadError::Empty);
         }
-        let status = self
-            .doc
-            .import(bytes)
-            .map_err(|error| LoadError::Corrupt(error.to_string()))?;
+        let status = self.doc.import(bytes).map_err(|error| LoadError::Corrupt(error.to_string()))?;
         let mut received = VersionVector::default();
         for (peer, (_, end)) in status.success.iter() {
             received.insert(*peer, *end);
@@ -682,7 +671,7 @@ fn check_splice(start: usize, delete: usize, len: usize, inserted: usize) -> Res
 }
 
 fn is_key_at(list: &LoroMovableList, index: usize, key: &str) -> bool {
-    matches!(list.get(index), Some(ValueOrContainer::Value(LoroValue::String(s))) if &*s == key)
+    matches!(list.get(index), Some(ValueOrContainer::Value(LoroValue::String(s))) if *s == key)
 }
 
 fn string_field(map: &LoroMap, key: &str) -> Option<String> {

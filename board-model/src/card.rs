@@ -28,9 +28,7 @@ impl fmt::Display for CardId {
 impl FromStr for CardId {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        uuid::Uuid::try_parse(s)
-            .map(CardId)
-            .map_err(|_| Error::InvalidCardId(truncate_for_message(s)))
+        uuid::Uuid::try_parse(s).map(CardId).map_err(|_| Error::InvalidCardId(truncate_for_message(s)))
     }
 }
 

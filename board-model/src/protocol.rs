@@ -91,20 +91,40 @@ pub struct Presence {
 pub enum Message {
     Hello(Hello),
     /// "This is everything I have (a version vector); send what I lack."
-    SyncRequest { version: ByteBuf },
+    SyncRequest {
+        version: ByteBuf,
+    },
     /// Board changes the receiver lacks.
-    SyncUpdates { updates: ByteBuf },
+    SyncUpdates {
+        updates: ByteBuf,
+    },
     /// "Send me this blob, starting at this offset" (resuming a partial one).
-    BlobWant { hash: Hash, offset: u64 },
+    BlobWant {
+        hash: Hash,
+        offset: u64,
+    },
     /// "I have it: this many bytes follow in chunks from your offset."
-    BlobHave { hash: Hash, size: u64 },
-    BlobMissing { hash: Hash },
-    BlobChunk { hash: Hash, offset: u64, data: ByteBuf },
+    BlobHave {
+        hash: Hash,
+        size: u64,
+    },
+    BlobMissing {
+        hash: Hash,
+    },
+    BlobChunk {
+        hash: Hash,
+        offset: u64,
+        data: ByteBuf,
+    },
     /// "Stop sending this blob."
-    BlobCancel { hash: Hash },
+    BlobCancel {
+        hash: Hash,
+    },
     Presence(Presence),
     /// The sender is leaving, with a reason the receiver can show.
-    Bye { reason: String },
+    Bye {
+        reason: String,
+    },
 }
 
 impl Message {

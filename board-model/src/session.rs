@@ -49,6 +49,9 @@ use crate::protocol::{self, Message, Reassembler};
 
 /// How often each side re-announces its version (anti-entropy), in milliseconds.
 pub const SYNC_INTERVAL_MS: u64 = 5_000;
+/// A wanted blob with no answer for this long is given up (the application
+/// can want it again, perhaps from another peer), in milliseconds.
+pub const BLOB_STALL_MS: u64 = 20_000;
 /// Most blob requests a peer may have outstanding with us.
 pub const MAX_OUTSTANDING_BLOB_REQUESTS: usize = 1_024;
 
@@ -101,6 +104,8 @@ pub enum Event {
     BlobReady { hash: Hash },
     /// The remote does not have a wanted blob.
     BlobUnavailable { hash: Hash },
+    /// The remote stopped answering about a wanted blob; the want was dropped.
+    BlobStalled { hash: Hash },
     /// A blob arrived but did not match its hash; it was discarded.
     BlobRejected { hash: Hash, reason: String },
     /// The remote said goodbye.
@@ -143,6 +148,8 @@ enum Phase {
 #[derive(Debug)]
 struct Incoming {
     total: Option<u64>,
+    /// When the remote last answered about this blob (set on the first tick).
+    last_activity_ms: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -290,14 +297,16 @@ impl Session {
                 Ok(())
             }
             Message::BlobWant { hash, offset } => self.on_blob_want(hash, offset, blobs),
-            Message::BlobHave { hash, size } => self.on_blob_have(hash, size, blobs),
+            Message::BlobHave { hash, size } => self.on_blob_have(hash, size, blobs, now_ms),
             Message::BlobMissing { hash } => {
                 if self.incoming.remove(&hash).is_some() {
                     self.events.push_back(Event::BlobUnavailable { hash });
                 }
                 Ok(())
             }
-            Message::BlobChunk { hash, offset, data } => self.on_blob_chunk(hash, offset, &data, blobs),
+            Message::BlobChunk { hash, offset, data } => {
+                self.on_blob_chunk(hash, offset, &data, blobs, now_ms)
+            }
             Message::BlobCancel { hash } => {
                 self.outgoing.retain(|outgoing| outgoing.hash != hash);
                 Ok(())
@@ -359,11 +368,18 @@ impl Session {
         Ok(())
     }
 
-    fn on_blob_have(&mut self, hash: Hash, size: u64, blobs: &mut dyn blob::Store) -> Result<(), Error> {
+    fn on_blob_have(
+        &mut self,
+        hash: Hash,
+        size: u64,
+        blobs: &mut dyn blob::Store,
+        now_ms: u64,
+    ) -> Result<(), Error> {
         let Some(incoming) = self.incoming.get_mut(&hash) else {
             return Ok(()); // Not wanted (any more): chunks that follow are ignored.
         };
         incoming.total = Some(size);
+        incoming.last_activity_ms = Some(now_ms);
         let held = blobs.partial_len(&hash);
         if held > size {
             // What we held does not belong to this blob: start again.
@@ -383,11 +399,15 @@ impl Session {
         offset: u64,
         data: &[u8],
         blobs: &mut dyn blob::Store,
+        now_ms: u64,
     ) -> Result<(), Error> {
-        let Some(Incoming { total: Some(total) }) = self.incoming.get(&hash) else {
+        let Some(incoming) = self.incoming.get_mut(&hash) else {
             return Ok(()); // Cancelled or never wanted.
         };
-        let total = *total;
+        let Some(total) = incoming.total else {
+            return Ok(()); // A late chunk of an earlier, abandoned transfer.
+        };
+        incoming.last_activity_ms = Some(now_ms);
         if offset != blobs.partial_len(&hash) {
             return Err(Error::BlobProtocol("chunk at the wrong offset"));
         }
@@ -414,10 +434,13 @@ impl Session {
     /// Asks the remote for a blob (resuming what the store already holds of
     /// it). Returns false when the blob is already here or already wanted.
     pub fn want_blob(&mut self, hash: Hash, blobs: &dyn blob::Store) -> bool {
-        if self.phase == Phase::Closed || blobs.complete_len(&hash).is_some() || self.incoming.contains_key(&hash) {
+        if self.phase == Phase::Closed
+            || blobs.complete_len(&hash).is_some()
+            || self.incoming.contains_key(&hash)
+        {
             return false;
         }
-        self.incoming.insert(hash, Incoming { total: None });
+        self.incoming.insert(hash, Incoming { total: None, last_activity_ms: None });
         self.send(&Message::BlobWant { hash, offset: blobs.partial_len(&hash) });
         true
     }
@@ -451,7 +474,22 @@ impl Session {
         if self.announce_due || interval_passed {
             self.announce(board, now_ms);
         }
-        if self.local_presence.is_some() && now_ms.saturating_sub(self.last_presence_ms) >= presence::REFRESH_MS {
+        let mut stalled = Vec::new();
+        for (hash, incoming) in &mut self.incoming {
+            match incoming.last_activity_ms {
+                None => incoming.last_activity_ms = Some(now_ms),
+                Some(last) if now_ms.saturating_sub(last) >= BLOB_STALL_MS => stalled.push(*hash),
+                Some(_) => {}
+            }
+        }
+        stalled.sort();
+        for hash in stalled {
+            self.cancel_blob(hash);
+            self.events.push_back(Event::BlobStalled { hash });
+        }
+        if self.local_presence.is_some()
+            && now_ms.saturating_sub(self.last_presence_ms) >= presence::REFRESH_MS
+        {
             self.presence_due = true;
             self.last_presence_ms = now_ms;
         }
@@ -557,7 +595,12 @@ fn presence_to_wire(state: &presence::State, seq: u64) -> protocol::Presence {
     protocol::Presence {
         seq,
         cursor: state.cursor.map(|point| (point.x, point.y)),
-        selection: state.selection.iter().take(presence::MAX_LISTED_CARDS).map(|id| *id.0.as_bytes()).collect(),
+        selection: state
+            .selection
+            .iter()
+            .take(presence::MAX_LISTED_CARDS)
+            .map(|id| *id.0.as_bytes())
+            .collect(),
         dragging: state
             .dragging
             .iter()

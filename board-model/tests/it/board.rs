@@ -40,9 +40,7 @@ fn image_and_link_cards_keep_their_references() {
         natural_height: 600,
         file_name: "cat.png".into(),
     };
-    board
-        .add_card(NewCard { content: Content::Image(image.clone()), ..note(id(1), "", 0.0, 0.0) })
-        .unwrap();
+    board.add_card(NewCard { content: Content::Image(image.clone()), ..note(id(1), "", 0.0, 0.0) }).unwrap();
     let link = Content::Link { url: "https://example.org".into(), title: "Example".into() };
     board.add_card(NewCard { content: link.clone(), ..note(id(2), "", 0.0, 0.0) }).unwrap();
     let cards = board.cards();
@@ -155,9 +153,7 @@ fn a_multi_card_move_is_one_undo_step() {
     let mut board = new_board(1);
     board.add_card(note(id(1), "", 0.0, 0.0)).unwrap();
     board.add_card(note(id(2), "", 10.0, 10.0)).unwrap();
-    board
-        .move_cards(&[(id(1), Point { x: 100.0, y: 0.0 }), (id(2), Point { x: 110.0, y: 10.0 })])
-        .unwrap();
+    board.move_cards(&[(id(1), Point { x: 100.0, y: 0.0 }), (id(2), Point { x: 110.0, y: 10.0 })]).unwrap();
     board.undo().unwrap();
     let positions: Vec<Point> = board.cards().iter().map(|c| c.position).collect();
     assert_eq!(positions, vec![Point { x: 0.0, y: 0.0 }, Point { x: 10.0, y: 10.0 }]);
@@ -234,7 +230,9 @@ fn events_report_local_and_remote_changes_precisely() {
     a.move_card(id(1), Point { x: 1.0, y: 2.0 }).unwrap();
     let events = a.take_changes().remove(0).events;
     assert_eq!(events.len(), 1);
-    assert!(matches!(&events[0], Event::CardChanged { id: card, fields } if *card == id(1) && fields.position && !fields.size));
+    assert!(
+        matches!(&events[0], Event::CardChanged { id: card, fields } if *card == id(1) && fields.position && !fields.size)
+    );
 
     let mut b = Board::load(&a.save(), ReplicaId(2)).unwrap();
     assert!(b.take_changes().is_empty(), "load starts with a clean event queue");
@@ -243,10 +241,14 @@ fn events_report_local_and_remote_changes_precisely() {
     a.set_title("New").unwrap();
     a.delete_cards(&[id(1)]).unwrap();
     b.import(&a.updates_since(&version)).unwrap();
-    let remote: Vec<Event> = b.take_changes().into_iter().flat_map(|c| {
-        assert_eq!(c.source, Source::Remote);
-        c.events
-    }).collect();
+    let remote: Vec<Event> = b
+        .take_changes()
+        .into_iter()
+        .flat_map(|c| {
+            assert_eq!(c.source, Source::Remote);
+            c.events
+        })
+        .collect();
     assert!(remote.contains(&Event::CardRemoved(id(1))), "{remote:?}");
     assert!(remote.contains(&Event::MetaChanged), "{remote:?}");
 }
@@ -262,7 +264,10 @@ fn text_events_carry_the_edit() {
         events,
         vec![Event::TextChanged {
             id: id(1),
-            edits: vec![board_model::event::TextEdit::Retain(1), board_model::event::TextEdit::Insert("X".into())]
+            edits: vec![
+                board_model::event::TextEdit::Retain(1),
+                board_model::event::TextEdit::Insert("X".into())
+            ]
         }]
     );
 }

@@ -22,7 +22,9 @@ fn two_peers_greet_and_an_empty_replica_receives_the_board() {
     pump(&mut a, &mut b, 0);
     assert_eq!(rendered(&a.0.board), rendered(&b.0.board));
     let opened = events(&mut b.1);
-    assert!(matches!(&opened[0], Event::Opened(remote) if remote.peer == 1 && remote.identity.name == "peer 1"));
+    assert!(
+        matches!(&opened[0], Event::Opened(remote) if remote.peer == 1 && remote.identity.name == "peer 1")
+    );
     assert!(opened.contains(&Event::BoardChanged));
     assert_eq!(b.1.remote().map(|r| r.peer), Some(1));
 }
@@ -105,8 +107,10 @@ fn messages_before_hello_and_bad_updates_are_refused_without_touching_the_board(
         Err(Error::BeforeHello("sync updates"))
     );
 
-    let (mut a2, _) = pair(Board::load(&a.0.board.save(), ReplicaId(3)).unwrap(), Board::empty(ReplicaId(4)).unwrap());
-    let hello = Message::Hello(protocol::Hello { peer: 9, name: "x".into(), color: "#000000".into(), proof: None });
+    let (mut a2, _) =
+        pair(Board::load(&a.0.board.save(), ReplicaId(3)).unwrap(), Board::empty(ReplicaId(4)).unwrap());
+    let hello =
+        Message::Hello(protocol::Hello { peer: 9, name: "x".into(), color: "#000000".into(), proof: None });
     for message in [hello, Message::SyncUpdates { updates: ByteBuf::from(b"not loro".to_vec()) }] {
         let frames = message.encode(1 << 16);
         let result = a2.1.receive(&frames[0], &mut a2.0.board, &mut a2.0.blobs, 0);
@@ -207,7 +211,9 @@ fn a_wrong_blob_is_rejected_and_not_kept() {
     use board_model::blob::Store;
     assert_eq!(b.0.blobs.complete_len(&wanted), None);
     assert_eq!(b.0.blobs.partial_len(&wanted), 0);
-    assert!(events(&mut b.1).iter().any(|e| matches!(e, Event::BlobRejected { hash, .. } if *hash == wanted)));
+    assert!(
+        events(&mut b.1).iter().any(|e| matches!(e, Event::BlobRejected { hash, .. } if *hash == wanted))
+    );
     // It can be wanted again (from another peer).
     assert!(b.1.want_blob(wanted, &b.0.blobs));
 }
@@ -234,10 +240,7 @@ fn chunks_out_of_place_are_a_protocol_error() {
     b.1.receive(&have, &mut b.0.board, &mut b.0.blobs, 0).unwrap();
     let chunk = Message::BlobChunk { hash, offset: 500, data: ByteBuf::from(vec![0; 10]) };
     let frame = chunk.encode(1 << 16).remove(0);
-    assert!(matches!(
-        b.1.receive(&frame, &mut b.0.board, &mut b.0.blobs, 0),
-        Err(Error::BlobProtocol(_))
-    ));
+    assert!(matches!(b.1.receive(&frame, &mut b.0.board, &mut b.0.blobs, 0), Err(Error::BlobProtocol(_))));
 }
 
 #[test]
@@ -301,4 +304,19 @@ fn a_bye_closes_the_session_with_its_reason() {
     assert_eq!(events(&mut b.1), vec![Event::Closed { reason: "going offline".into() }]);
     assert!(b.1.is_closed());
     let _ = session::SYNC_INTERVAL_MS;
+}
+
+#[test]
+fn a_blob_want_with_no_answer_stalls_out_and_can_be_asked_again() {
+    let (mut a, mut b) = pair(new_board(1), Board::empty(ReplicaId(2)).unwrap());
+    pump(&mut a, &mut b, 0);
+    let hash = blob::Hash::of(b"lost");
+    b.1.want_blob(hash, &b.0.blobs);
+    // The want is lost on the way: drain it without delivering.
+    while b.1.poll_transmit(&b.0.board, &b.0.blobs).is_some() {}
+    b.1.tick(&b.0.board, 1_000);
+    assert!(!events(&mut b.1).iter().any(|e| matches!(e, Event::BlobStalled { .. })));
+    b.1.tick(&b.0.board, 1_000 + session::BLOB_STALL_MS);
+    assert!(events(&mut b.1).contains(&Event::BlobStalled { hash }));
+    assert!(b.1.want_blob(hash, &b.0.blobs));
 }
