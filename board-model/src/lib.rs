@@ -15,6 +15,7 @@ pub mod board;
 pub mod card;
 pub mod error;
 pub mod event;
+pub mod fuzzing;
 pub mod presence;
 pub mod protocol;
 pub mod session;

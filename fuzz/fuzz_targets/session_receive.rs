@@ -1,0 +1,6 @@
+#![no_main]
+//! Fuzz target: board_model::fuzzing::session_receive must return for any input, never panic.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = board_model::fuzzing::session_receive(data);
+});
