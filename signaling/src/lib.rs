@@ -1,0 +1,104 @@
+//! Corkboard's signaling server: peers of a board meet in a room named by a
+//! hash of the board key and exchange sealed envelopes (offers, answers)
+//! that the server relays without being able to read or forge them. It
+//! stores nothing and keeps no history. It also serves the web app.
+//!
+//! `app(state)` builds the whole HTTP service; `main.rs` only parses flags,
+//! binds and shuts down gracefully.
+
+pub mod connection;
+pub mod hub;
+pub mod wire;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::response::{IntoResponse, Json};
+use axum::routing::get;
+use tower_http::services::{ServeDir, ServeFile};
+
+pub use hub::{Hub, Stats};
+
+/// The server's limits; every one is enforced with a clear error frame.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest text frame accepted, in bytes.
+    pub max_frame_bytes: usize,
+    /// Sustained frames per second per connection.
+    pub messages_per_second: u32,
+    /// Burst of frames per connection.
+    pub burst: u32,
+    /// Most peers in one room (the full mesh cap).
+    pub peers_per_room: usize,
+    /// Most rooms one connection may join.
+    pub rooms_per_connection: usize,
+    /// A connection that sends nothing for this long is closed (clients ping).
+    pub idle_timeout: Duration,
+    /// Frames queued for a connection before it counts as too slow and is cut off.
+    pub outbox_frames: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_frame_bytes: 64 * 1024,
+            messages_per_second: 50,
+            burst: 200,
+            peers_per_room: 20,
+            rooms_per_connection: 64,
+            idle_timeout: Duration::from_secs(60),
+            outbox_frames: 512,
+        }
+    }
+}
+
+/// Everything the server needs.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub hub: Arc<Hub>,
+    /// Directory of the web app to serve (with `index.html` as the fallback).
+    pub static_dir: Option<PathBuf>,
+}
+
+impl AppState {
+    pub fn new(limits: Limits, static_dir: Option<PathBuf>) -> AppState {
+        AppState { hub: Arc::new(Hub::new(limits)), static_dir }
+    }
+}
+
+/// The whole service: `/ws` (signaling), `/healthz`, and the web app.
+pub fn app(state: AppState) -> Router {
+    let router = Router::new().route("/ws", get(websocket)).route("/healthz", get(healthz));
+    let router = match &state.static_dir {
+        Some(dir) => {
+            let index = ServeFile::new(dir.join("index.html"));
+            router.fallback_service(ServeDir::new(dir).fallback(index))
+        }
+        None => router,
+    };
+    router.with_state(state)
+}
+
+async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> impl IntoResponse {
+    // The transport refuses frames far over the limit outright; frames just
+    // over it reach the connection, which answers with a clear error.
+    let hard_limit = state.hub.limits.max_frame_bytes * 4;
+    upgrade
+        .max_message_size(hard_limit)
+        .max_frame_size(hard_limit)
+        .on_upgrade(move |socket| connection::serve(state.hub, socket))
+}
+
+async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let stats = state.hub.stats();
+    Json(serde_json::json!({
+        "status": "ok",
+        "connections": stats.connections,
+        "rooms": stats.rooms,
+        "peers": stats.peers,
+    }))
+}

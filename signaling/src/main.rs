@@ -1,0 +1,69 @@
+//! `corkboard-signaling`: binds, serves `signaling::app`, shuts down
+//! gracefully on SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use signaling::{AppState, Limits};
+use tracing_subscriber::EnvFilter;
+
+/// Corkboard's signaling server: introduces the peers of a board to each
+/// other and serves the web app. Stores nothing.
+#[derive(Debug, Parser)]
+#[command(name = "corkboard-signaling", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// Directory of the web app to serve (index.html is the fallback).
+    #[arg(long = "static", value_name = "DIR")]
+    static_dir: Option<PathBuf>,
+    /// Most peers in one room.
+    #[arg(long, default_value_t = Limits::default().peers_per_room)]
+    peers_per_room: usize,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let args = Args::parse();
+    if let Some(dir) = &args.static_dir
+        && !dir.join("index.html").is_file()
+    {
+        anyhow::bail!("--static {}: no index.html there", dir.display());
+    }
+    let limits = Limits { peers_per_room: args.peers_per_room, ..Limits::default() };
+    let state = AppState::new(limits, args.static_dir.clone());
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, static_dir = ?args.static_dir, "signaling server listening");
+    println!("listening on http://{address}");
+    axum::serve(listener, signaling::app(state)).with_graceful_shutdown(shutdown()).await?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+async fn shutdown() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => return interrupt.await.unwrap_or(()),
+        };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

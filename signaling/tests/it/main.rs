@@ -1,0 +1,271 @@
+//! The signaling server over real WebSockets on a loopback port: rooms,
+//! relaying, secrecy of what passes through it, and its limits under abuse.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use board_key::envelope::{Envelopes, Signal};
+use board_key::{BoardKey, link::ShareLink, room::room_id};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use signaling::{AppState, Limits};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn start(limits: Limits, static_dir: Option<std::path::PathBuf>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let app = signaling::app(AppState::new(limits, static_dir));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("127.0.0.1:{}", address.port())
+}
+
+struct Client {
+    socket: Socket,
+    /// Every text frame this client sent, to check what the server saw.
+    sent: Vec<String>,
+}
+
+impl Client {
+    async fn connect(server: &str) -> Client {
+        let (socket, _) = connect_async(format!("ws://{server}/ws")).await.expect("connect");
+        Client { socket, sent: Vec::new() }
+    }
+
+    async fn send(&mut self, frame: Value) {
+        let text = frame.to_string();
+        self.sent.push(text.clone());
+        self.socket.send(Message::Text(text.into())).await.expect("send");
+    }
+
+    async fn send_raw(&mut self, message: Message) {
+        self.socket.send(message).await.expect("send");
+    }
+
+    /// The next text frame as JSON, or None when the server closed.
+    async fn next(&mut self) -> Option<Value> {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(5), self.socket.next()).await.ok()??;
+            match message.ok()? {
+                Message::Text(text) => return serde_json::from_str(text.as_str()).ok(),
+                Message::Close(_) => return None,
+                _ => {}
+            }
+        }
+    }
+
+    async fn expect(&mut self, kind: &str) -> Value {
+        let frame = self.next().await.unwrap_or(Value::Null);
+        assert_eq!(frame["type"], kind, "{frame}");
+        frame
+    }
+
+    async fn join(&mut self, room: &str, peer: &str) -> Value {
+        self.send(json!({"type": "join", "room": room, "peer": peer})).await;
+        self.expect("joined").await
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn unb64(text: &Value) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD.decode(text.as_str().unwrap_or_default()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn peers_meet_in_a_room_and_relay_directed_and_broadcast_signals() {
+    let server = start(Limits::default(), None).await;
+    let room = "a".repeat(64);
+    let mut alice = Client::connect(&server).await;
+    let mut bob = Client::connect(&server).await;
+    assert_eq!(alice.join(&room, "alice").await["peers"], json!([]));
+    assert_eq!(bob.join(&room, "bob").await["peers"], json!(["alice"]));
+    assert_eq!(alice.expect("peer-joined").await["peer"], "bob");
+
+    alice.send(json!({"type": "signal", "room": room, "to": "bob", "data": "aGVsbG8="})).await;
+    let relayed = bob.expect("signal").await;
+    assert_eq!((relayed["from"].as_str(), relayed["data"].as_str()), (Some("alice"), Some("aGVsbG8=")));
+    bob.send(json!({"type": "signal", "room": room, "to": null, "data": "YWxs"})).await;
+    assert_eq!(alice.expect("signal").await["data"], "YWxs");
+
+    bob.send(json!({"type": "leave", "room": room})).await;
+    assert_eq!(alice.expect("peer-left").await["peer"], "bob");
+    drop(alice);
+    bob.send(json!({"type": "ping"})).await;
+    bob.expect("pong").await;
+}
+
+#[tokio::test]
+async fn the_server_sees_neither_the_board_nor_the_key_nor_the_sdp_and_cannot_forge() {
+    let server = start(Limits::default(), None).await;
+    let link = ShareLink { board: uuid::Uuid::from_bytes([42; 16]), key: BoardKey([77; 32]) };
+    let room = room_id(&link.key);
+    let sdp = "v=0\r\no=- 4611 2 IN IP4 127.0.0.1\r\na=fingerprint:sha-256 12:34:56";
+    let mut alice = Client::connect(&server).await;
+    let mut bob = Client::connect(&server).await;
+    alice.join(&room, "alice-1").await;
+    bob.join(&room, "bob-1").await;
+    alice.expect("peer-joined").await;
+
+    let mut alice_envelopes = Envelopes::new(&link.key, &room, "alice-1");
+    let mut bob_envelopes = Envelopes::new(&link.key, &room, "bob-1");
+    let sealed = alice_envelopes.seal(Some("bob-1"), Signal::Offer { sdp: sdp.into() }, [1; 24], 0);
+    alice.send(json!({"type": "signal", "room": room, "to": "bob-1", "data": b64(&sealed)})).await;
+    let relayed = bob.expect("signal").await;
+    let opened = bob_envelopes.open("alice-1", &unb64(&relayed["data"]), 0).expect("opens");
+    assert_eq!(opened.signal, Signal::Offer { sdp: sdp.into() });
+
+    // Everything the server received: no board id, no key, no SDP.
+    let seen = alice.sent.join("\n") + &bob.sent.join("\n");
+    let key_text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(link.key.0);
+    for secret in [link.board.to_string(), key_text, b64(&link.key.0), "fingerprint".into(), "127.0.0.1".into()] {
+        assert!(!seen.contains(&secret), "the server saw {secret}");
+    }
+
+    // A client without the key (or the server itself) joins and forges an offer.
+    let mut mallory = Client::connect(&server).await;
+    mallory.join(&room, "mallory").await;
+    let mut forger = Envelopes::new(&BoardKey([1; 32]), &room, "mallory");
+    let forged = forger.seal(Some("bob-1"), Signal::Offer { sdp: "evil".into() }, [2; 24], 0);
+    mallory.send(json!({"type": "signal", "room": room, "to": "bob-1", "data": b64(&forged)})).await;
+    bob.expect("peer-joined").await;
+    let relayed = bob.expect("signal").await;
+    assert!(bob_envelopes.open("mallory", &unb64(&relayed["data"]), 0).is_err());
+    // Replaying alice's genuine offer under her name fails too.
+    assert!(bob_envelopes.open("alice-1", &sealed, 0).is_err());
+}
+
+#[tokio::test]
+async fn bad_frames_get_clear_errors_and_the_connection_survives() {
+    let server = start(Limits::default(), None).await;
+    let mut client = Client::connect(&server).await;
+    client.send_raw(Message::Text("{not json".into())).await;
+    assert_eq!(client.expect("error").await["code"], "bad-request");
+    client.send_raw(Message::Binary(vec![0, 1, 2].into())).await;
+    assert_eq!(client.expect("error").await["code"], "bad-request");
+    client.send(json!({"type": "join", "room": "kitchen", "peer": "x"})).await;
+    assert_eq!(client.expect("error").await["code"], "bad-request");
+    client.send(json!({"type": "signal", "room": "b".repeat(64), "to": null, "data": "eA=="})).await;
+    assert_eq!(client.expect("error").await["code"], "not-in-room");
+    let huge = json!({"type": "signal", "room": "b".repeat(64), "to": null, "data": "A".repeat(70_000)});
+    client.send(huge).await;
+    assert_eq!(client.expect("error").await["code"], "too-large");
+    client.join(&"b".repeat(64), "me").await;
+    client.send(json!({"type": "signal", "room": "b".repeat(64), "to": "ghost", "data": "eA=="})).await;
+    assert_eq!(client.expect("error").await["code"], "unknown-peer");
+    client.send(json!({"type": "ping"})).await;
+    client.expect("pong").await;
+}
+
+#[tokio::test]
+async fn a_frame_far_over_the_limit_closes_only_that_connection() {
+    let server = start(Limits::default(), None).await;
+    let mut abuser = Client::connect(&server).await;
+    abuser.send_raw(Message::Text("x".repeat(1_000_000).into())).await;
+    assert!(abuser.next().await.is_none(), "closed");
+    let mut other = Client::connect(&server).await;
+    other.send(json!({"type": "ping"})).await;
+    other.expect("pong").await;
+}
+
+#[tokio::test]
+async fn flooding_is_rate_limited_then_cut_off() {
+    let limits = Limits { messages_per_second: 10, burst: 10, ..Limits::default() };
+    let server = start(limits, None).await;
+    let mut flooder = Client::connect(&server).await;
+    for _ in 0..200 {
+        flooder.send(json!({"type": "ping"})).await;
+    }
+    let mut codes = Vec::new();
+    while let Some(frame) = flooder.next().await {
+        codes.push(frame["code"].as_str().unwrap_or("pong").to_owned());
+        if frame["fatal"] == true {
+            break;
+        }
+    }
+    assert!(codes.iter().filter(|c| *c == "pong").count() <= 12, "{codes:?}");
+    assert!(codes.contains(&"rate-limited".to_owned()));
+    assert!(flooder.next().await.is_none(), "the flooder is disconnected");
+}
+
+#[tokio::test]
+async fn rooms_have_a_size_limit_and_connections_a_room_limit() {
+    let limits = Limits { peers_per_room: 2, rooms_per_connection: 2, ..Limits::default() };
+    let server = start(limits, None).await;
+    let room = "c".repeat(64);
+    let mut a = Client::connect(&server).await;
+    let mut b = Client::connect(&server).await;
+    let mut c = Client::connect(&server).await;
+    a.join(&room, "a").await;
+    b.join(&room, "b").await;
+    c.send(json!({"type": "join", "room": room, "peer": "c"})).await;
+    let refused = c.expect("error").await;
+    assert_eq!(refused["code"], "room-full");
+    assert!(refused["message"].as_str().unwrap_or_default().contains("2 peers"));
+    b.send(json!({"type": "join", "room": room, "peer": "a"})).await;
+    assert_eq!(b.expect("error").await["code"], "duplicate-peer");
+    c.join(&"d".repeat(64), "c").await;
+    c.join(&"e".repeat(64), "c").await;
+    c.send(json!({"type": "join", "room": "f".repeat(64), "peer": "c"})).await;
+    assert_eq!(c.expect("error").await["code"], "too-many-rooms");
+}
+
+#[tokio::test]
+async fn an_idle_connection_is_closed_and_its_peer_leaves_the_room() {
+    let limits = Limits { idle_timeout: Duration::from_millis(300), ..Limits::default() };
+    let server = start(limits, None).await;
+    let room = "9".repeat(64);
+    let mut idle = Client::connect(&server).await;
+    let mut watcher = Client::connect(&server).await;
+    idle.join(&room, "idle").await;
+    watcher.join(&room, "watcher").await;
+    // The watcher keeps itself alive while the other goes quiet.
+    let mut left = None;
+    for _ in 0..20 {
+        watcher.send(json!({"type": "ping"})).await;
+        let frame = watcher.next().await.unwrap_or(Value::Null);
+        if frame["type"] == "peer-left" {
+            left = Some(frame);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(left.map(|f| f["peer"].clone()), Some(json!("idle")));
+    assert_eq!(idle.expect("peer-joined").await["peer"], "watcher");
+    let closing = idle.expect("error").await;
+    assert_eq!((closing["code"].as_str(), closing["fatal"].as_bool()), (Some("idle"), Some(true)));
+    assert!(idle.next().await.is_none());
+}
+
+#[tokio::test]
+async fn healthz_reports_counts_and_the_web_app_is_served_with_an_index_fallback() {
+    let dir = std::env::temp_dir().join(format!("signaling-static-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("index.html"), "<h1>Corkboard</h1>").expect("index");
+    std::fs::write(dir.join("app.js"), "console.log(1)").expect("js");
+    let server = start(Limits::default(), Some(dir.clone())).await;
+    let get = |path: &'static str| {
+        let server = server.clone();
+        async move {
+            let mut stream = TcpStream::connect(&server).await.expect("tcp");
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).await.expect("write");
+            let mut response = String::new();
+            stream.read_to_string(&mut response).await.expect("read");
+            response
+        }
+    };
+    let mut client = Client::connect(&server).await;
+    client.join(&"1".repeat(64), "p").await;
+    let health = get("/healthz").await;
+    assert!(health.contains("\"status\":\"ok\"") && health.contains("\"peers\":1"), "{health}");
+    assert!(get("/app.js").await.contains("console.log(1)"));
+    assert!(get("/boards/some/deep/link").await.contains("<h1>Corkboard</h1>"));
+    std::fs::remove_dir_all(dir).ok();
+}
