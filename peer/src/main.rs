@@ -1,0 +1,173 @@
+//! `corkboard-peer`: the command-line native peer. Offline commands change
+//! or show a board in a data directory; `serve` and `sync` talk to peers.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use board_model::Point;
+use clap::{Parser, Subcommand};
+use peer::commands;
+use peer::storage::DataDir;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "corkboard-peer",
+    version,
+    about = "Corkboard's native peer: keeps boards on disk and online"
+)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+struct Data {
+    /// Data directory (default: the platform's data directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a board offline and print its share link.
+    New {
+        #[arg(long, default_value = "Untitled board")]
+        title: String,
+        #[command(flatten)]
+        data: Data,
+    },
+    /// Add a note; prints the new card's id.
+    AddNote {
+        #[arg(long)]
+        board: String,
+        #[arg(long)]
+        text: String,
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        x: f64,
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        y: f64,
+        #[command(flatten)]
+        data: Data,
+    },
+    /// Add an image from a file; prints the new card's id.
+    AddImage {
+        #[arg(long)]
+        board: String,
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        x: f64,
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        y: f64,
+        #[command(flatten)]
+        data: Data,
+    },
+    /// Move a card.
+    Move {
+        #[arg(long)]
+        board: String,
+        #[arg(long)]
+        card: String,
+        #[arg(long, allow_negative_numbers = true)]
+        x: f64,
+        #[arg(long, allow_negative_numbers = true)]
+        y: f64,
+        #[command(flatten)]
+        data: Data,
+    },
+    /// Print the board.
+    Show {
+        #[arg(long)]
+        board: String,
+        /// Print JSON (stable key order).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: Data,
+    },
+    /// List the boards in the data directory.
+    List {
+        #[command(flatten)]
+        data: Data,
+    },
+}
+
+fn data_dir(data: &Data) -> Result<DataDir, commands::CommandError> {
+    Ok(DataDir::open(data.data.clone().unwrap_or_else(DataDir::default_root))?)
+}
+
+fn author() -> String {
+    std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "corkboard-peer".into())
+}
+
+fn run(args: Args) -> Result<(), commands::CommandError> {
+    match args.command {
+        Command::New { title, data } => {
+            let link = commands::new_board(&data_dir(&data)?, &title)?;
+            println!("{}", link.to_app_link());
+        }
+        Command::AddNote { board, text, x, y, data } => {
+            let id = commands::add_note(&data_dir(&data)?, &board, &text, Point { x, y }, &author())?;
+            println!("{id}");
+        }
+        Command::AddImage { board, file, x, y, data } => {
+            let id = commands::add_image(&data_dir(&data)?, &board, &file, Point { x, y }, &author())?;
+            println!("{id}");
+        }
+        Command::Move { board, card, x, y, data } => {
+            commands::move_card(&data_dir(&data)?, &board, &card, Point { x, y })?;
+        }
+        Command::Show { board, json, data } => {
+            let value = commands::show(&data_dir(&data)?, &board)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            } else {
+                print_human(&value);
+            }
+        }
+        Command::List { data } => {
+            let dir = data_dir(&data)?;
+            for listed in dir.boards()? {
+                let title = dir
+                    .read_board(&listed.link.board, peer::random::replica())
+                    .map(|b| b.title())
+                    .unwrap_or_else(|e| format!("(unreadable: {e})"));
+                println!("{}  {}", listed.link.to_app_link(), title);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_human(value: &serde_json::Value) {
+    println!("{}", value["title"].as_str().unwrap_or_default());
+    for card in value["cards"].as_array().into_iter().flatten() {
+        let what =
+            card["text"].as_str().or(card["url"].as_str()).or(card["file_name"].as_str()).unwrap_or("");
+        println!(
+            "  {} {:5} at ({}, {}) {}",
+            card["id"].as_str().unwrap_or_default(),
+            card["kind"].as_str().unwrap_or_default(),
+            card["x"],
+            card["y"],
+            what
+        );
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("corkboard-peer: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
