@@ -67,6 +67,30 @@ fn edit<T>(
     Ok(result)
 }
 
+/// `add-note --repeat N`: adds N notes, each persisted (synced to disk)
+/// before `acknowledge` hears of it. Returns how many were added.
+pub fn add_notes(
+    data: &DataDir,
+    link: &str,
+    text: &str,
+    at: Point,
+    author: &str,
+    count: usize,
+    mut acknowledge: impl FnMut(CardId),
+) -> Result<usize, CommandError> {
+    let link = parse_link(link)?;
+    let (mut file, mut board) = data.open_board(&link, random::replica())?;
+    for n in 0..count {
+        let position = Point { x: at.x + (n % 40) as f64 * 10.0, y: at.y + (n / 40) as f64 * 10.0 };
+        let card = new_card(Content::Note { text: text.to_owned() }, position, author);
+        let id = card.id;
+        board.add_card(card).map_err(|e| CommandError::Invalid(e.to_string()))?;
+        file.persist(&board)?;
+        acknowledge(id);
+    }
+    Ok(count)
+}
+
 /// `add-note`: returns the new card's id.
 pub fn add_note(
     data: &DataDir,

@@ -46,6 +46,9 @@ enum Command {
         x: f64,
         #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
         y: f64,
+        /// Add this many notes, printing each id once it is safely on disk.
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
         #[command(flatten)]
         data: Data,
     },
@@ -106,9 +109,19 @@ fn run(args: Args) -> Result<(), commands::CommandError> {
             let link = commands::new_board(&data_dir(&data)?, &title)?;
             println!("{}", link.to_app_link());
         }
-        Command::AddNote { board, text, x, y, data } => {
-            let id = commands::add_note(&data_dir(&data)?, &board, &text, Point { x, y }, &author())?;
-            println!("{id}");
+        Command::AddNote { board, text, x, y, repeat, data } => {
+            let ids = commands::add_notes(
+                &data_dir(&data)?,
+                &board,
+                &text,
+                Point { x, y },
+                &author(),
+                repeat,
+                |id| {
+                    println!("{id}");
+                },
+            )?;
+            debug_assert_eq!(ids, repeat);
         }
         Command::AddImage { board, file, x, y, data } => {
             let id = commands::add_image(&data_dir(&data)?, &board, &file, Point { x, y }, &author())?;

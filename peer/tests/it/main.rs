@@ -1,1 +1,4 @@
-//! placeholder
+//! The native peer's integration tests: disk storage and the command line.
+
+mod cli;
+mod storage;
