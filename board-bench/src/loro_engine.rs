@@ -117,8 +117,12 @@ impl Engine for LoroEngine {
         // Loro's sync: each side sends its version vector, each answers with what the other lacks.
         let start = Instant::now();
         let (vv_a, vv_b) = (a.oplog_vv().encode(), b.oplog_vv().encode());
-        let for_b = updates(&a, &loro::VersionVector::decode(&vv_b).expect("vv"));
-        let for_a = updates(&b, &loro::VersionVector::decode(&vv_a).expect("vv"));
+        let (theirs_b, theirs_a) = (
+            loro::VersionVector::decode(&vv_b).expect("vv"),
+            loro::VersionVector::decode(&vv_a).expect("vv"),
+        );
+        let for_b = a.export(ExportMode::updates(&theirs_b)).expect("updates");
+        let for_a = b.export(ExportMode::updates(&theirs_a)).expect("updates");
         b.import(&for_b).expect("import");
         a.import(&for_a).expect("import");
         let compute = start.elapsed();
@@ -164,5 +168,45 @@ impl Engine for LoroEngine {
             saved_bytes: receiver.export(ExportMode::Snapshot).expect("snapshot").len(),
             converged: receiver.get_deep_value() == reverse.get_deep_value(),
         }
+    }
+}
+
+/// Raw Loro doing what the board model does on every commit besides the
+/// write itself: an undo manager records it and a subscriber receives its
+/// events. The fair baseline for the move commit; other workloads as [`LoroEngine`].
+pub struct LoroUndoEventsEngine;
+
+impl Engine for LoroUndoEventsEngine {
+    const NAME: &'static str = "Loro (raw, with undo and events)";
+
+    fn timed_moves(cards: usize, moves: usize, seed: u64) -> Duration {
+        let (doc, handles) = doc_with(cards, 1, false);
+        let mut undo = loro::UndoManager::new(&doc);
+        undo.set_merge_interval(0);
+        let subscription = doc.subscribe_root(std::sync::Arc::new(|event| {
+            std::hint::black_box(event.events.len());
+        }));
+        let mut rng = Lcg::new(seed);
+        let start = Instant::now();
+        moved(&doc, &handles, moves, &mut rng);
+        let elapsed = start.elapsed();
+        drop(subscription);
+        elapsed
+    }
+
+    fn saved_history(cards: usize, moves: usize, seed: u64) -> (Vec<u8>, Option<Vec<u8>>) {
+        LoroEngine::saved_history(cards, moves, seed)
+    }
+
+    fn load_and_read(bytes: &[u8]) -> usize {
+        LoroEngine::load_and_read(bytes)
+    }
+
+    fn reconcile(edits: usize, seed: u64) -> Reconcile {
+        LoroEngine::reconcile(edits, seed)
+    }
+
+    fn concurrent_colours(peers: usize) -> Colours {
+        LoroEngine::concurrent_colours(peers)
     }
 }

@@ -18,7 +18,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::board_engine::BoardEngine;
 use crate::engine::Engine;
-use crate::loro_engine::LoroEngine;
+use crate::loro_engine::{LoroEngine, LoroUndoEventsEngine};
 use crate::report::{HistoryRow, Report, Sizes};
 
 fn main() -> Result<()> {
@@ -35,6 +35,7 @@ fn main() -> Result<()> {
     let mut report = Report::new(sizes);
     run::<BoardEngine>(&mut report)?;
     run::<LoroEngine>(&mut report)?;
+    run::<LoroUndoEventsEngine>(&mut report)?;
     run_others(&mut report)?;
     let table = report.markdown();
     println!("{table}");
@@ -137,7 +138,7 @@ fn load_rss(engine: &str, file: &str) -> Result<()> {
     let start = Instant::now();
     let cards = match engine {
         e if e == BoardEngine::NAME => BoardEngine::load_and_read(&bytes),
-        e if e == LoroEngine::NAME => LoroEngine::load_and_read(&bytes),
+        e if e == LoroEngine::NAME || e == LoroUndoEventsEngine::NAME => LoroEngine::load_and_read(&bytes),
         e if e == automerge_engine::AutomergeEngine::NAME => {
             automerge_engine::AutomergeEngine::load_and_read(&bytes)
         }

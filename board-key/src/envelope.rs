@@ -111,7 +111,13 @@ impl Envelopes {
     }
 
     /// Seals a signal for one peer (`to`) or for the whole room (`None`).
-    pub fn seal(&mut self, to: Option<&str>, signal: Signal, nonce: [u8; NONCE_BYTES], now_ms: u64) -> Vec<u8> {
+    pub fn seal(
+        &mut self,
+        to: Option<&str>,
+        signal: Signal,
+        nonce: [u8; NONCE_BYTES],
+        now_ms: u64,
+    ) -> Vec<u8> {
         let inner = Inner {
             from: self.me.clone(),
             to: to.map(str::to_owned),
@@ -247,6 +253,9 @@ mod tests {
         let (_, mut bob, _) = pair();
         assert_eq!(bob.open("alice", b"", 0), Err(Error::Truncated));
         assert_eq!(bob.open("alice", &[0; 100], 0), Err(Error::Unauthentic));
-        assert_eq!(bob.open("alice", &vec![0; MAX_SEALED_BYTES + 1], 0), Err(Error::TooLarge(MAX_SEALED_BYTES + 1)));
+        assert_eq!(
+            bob.open("alice", &vec![0; MAX_SEALED_BYTES + 1], 0),
+            Err(Error::TooLarge(MAX_SEALED_BYTES + 1))
+        );
     }
 }

@@ -50,7 +50,9 @@ impl ShareLink {
     pub fn parse(text: &str) -> Result<ShareLink, Error> {
         let text = text.trim();
         let lower = text.get(..12).unwrap_or(text).to_ascii_lowercase();
-        let known = lower.starts_with("corkboard://") || lower.starts_with("http://") || lower.starts_with("https://");
+        let known = lower.starts_with("corkboard://")
+            || lower.starts_with("http://")
+            || lower.starts_with("https://");
         if !known {
             return Err(Error::NotALink);
         }

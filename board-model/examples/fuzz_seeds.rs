@@ -70,9 +70,8 @@ fn main() -> std::io::Result<()> {
     write("session_receive", "open-and-sync", &frame_stream(&frames))?;
     write("frames", "open-and-sync", &frame_stream(&frames))?;
     // A large message in fragments.
-    let big = board_model::protocol::Message::SyncUpdates {
-        updates: serde_bytes::ByteBuf::from(vec![7u8; 3000]),
-    };
+    let big =
+        board_model::protocol::Message::SyncUpdates { updates: serde_bytes::ByteBuf::from(vec![7u8; 3000]) };
     write("frames", "fragments", &frame_stream(&big.encode(1024)))?;
     println!("seeds written under {}", root.display());
     Ok(())

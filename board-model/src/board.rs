@@ -14,7 +14,7 @@
 //! and commits once, so a refused operation leaves the board unchanged and an
 //! accepted one is a single undo step.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -102,6 +102,10 @@ pub struct Board {
     meta: LoroMap,
     undo: UndoManager,
     changes: Arc<Mutex<Vec<Changes>>>,
+    /// Handles of the live cards' maps, kept current by the document's own
+    /// events (local, remote, undo alike): the hot path of a move skips the
+    /// map lookup.
+    handles: Arc<Mutex<HashMap<CardId, LoroMap>>>,
     _subscription: Subscription,
 }
 
@@ -147,9 +151,13 @@ impl Board {
     fn with_doc(doc: LoroDoc, replica: ReplicaId) -> Result<Board, Error> {
         doc.set_peer_id(replica.0)?;
         let changes: Arc<Mutex<Vec<Changes>>> = Arc::default();
+        let handles: Arc<Mutex<HashMap<CardId, LoroMap>>> = Arc::default();
         let sink = Arc::clone(&changes);
+        let live = Arc::clone(&handles);
+        let roots = event::Roots::new();
         let subscription = doc.subscribe_root(Arc::new(move |diff| {
-            let batch = event::translate(&diff);
+            event::track_cards(&diff, &roots, &mut live.lock().unwrap_or_else(PoisonError::into_inner));
+            let batch = event::translate(&diff, &roots);
             if !batch.events.is_empty() {
                 sink.lock().unwrap_or_else(PoisonError::into_inner).push(batch);
             }
@@ -165,6 +173,7 @@ impl Board {
             doc,
             undo,
             changes,
+            handles,
             _subscription: subscription,
         })
     }
@@ -609,14 +618,19 @@ impl Board {
     // ----- helpers -------------------------------------------------------
 
     fn card_map(&self, id: CardId) -> Option<LoroMap> {
-        match self.cards.get(&id.to_string())? {
+        let mut key = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        match self.cards.get(id.0.hyphenated().encode_lower(&mut key))? {
             ValueOrContainer::Container(loro::Container::Map(map)) => Some(map),
             _ => None,
         }
     }
 
     fn existing(&self, id: CardId) -> Result<LoroMap, Error> {
-        self.card_map(id).ok_or(Error::UnknownCard(id))
+        let cached = self.handles.lock().unwrap_or_else(PoisonError::into_inner).get(&id).cloned();
+        match cached {
+            Some(map) => Ok(map),
+            None => self.card_map(id).ok_or(Error::UnknownCard(id)),
+        }
     }
 
     fn existing_all(&self, ids: &[CardId]) -> Result<Vec<LoroMap>, Error> {

@@ -79,17 +79,32 @@ pub struct Changes {
     pub events: Vec<Event>,
 }
 
+/// The ids of the board's root containers, made once per board.
+pub(crate) struct Roots {
+    cards: ContainerID,
+    order: ContainerID,
+    meta: ContainerID,
+}
+
+impl Roots {
+    pub(crate) fn new() -> Roots {
+        Roots {
+            cards: ContainerID::new_root(CARDS, ContainerType::Map),
+            order: ContainerID::new_root(ORDER, ContainerType::MovableList),
+            meta: ContainerID::new_root(META, ContainerType::Map),
+        }
+    }
+}
+
 /// Translates one Loro diff event into the board's typed events. Containers
 /// that do not fit the board's schema (written by a confused or hostile peer)
 /// are ignored here; the read view skips them too.
-pub(crate) fn translate(event: &DiffEvent<'_>) -> Changes {
+pub(crate) fn translate(event: &DiffEvent<'_>, roots: &Roots) -> Changes {
     let source = match event.triggered_by {
         EventTriggerKind::Import => Source::Remote,
         EventTriggerKind::Local | EventTriggerKind::Checkout => Source::Local,
     };
-    let cards_root = ContainerID::new_root(CARDS, ContainerType::Map);
-    let order_root = ContainerID::new_root(ORDER, ContainerType::MovableList);
-    let meta_root = ContainerID::new_root(META, ContainerType::Map);
+    let (cards_root, order_root, meta_root) = (&roots.cards, &roots.order, &roots.meta);
 
     let mut added: Vec<CardId> = Vec::new();
     let mut removed: Vec<CardId> = Vec::new();
@@ -100,7 +115,7 @@ pub(crate) fn translate(event: &DiffEvent<'_>) -> Changes {
 
     for diff in &event.events {
         let target = diff.target;
-        if *target == cards_root {
+        if target == cards_root {
             if let Diff::Map(map) = &diff.diff {
                 for (key, value) in &map.updated {
                     let Ok(id) = key.parse::<CardId>() else { continue };
@@ -111,11 +126,11 @@ pub(crate) fn translate(event: &DiffEvent<'_>) -> Changes {
                     }
                 }
             }
-        } else if *target == order_root {
+        } else if target == order_root {
             order = true;
-        } else if *target == meta_root {
+        } else if target == meta_root {
             meta = true;
-        } else if let Some(id) = card_of(diff.path, &cards_root) {
+        } else if let Some(id) = card_of(diff.path, cards_root) {
             match &diff.diff {
                 Diff::Map(map) => {
                     let fields = changed.entry(id).or_default();
@@ -153,6 +168,33 @@ pub(crate) fn translate(event: &DiffEvent<'_>) -> Changes {
         events.push(Event::MetaChanged);
     }
     Changes { source, events }
+}
+
+/// Keeps the map of live card handles current: cards added or restored
+/// appear, deleted cards disappear.
+pub(crate) fn track_cards(
+    event: &DiffEvent<'_>,
+    roots: &Roots,
+    handles: &mut std::collections::HashMap<CardId, loro::LoroMap>,
+) {
+    for diff in &event.events {
+        if *diff.target != roots.cards {
+            continue;
+        }
+        if let Diff::Map(map) = &diff.diff {
+            for (key, value) in &map.updated {
+                let Ok(id) = key.parse::<CardId>() else { continue };
+                match value {
+                    Some(loro::ValueOrContainer::Container(loro::Container::Map(card))) => {
+                        handles.insert(id, card.clone());
+                    }
+                    _ => {
+                        handles.remove(&id);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The card a nested container belongs to: its path starts at the cards root

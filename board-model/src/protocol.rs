@@ -74,6 +74,10 @@ pub struct Hello {
     pub color: String,
     /// Proof of holding the board key, bound to this connection (checked by the transport's config).
     pub proof: Option<ByteBuf>,
+    /// Everything the sender holds of the board (an encoded version vector):
+    /// the receiver answers with what the sender lacks, so two diverged
+    /// replicas reconcile in one round trip.
+    pub version: ByteBuf,
 }
 
 /// Presence on the wire: card ids as raw UUID bytes, points as pairs.
@@ -396,7 +400,13 @@ mod tests {
     #[test]
     fn messages_out_of_limits_are_refused() {
         let hello = |color: &str, name: usize| {
-            Message::Hello(Hello { peer: 1, name: "x".repeat(name), color: color.into(), proof: None })
+            Message::Hello(Hello {
+                peer: 1,
+                name: "x".repeat(name),
+                color: color.into(),
+                proof: None,
+                version: ByteBuf::new(),
+            })
         };
         let decode = |message: Message| {
             let frames = message.encode(DEFAULT_MAX_FRAME_SIZE);

@@ -5,7 +5,7 @@
 //! with the time now and then ([`Session::tick`]). It never touches a socket,
 //! a clock or a random number.
 //!
-//! Sync: after the hellos each side sends its version; each answers with the
+//! Sync: each side's hello carries its version; each answers with the
 //! changes the other lacks, so two replicas that diverged offline reconcile
 //! in one round trip. Afterwards local changes stream as they are committed,
 //! and a periodic version exchange repairs anything lost and tells each side
@@ -164,6 +164,8 @@ struct Outgoing {
 pub struct Session {
     config: Config,
     phase: Phase,
+    /// Our hello goes out with the first poll, carrying the board's version then.
+    hello_sent: bool,
     remote: Option<Remote>,
     reassembler: Reassembler,
     /// Frames ready to go; a fragmented message's frames stay contiguous.
@@ -188,8 +190,9 @@ pub struct Session {
 impl Session {
     /// A new session; its hello is the first frame it sends.
     pub fn new(config: Config) -> Session {
-        let mut session = Session {
+        Session {
             phase: Phase::AwaitingHello,
+            hello_sent: false,
             remote: None,
             reassembler: Reassembler::new(),
             queue: VecDeque::new(),
@@ -206,15 +209,19 @@ impl Session {
             outgoing: VecDeque::new(),
             events: VecDeque::new(),
             config,
-        };
+        }
+    }
+
+    fn send_hello(&mut self, board: &Board) {
+        self.hello_sent = true;
         let hello = Message::Hello(protocol::Hello {
-            peer: session.config.peer,
-            name: session.config.identity.name.clone(),
-            color: session.config.identity.color.clone(),
-            proof: session.config.proof.clone().map(ByteBuf::from),
+            peer: self.config.peer,
+            name: self.config.identity.name.clone(),
+            color: self.config.identity.color.clone(),
+            proof: self.config.proof.clone().map(ByteBuf::from),
+            version: ByteBuf::from(board.version().encode()),
         });
-        session.send(&hello);
-        session
+        self.send(&hello);
     }
 
     /// The remote peer, once its hello was accepted.
@@ -267,7 +274,7 @@ impl Session {
         let message = Message::decode(&body)?;
         if self.phase == Phase::AwaitingHello {
             return match message {
-                Message::Hello(hello) => self.accept_hello(hello, board, now_ms),
+                Message::Hello(hello) => self.accept_hello(hello),
                 Message::Bye { reason } => {
                     self.phase = Phase::Closed;
                     self.events.push_back(Event::Closed { reason });
@@ -328,7 +335,7 @@ impl Session {
         }
     }
 
-    fn accept_hello(&mut self, hello: protocol::Hello, board: &Board, now_ms: u64) -> Result<(), Error> {
+    fn accept_hello(&mut self, hello: protocol::Hello) -> Result<(), Error> {
         if hello.peer == self.config.peer {
             return Err(Error::SameReplica);
         }
@@ -338,12 +345,15 @@ impl Session {
                 return Err(Error::AuthenticationFailed);
             }
         }
+        let version = Version::decode(&hello.version).map_err(Error::BadUpdates)?;
         let name: String = hello.name.chars().take(presence::MAX_NAME_CHARS).collect();
         let remote = Remote { peer: hello.peer, identity: Identity { name, color: hello.color } };
         self.remote = Some(remote.clone());
         self.phase = Phase::Open;
         self.events.push_back(Event::Opened(remote));
-        self.announce(board, now_ms);
+        // What they hold: the next poll sends them what they lack.
+        self.remote_known = version.clone();
+        self.remote_reported = Some(version);
         if self.local_presence.is_some() {
             self.presence_due = true;
         }
@@ -504,6 +514,7 @@ impl Session {
     /// Says goodbye; the session sends the bye and then nothing more.
     pub fn close(&mut self, reason: &str) {
         if self.phase != Phase::Closed {
+            self.hello_sent = true;
             let reason = truncate(reason, protocol::MAX_TEXT_BYTES);
             self.send(&Message::Bye { reason });
             self.phase = Phase::Closed;
@@ -512,6 +523,7 @@ impl Session {
 
     fn fail(&mut self, error: &Error) {
         self.queue.clear();
+        self.hello_sent = true;
         self.outgoing.clear();
         let reason = truncate(&error.to_string(), protocol::MAX_TEXT_BYTES);
         self.send(&Message::Bye { reason });
@@ -521,6 +533,9 @@ impl Session {
     /// The next frame to send, if any. Call it only while the channel has
     /// room (its buffered amount is low): that is the flow control.
     pub fn poll_transmit(&mut self, board: &Board, blobs: &dyn blob::Store) -> Option<Vec<u8>> {
+        if !self.hello_sent && self.phase != Phase::Closed {
+            self.send_hello(board);
+        }
         if let Some(frame) = self.queue.pop_front() {
             return Some(frame);
         }

@@ -8,6 +8,7 @@
 //! - [`random`] and [`clock`]: the randomness and time the pure core is given.
 
 pub mod commands;
+pub mod signal_client;
 pub mod storage;
 
 /// Random ids for replicas, cards and keys, from the operating system.

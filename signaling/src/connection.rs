@@ -25,7 +25,12 @@ struct RateLimit {
 
 impl RateLimit {
     fn new(rate: u32, burst: u32) -> RateLimit {
-        RateLimit { tokens: f64::from(burst), burst: f64::from(burst), rate: f64::from(rate), last: Instant::now() }
+        RateLimit {
+            tokens: f64::from(burst),
+            burst: f64::from(burst),
+            rate: f64::from(rate),
+            last: Instant::now(),
+        }
     }
 
     fn allow(&mut self) -> bool {
@@ -125,7 +130,9 @@ impl Connection {
             Message::Text(text) => text,
             Message::Close(_) => return (Vec::new(), Step::Close),
             Message::Ping(_) | Message::Pong(_) => return (Vec::new(), Step::Continue),
-            Message::Binary(_) => return self.refuse(ErrorCode::BadRequest, "binary frames are not accepted"),
+            Message::Binary(_) => {
+                return self.refuse(ErrorCode::BadRequest, "binary frames are not accepted");
+            }
         };
         if !self.rate.allow() {
             return self.refuse(ErrorCode::RateLimited, "too many messages; slow down");
@@ -136,7 +143,9 @@ impl Connection {
         }
         let frame: ClientFrame = match serde_json::from_str(text.as_str()) {
             Ok(frame) => frame,
-            Err(error) => return self.refuse(ErrorCode::BadRequest, format!("not a signaling frame: {error}")),
+            Err(error) => {
+                return self.refuse(ErrorCode::BadRequest, format!("not a signaling frame: {error}"));
+            }
         };
         match frame {
             ClientFrame::Ping => (vec![ServerFrame::Pong], Step::Continue),
@@ -152,7 +161,8 @@ impl Connection {
                     return self.refuse(ErrorCode::NotInRoom, "join the room before signalling in it");
                 };
                 if !wire::is_envelope_data(&data) || to.as_deref().is_some_and(|to| !wire::is_peer_id(to)) {
-                    return self.refuse(ErrorCode::BadRequest, "signal data must be base64 and `to` a peer id");
+                    return self
+                        .refuse(ErrorCode::BadRequest, "signal data must be base64 and `to` a peer id");
                 }
                 match self.hub.relay(&room, from, to.as_deref(), data) {
                     Ok(()) => (Vec::new(), Step::Continue),
@@ -164,14 +174,16 @@ impl Connection {
 
     fn join(&mut self, room: String, peer: String) -> (Vec<ServerFrame>, Step) {
         if !wire::is_room_id(&room) || !wire::is_peer_id(&peer) {
-            return self.refuse(ErrorCode::BadRequest, "a room is 64 hex characters, a peer 1-64 of [A-Za-z0-9_-]");
+            return self
+                .refuse(ErrorCode::BadRequest, "a room is 64 hex characters, a peer 1-64 of [A-Za-z0-9_-]");
         }
         if self.memberships.contains_key(&room) {
             return self.refuse(ErrorCode::DuplicatePeer, "already in this room");
         }
         if self.memberships.len() >= self.hub.limits.rooms_per_connection {
             let max = self.hub.limits.rooms_per_connection;
-            return self.refuse(ErrorCode::TooManyRooms, format!("a connection may be in at most {max} rooms"));
+            return self
+                .refuse(ErrorCode::TooManyRooms, format!("a connection may be in at most {max} rooms"));
         }
         match self.hub.join(&room, &peer, self.outbox.clone()) {
             Ok(peers) => {
@@ -196,4 +208,3 @@ impl Connection {
         (vec![ServerFrame::error(code, message, fatal)], if fatal { Step::Close } else { Step::Continue })
     }
 }
-

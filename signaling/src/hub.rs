@@ -55,7 +55,12 @@ pub struct Stats {
 
 impl Hub {
     pub fn new(limits: Limits) -> Hub {
-        Hub { limits, rooms: Mutex::default(), next_conn: AtomicU64::new(1), connections: AtomicUsize::new(0) }
+        Hub {
+            limits,
+            rooms: Mutex::default(),
+            next_conn: AtomicU64::new(1),
+            connections: AtomicUsize::new(0),
+        }
     }
 
     fn rooms(&self) -> std::sync::MutexGuard<'_, Rooms> {

@@ -9,10 +9,19 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum ClientFrame {
     /// Join a room under a peer id of the client's choosing (random per connection).
-    Join { room: String, peer: String },
-    Leave { room: String },
+    Join {
+        room: String,
+        peer: String,
+    },
+    Leave {
+        room: String,
+    },
     /// Relay `data` to one peer of the room (`to`) or to all others (`to: null`).
-    Signal { room: String, to: Option<String>, data: String },
+    Signal {
+        room: String,
+        to: Option<String>,
+        data: String,
+    },
     Ping,
 }
 
@@ -21,13 +30,30 @@ pub enum ClientFrame {
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ServerFrame {
     /// Joined: the peers already in the room.
-    Joined { room: String, peers: Vec<String> },
-    PeerJoined { room: String, peer: String },
-    PeerLeft { room: String, peer: String },
-    Signal { room: String, from: String, data: String },
+    Joined {
+        room: String,
+        peers: Vec<String>,
+    },
+    PeerJoined {
+        room: String,
+        peer: String,
+    },
+    PeerLeft {
+        room: String,
+        peer: String,
+    },
+    Signal {
+        room: String,
+        from: String,
+        data: String,
+    },
     Pong,
     /// A refused request; the connection stays open unless `fatal`.
-    Error { code: ErrorCode, message: String, fatal: bool },
+    Error {
+        code: ErrorCode,
+        message: String,
+        fatal: bool,
+    },
 }
 
 /// Machine-readable error codes.
@@ -69,5 +95,6 @@ pub fn is_peer_id(s: &str) -> bool {
 
 /// True for relayed data: base64 (standard or URL-safe), bounded by the frame limit.
 pub fn is_envelope_data(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
+    !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
 }

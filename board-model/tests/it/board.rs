@@ -344,3 +344,20 @@ fn malformed_fields_written_by_a_peer_are_read_leniently() {
     assert_eq!(cards[0].size.width, Kind::Note.min_size().width);
     assert_eq!(cards[0].color, None);
 }
+
+#[test]
+fn a_card_deleted_by_a_peer_can_no_longer_be_edited_here_until_restored() {
+    let mut a = new_board(1);
+    a.add_card(note(id(1), "x", 0.0, 0.0)).unwrap();
+    a.move_card(id(1), Point { x: 1.0, y: 1.0 }).unwrap();
+    let mut b = Board::load(&a.save(), ReplicaId(2)).unwrap();
+    let version = a.version();
+    b.delete_cards(&[id(1)]).unwrap();
+    a.import(&b.updates_since(&version)).unwrap();
+    assert_eq!(a.move_card(id(1), Point { x: 2.0, y: 2.0 }), Err(Error::UnknownCard(id(1))));
+    let version = a.version();
+    b.undo().unwrap();
+    a.import(&b.updates_since(&version)).unwrap();
+    a.move_card(id(1), Point { x: 3.0, y: 3.0 }).unwrap();
+    assert_eq!(a.card(id(1)).map(|c| c.position), Some(Point { x: 3.0, y: 3.0 }));
+}

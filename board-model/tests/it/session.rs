@@ -58,8 +58,11 @@ fn diverged_replicas_reconcile_in_one_round_trip() {
     let (mut a, mut b) = pair(base, other);
     let traffic = pump(&mut a, &mut b, 0);
     assert_eq!(rendered(&a.0.board), rendered(&b.0.board));
-    // hello+version out, updates back (each side at once): two flights each way at most.
-    assert!(traffic.flights <= 4, "{traffic:?}");
+    // Hellos carry versions, so the updates follow at once: hello out, hello
+    // and updates back, updates out.
+    assert!(traffic.flights <= 3, "{traffic:?}");
+    // Nothing but the missing changes travels: no full history.
+    assert!(traffic.bytes < 2 * (a.0.board.save().len()), "{traffic:?}");
 }
 
 #[test]
@@ -109,8 +112,13 @@ fn messages_before_hello_and_bad_updates_are_refused_without_touching_the_board(
 
     let (mut a2, _) =
         pair(Board::load(&a.0.board.save(), ReplicaId(3)).unwrap(), Board::empty(ReplicaId(4)).unwrap());
-    let hello =
-        Message::Hello(protocol::Hello { peer: 9, name: "x".into(), color: "#000000".into(), proof: None });
+    let hello = Message::Hello(protocol::Hello {
+        peer: 9,
+        name: "x".into(),
+        color: "#000000".into(),
+        proof: None,
+        version: ByteBuf::from(board_model::Version::empty().encode()),
+    });
     for message in [hello, Message::SyncUpdates { updates: ByteBuf::from(b"not loro".to_vec()) }] {
         let frames = message.encode(1 << 16);
         let result = a2.1.receive(&frames[0], &mut a2.0.board, &mut a2.0.blobs, 0);

@@ -32,8 +32,8 @@ fn note(n: u8) -> NewCard {
 }
 
 fn created(data: &DataDir, n: u8) -> (peer::storage::BoardFile, Board) {
-    let board = Board::create(BoardId(link(n).board), "Stored", ReplicaId(1)).unwrap();
-    let file = data.create(&link(n), &board).unwrap();
+    let board = Board::create(BoardId(link(n).board), "Stored", ReplicaId(1)).expect("create");
+    let file = data.create(&link(n), &board).expect("store");
     (file, board)
 }
 

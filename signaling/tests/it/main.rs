@@ -123,7 +123,9 @@ async fn the_server_sees_neither_the_board_nor_the_key_nor_the_sdp_and_cannot_fo
     // Everything the server received: no board id, no key, no SDP.
     let seen = alice.sent.join("\n") + &bob.sent.join("\n");
     let key_text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(link.key.0);
-    for secret in [link.board.to_string(), key_text, b64(&link.key.0), "fingerprint".into(), "127.0.0.1".into()] {
+    for secret in
+        [link.board.to_string(), key_text, b64(&link.key.0), "fingerprint".into(), "127.0.0.1".into()]
+    {
         assert!(!seen.contains(&secret), "the server saw {secret}");
     }
 

@@ -1,0 +1,244 @@
+//! The signaling client: one WebSocket to the signaling server carrying any
+//! number of rooms, reconnecting with backoff when the server goes away.
+//! It moves sealed envelopes and room notices; it never sees an envelope's
+//! contents (that is `board_key::envelope`, used by the node).
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+/// What the server told us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Connected (again); rooms are being joined.
+    Connected,
+    /// Joined a room as `me`, with these peers already there.
+    Joined {
+        room: String,
+        me: String,
+        peers: Vec<String>,
+    },
+    PeerJoined {
+        room: String,
+        peer: String,
+    },
+    PeerLeft {
+        room: String,
+        peer: String,
+    },
+    /// A sealed envelope from a peer.
+    Signal {
+        room: String,
+        from: String,
+        data: Vec<u8>,
+    },
+    /// The server refused something.
+    Refused {
+        code: String,
+        message: String,
+    },
+    /// The connection dropped; it is retried after `retry_in`.
+    Disconnected {
+        reason: String,
+        retry_in: Duration,
+    },
+}
+
+/// What we ask of the client.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Join { room: String },
+    Leave { room: String },
+    Signal { room: String, to: Option<String>, data: Vec<u8> },
+}
+
+/// Sends commands to the client task.
+#[derive(Debug, Clone)]
+pub struct Handle {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl Handle {
+    pub fn join(&self, room: &str) {
+        let _ = self.commands.send(Command::Join { room: room.to_owned() });
+    }
+
+    pub fn leave(&self, room: &str) {
+        let _ = self.commands.send(Command::Leave { room: room.to_owned() });
+    }
+
+    pub fn signal(&self, room: &str, to: Option<&str>, data: Vec<u8>) {
+        let _ =
+            self.commands.send(Command::Signal { room: room.to_owned(), to: to.map(str::to_owned), data });
+    }
+}
+
+/// Starts the client for a server URL (`ws://host:port/ws`, or an `http(s)://host:port` base).
+pub fn spawn(url: &str) -> (Handle, mpsc::UnboundedReceiver<Event>) {
+    let (commands, command_rx) = mpsc::unbounded_channel();
+    let (events, event_rx) = mpsc::unbounded_channel();
+    tokio::spawn(run(websocket_url(url), command_rx, events));
+    (Handle { commands }, event_rx)
+}
+
+/// Accepts `ws(s)://…/ws` as is and turns `http(s)://host[:port][/]` into its `/ws` endpoint.
+pub fn websocket_url(url: &str) -> String {
+    let url = url.trim().trim_end_matches('/');
+    let url = if let Some(rest) = url.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else if let Some(rest) = url.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else {
+        url.to_owned()
+    };
+    if url.ends_with("/ws") { url } else { format!("{url}/ws") }
+}
+
+fn fresh_peer_id() -> String {
+    let bytes = crate::random::bytes16();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn run(
+    url: String,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let mut rooms: Vec<String> = Vec::new();
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let reason = match tokio_tungstenite::connect_async(&url).await {
+            Ok((socket, _)) => {
+                backoff = Duration::from_millis(250);
+                let _ = events.send(Event::Connected);
+                session(socket, &mut rooms, &mut commands, &events).await
+            }
+            Err(error) => format!("cannot reach the signaling server at {url}: {error}"),
+        };
+        if events.is_closed() {
+            return;
+        }
+        let _ = events.send(Event::Disconnected { reason, retry_in: backoff });
+        // Keep taking commands while waiting, so rooms joined meanwhile are remembered.
+        let deadline = tokio::time::sleep(backoff);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                () = &mut deadline => break,
+                command = commands.recv() => match command {
+                    Some(Command::Join { room }) => if !rooms.contains(&room) { rooms.push(room) },
+                    Some(Command::Leave { room }) => rooms.retain(|r| *r != room),
+                    Some(Command::Signal { .. }) => {}
+                    None => return,
+                },
+            }
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// One connection: joins every room, relays until the connection drops.
+async fn session(
+    socket: Socket,
+    rooms: &mut Vec<String>,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    events: &mpsc::UnboundedSender<Event>,
+) -> String {
+    let (mut sink, mut stream) = socket.split();
+    let mut my_ids: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let join = |room: &str, ids: &mut std::collections::HashMap<String, String>| {
+        let me = fresh_peer_id();
+        ids.insert(room.to_owned(), me.clone());
+        json!({"type": "join", "room": room, "peer": me}).to_string()
+    };
+    for room in rooms.iter() {
+        let frame = join(room, &mut my_ids);
+        if let Err(error) = sink.send(Message::Text(frame.into())).await {
+            return error.to_string();
+        }
+    }
+    let mut ping = tokio::time::interval(Duration::from_secs(20));
+    loop {
+        tokio::select! {
+            _ = ping.tick() => {
+                if let Err(error) = sink.send(Message::Text(json!({"type": "ping"}).to_string().into())).await {
+                    return error.to_string();
+                }
+            }
+            command = commands.recv() => {
+                let frame = match command {
+                    None => return "closed".into(),
+                    Some(Command::Join { room }) => {
+                        if rooms.contains(&room) { continue; }
+                        rooms.push(room.clone());
+                        join(&room, &mut my_ids)
+                    }
+                    Some(Command::Leave { room }) => {
+                        rooms.retain(|r| *r != room);
+                        my_ids.remove(&room);
+                        json!({"type": "leave", "room": room}).to_string()
+                    }
+                    Some(Command::Signal { room, to, data }) => {
+                        json!({"type": "signal", "room": room, "to": to, "data": STANDARD.encode(data)}).to_string()
+                    }
+                };
+                if let Err(error) = sink.send(Message::Text(frame.into())).await {
+                    return error.to_string();
+                }
+            }
+            incoming = stream.next() => {
+                let text = match incoming {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Close(_))) | None => return "the server closed the connection".into(),
+                    Some(Ok(_)) => continue,
+                    Some(Err(error)) => return error.to_string(),
+                };
+                let Ok(frame) = serde_json::from_str::<Value>(text.as_str()) else {
+                    tracing::warn!("ignoring a frame from the signaling server that is not JSON");
+                    continue;
+                };
+                if let Some(event) = parse(&frame, &my_ids) {
+                    let fatal = matches!(&frame["fatal"], Value::Bool(true));
+                    if events.send(event).is_err() {
+                        return "closed".into();
+                    }
+                    if fatal {
+                        return format!("the server closed the connection: {}", frame["message"]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_owned()
+}
+
+/// Turns a server frame into an event; anything malformed is dropped.
+fn parse(frame: &Value, my_ids: &std::collections::HashMap<String, String>) -> Option<Event> {
+    let room = text(&frame["room"]);
+    match frame["type"].as_str()? {
+        "joined" => Some(Event::Joined {
+            me: my_ids.get(&room)?.clone(),
+            peers: frame["peers"].as_array()?.iter().filter_map(|p| p.as_str().map(str::to_owned)).collect(),
+            room,
+        }),
+        "peer-joined" => Some(Event::PeerJoined { room, peer: text(&frame["peer"]) }),
+        "peer-left" => Some(Event::PeerLeft { room, peer: text(&frame["peer"]) }),
+        "signal" => Some(Event::Signal {
+            room,
+            from: text(&frame["from"]),
+            data: STANDARD.decode(frame["data"].as_str()?).ok()?,
+        }),
+        "error" => Some(Event::Refused { code: text(&frame["code"]), message: text(&frame["message"]) }),
+        _ => None,
+    }
+}
