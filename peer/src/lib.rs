@@ -8,8 +8,10 @@
 //! - [`random`] and [`clock`]: the randomness and time the pure core is given.
 
 pub mod commands;
+pub mod node;
 pub mod signal_client;
 pub mod storage;
+pub mod transport;
 
 /// Random ids for replicas, cards and keys, from the operating system.
 pub mod random {

@@ -27,6 +27,49 @@ struct Data {
     data: Option<PathBuf>,
 }
 
+#[derive(Debug, clap::Args)]
+struct Network {
+    /// Name shown to other peers.
+    #[arg(long)]
+    name: Option<String>,
+    /// STUN or TURN server URL (repeatable), such as stun:stun.example.org:3478.
+    #[arg(long = "ice-server", value_name = "URL")]
+    ice_servers: Vec<String>,
+    /// Username for the TURN servers.
+    #[arg(long, default_value = "")]
+    ice_username: String,
+    /// Credential for the TURN servers.
+    #[arg(long, default_value = "")]
+    ice_credential: String,
+    /// UDP address to bind for WebRTC (repeatable; default: all interfaces and loopback).
+    #[arg(long = "udp", value_name = "ADDR")]
+    udp: Vec<String>,
+}
+
+impl Network {
+    fn config(&self, signal: &str) -> peer::node::Config {
+        let mut transport = peer::transport::Options::default();
+        if !self.udp.is_empty() {
+            transport.udp_addrs = self.udp.clone();
+        }
+        transport.ice_servers = self
+            .ice_servers
+            .iter()
+            .map(|url| peer::transport::IceServer {
+                urls: vec![url.clone()],
+                username: self.ice_username.clone(),
+                credential: self.ice_credential.clone(),
+            })
+            .collect();
+        let name = self.name.clone().unwrap_or_else(|| format!("{} (corkboard-peer)", author()));
+        peer::node::Config {
+            signal_url: signal.to_owned(),
+            identity: board_model::presence::Identity { name, color: "#5b7fa6".into() },
+            transport,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create a board offline and print its share link.
@@ -88,6 +131,34 @@ enum Command {
         #[command(flatten)]
         data: Data,
     },
+    /// Stay online, syncing boards with their peers and serving images.
+    Serve {
+        /// The signaling server (http(s)://host:port or ws(s)://host:port/ws).
+        #[arg(long)]
+        signal: String,
+        /// Boards to serve (default: every board in the data directory).
+        #[arg(long)]
+        board: Vec<String>,
+        #[command(flatten)]
+        network: Network,
+        #[command(flatten)]
+        data: Data,
+    },
+    /// Sync one board with whoever is online, then exit: 0 once this copy
+    /// and at least one peer hold the same board and its images.
+    Sync {
+        #[arg(long)]
+        signal: String,
+        #[arg(long)]
+        board: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+        #[command(flatten)]
+        network: Network,
+        #[command(flatten)]
+        data: Data,
+    },
     /// List the boards in the data directory.
     List {
         #[command(flatten)]
@@ -138,6 +209,41 @@ fn run(args: Args) -> Result<(), commands::CommandError> {
                 print_human(&value);
             }
         }
+        Command::Serve { signal, board, network, data } => {
+            let dir = data_dir(&data)?;
+            let links = if board.is_empty() {
+                dir.boards()?.into_iter().map(|listed| listed.link).collect()
+            } else {
+                board
+                    .iter()
+                    .map(|text| board_key::link::ShareLink::parse(text))
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            runtime()?
+                .block_on(peer::node::run(
+                    network.config(&signal),
+                    &dir,
+                    links,
+                    peer::node::Goal::Serve,
+                    None,
+                ))
+                .map_err(|e| commands::CommandError::Invalid(e.to_string()))?;
+        }
+        Command::Sync { signal, board, timeout, network, data } => {
+            let dir = data_dir(&data)?;
+            let link = board_key::link::ShareLink::parse(&board)?;
+            let limit = Some(std::time::Duration::from_secs(timeout));
+            runtime()?
+                .block_on(peer::node::run(
+                    network.config(&signal),
+                    &dir,
+                    vec![link],
+                    peer::node::Goal::Sync,
+                    limit,
+                ))
+                .map_err(|e| commands::CommandError::Invalid(e.to_string()))?;
+            eprintln!("in sync");
+        }
         Command::List { data } => {
             let dir = data_dir(&data)?;
             for listed in dir.boards()? {
@@ -150,6 +256,13 @@ fn run(args: Args) -> Result<(), commands::CommandError> {
         }
     }
     Ok(())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, commands::CommandError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| commands::CommandError::Invalid(format!("cannot start the async runtime: {e}")))
 }
 
 fn print_human(value: &serde_json::Value) {
@@ -172,9 +285,10 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,peer=info,corkboard_peer=info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,4 +1,5 @@
 //! The native peer's integration tests: disk storage and the command line.
 
 mod cli;
+mod network;
 mod storage;

@@ -1,0 +1,198 @@
+//! Real peers over real WebRTC on loopback, introduced by a real signaling
+//! server: serve, sync, offline divergence, late joiners with images, and
+//! strangers without the key.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn peer() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_corkboard-peer"))
+}
+
+fn temp_dir(name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("corkboard-net-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir.to_string_lossy().into_owned()
+}
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let output = peer().args(args).env("RUST_LOG", "info").output().expect("run corkboard-peer");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+        String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+    )
+}
+
+/// A signaling server on a loopback port, in this test process.
+fn start_signaling() -> (String, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let address = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let app = signaling::app(signaling::AppState::new(signaling::Limits::default(), None));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        address
+    });
+    (format!("http://{address}"), runtime)
+}
+
+struct Serving(Child);
+
+impl Serving {
+    fn start(signal: &str, data: &str) -> Serving {
+        let child = peer()
+            .args(["serve", "--signal", signal, "--udp", "127.0.0.1:0", "--name", "server", "--data", data])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve");
+        Serving(child)
+    }
+
+    /// SIGTERM, then wait: a graceful stop.
+    fn stop(mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn sync(signal: &str, link: &str, data: &str) -> (bool, String) {
+    let (ok, _, stderr) = run(&[
+        "sync",
+        "--signal",
+        signal,
+        "--board",
+        link,
+        "--timeout",
+        "60",
+        "--udp",
+        "127.0.0.1:0",
+        "--data",
+        data,
+    ]);
+    (ok, stderr)
+}
+
+fn show(link: &str, data: &str) -> serde_json::Value {
+    let (ok, json, error) = run(&["show", "--board", link, "--json", "--data", data]);
+    assert!(ok, "{error}");
+    serde_json::from_str(&json).expect("json")
+}
+
+fn png(path: &std::path::Path, width: u32, height: u32) {
+    let mut buffer = Vec::new();
+    image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x * 7) as u8, (y * 3) as u8, 90]))
+        .write_to(&mut std::io::Cursor::new(&mut buffer), image::ImageFormat::Png)
+        .expect("png");
+    std::fs::write(path, buffer).expect("write png");
+}
+
+#[test]
+fn peers_share_a_board_live_and_reconcile_after_working_offline() {
+    let (signal, _server) = start_signaling();
+    let (a, b, c) = (temp_dir("a"), temp_dir("b"), temp_dir("c"));
+    let (_, link, _) = run(&["new", "--title", "Shared", "--data", &a]);
+    assert!(run(&["add-note", "--board", &link, "--text", "first", "--data", &a]).0);
+    let image = std::path::PathBuf::from(&a).with_extension("png");
+    png(&image, 300, 200);
+    let (ok, _, error) =
+        run(&["add-image", "--board", &link, "--file", &image.to_string_lossy(), "--data", &a]);
+    assert!(ok, "{error}");
+
+    // A serves; B syncs the board and its image into an empty data directory.
+    let serving = Serving::start(&signal, &a);
+    let (ok, log) = sync(&signal, &link, &b);
+    assert!(ok, "sync failed: {log}");
+    assert_eq!(show(&link, &b), show(&link, &a));
+    let hash = show(&link, &b)["cards"][1]["image"].as_str().unwrap_or_default().to_owned();
+    let blob = std::fs::read(std::path::Path::new(&b).join("blobs").join(&hash)).expect("blob synced");
+    assert_eq!(blob, std::fs::read(&image).expect("image"));
+
+    // Both work offline, on the same board.
+    serving.stop();
+    let card = show(&link, &a)["cards"][0]["id"].as_str().unwrap_or_default().to_owned();
+    assert!(run(&["add-note", "--board", &link, "--text", "written on a", "--data", &a]).0);
+    assert!(run(&["move", "--board", &link, "--card", &card, "--x", "100", "--y", "50", "--data", &b]).0);
+    assert!(run(&["add-note", "--board", &link, "--text", "written on b", "--data", &b]).0);
+    assert_ne!(show(&link, &a), show(&link, &b));
+
+    // Back online: they reconcile, and a third peer joins late and gets everything.
+    let serving = Serving::start(&signal, &a);
+    let (ok, log) = sync(&signal, &link, &b);
+    assert!(ok, "sync failed: {log}");
+    let (ok, log) = sync(&signal, &link, &c);
+    assert!(ok, "late joiner failed: {log}");
+    serving.stop();
+    let (shown_a, shown_b, shown_c) = (show(&link, &a), show(&link, &b), show(&link, &c));
+    assert_eq!(shown_a, shown_b);
+    assert_eq!(shown_a, shown_c);
+    let texts: Vec<&str> =
+        shown_a["cards"].as_array().into_iter().flatten().filter_map(|c| c["text"].as_str()).collect();
+    assert!(texts.contains(&"written on a") && texts.contains(&"written on b"), "{texts:?}");
+    assert_eq!(shown_a["cards"][0]["x"].as_f64(), Some(100.0));
+    assert!(std::path::Path::new(&c).join("blobs").join(&hash).is_file());
+}
+
+#[test]
+fn sync_with_nobody_there_times_out_with_a_clear_message() {
+    let (signal, _server) = start_signaling();
+    let data = temp_dir("alone");
+    let (_, link, _) = run(&["new", "--data", &data]);
+    let (ok, _, error) = run(&[
+        "sync",
+        "--signal",
+        &signal,
+        "--board",
+        &link,
+        "--timeout",
+        "2",
+        "--udp",
+        "127.0.0.1:0",
+        "--data",
+        &data,
+    ]);
+    assert!(!ok);
+    assert!(error.contains("timed out") && error.contains("0 peers connected"), "{error}");
+}
+
+#[test]
+fn a_peer_without_the_key_cannot_connect_and_the_server_keeps_serving() {
+    let (signal, runtime) = start_signaling();
+    let (a, b) = (temp_dir("keyed"), temp_dir("keyed-b"));
+    let (_, link, _) = run(&["new", "--title", "Private", "--data", &a]);
+    let serving = Serving::start(&signal, &a);
+    // A stranger learns the room id (as the server could) and sends forged offers and garbage.
+    let parsed = board_key::link::ShareLink::parse(&link).expect("link");
+    let room = board_key::room::room_id(&parsed.key);
+    runtime.block_on(async {
+        use futures_util::{SinkExt, StreamExt};
+        let url = format!("{}/ws", signal.replace("http://", "ws://"));
+        let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
+        let join = serde_json::json!({"type": "join", "room": room, "peer": "0"});
+        socket.send(join.to_string().into()).await.expect("join");
+        let joined = socket.next().await;
+        assert!(joined.is_some());
+        let mut forger = board_key::envelope::Envelopes::new(&board_key::BoardKey([3; 32]), &room, "0");
+        let sealed = forger.seal(None, board_key::envelope::Signal::Offer { sdp: "v=0".into() }, [1; 24], 0);
+        use base64::Engine as _;
+        for data in [base64::engine::general_purpose::STANDARD.encode(sealed), "AAAA".into()] {
+            let frame = serde_json::json!({"type": "signal", "room": room, "to": null, "data": data});
+            socket.send(frame.to_string().into()).await.expect("signal");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    });
+    // The real peer still syncs.
+    let (ok, log) = sync(&signal, &link, &b);
+    assert!(ok, "{log}");
+    assert_eq!(show(&link, &b)["title"], "Private");
+    serving.stop();
+}
