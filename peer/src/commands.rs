@@ -61,10 +61,23 @@ fn edit<T>(
     change: impl FnOnce(&mut Board) -> Result<T, board_model::Error>,
 ) -> Result<T, CommandError> {
     let link = parse_link(link)?;
-    let (mut file, mut board) = data.open_board(&link, random::replica())?;
-    let result = change(&mut board).map_err(|e| CommandError::Invalid(e.to_string()))?;
-    file.persist(&board)?;
-    Ok(result)
+    match data.open_board(&link, random::replica()) {
+        Ok((mut file, mut board)) => {
+            let result = change(&mut board).map_err(|e| CommandError::Invalid(e.to_string()))?;
+            file.persist(&board)?;
+            Ok(result)
+        }
+        Err(Error::Busy { .. }) => {
+            // A `serve` process holds the board: make the change on a copy
+            // and hand it over through the inbox; it syncs it at once.
+            let mut board = data.read_board(&link.board, random::replica())?;
+            let before = board.version();
+            let result = change(&mut board).map_err(|e| CommandError::Invalid(e.to_string()))?;
+            data.deliver_to_inbox(&link.board, &board.updates_since(&before))?;
+            Ok(result)
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// `add-note --repeat N`: adds N notes, each persisted (synced to disk)
@@ -78,14 +91,24 @@ pub fn add_notes(
     count: usize,
     mut acknowledge: impl FnMut(CardId),
 ) -> Result<usize, CommandError> {
-    let link = parse_link(link)?;
-    let (mut file, mut board) = data.open_board(&link, random::replica())?;
+    let parsed = parse_link(link)?;
+    let mut open = match data.open_board(&parsed, random::replica()) {
+        Ok(open) => Some(open),
+        Err(Error::Busy { .. }) => None,
+        Err(error) => return Err(error.into()),
+    };
     for n in 0..count {
         let position = Point { x: at.x + (n % 40) as f64 * 10.0, y: at.y + (n / 40) as f64 * 10.0 };
-        let card = new_card(Content::Note { text: text.to_owned() }, position, author);
-        let id = card.id;
-        board.add_card(card).map_err(|e| CommandError::Invalid(e.to_string()))?;
-        file.persist(&board)?;
+        let id = match open.as_mut() {
+            Some((file, board)) => {
+                let card = new_card(Content::Note { text: text.to_owned() }, position, author);
+                let id = card.id;
+                board.add_card(card).map_err(|e| CommandError::Invalid(e.to_string()))?;
+                file.persist(board)?;
+                id
+            }
+            None => add_note(data, link, text, position, author)?,
+        };
         acknowledge(id);
     }
     Ok(count)

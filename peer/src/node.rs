@@ -441,6 +441,14 @@ impl Node {
             for remote in remotes {
                 handle_session_events(room, &remote);
             }
+            match room.file.apply_inbox(&mut room.board) {
+                Ok(0) => {}
+                Ok(applied) => {
+                    room.board.take_changes();
+                    tracing::info!(board = %room.link.board, applied, "applied changes made by other commands");
+                }
+                Err(error) => tracing::error!(%error, "could not apply the board's inbox"),
+            }
             want_missing_blobs(room);
             flush_room(room);
             let due: Vec<String> = room

@@ -6,6 +6,10 @@
 //! DATA/boards/<board id>/snapshot   "CBS1", crc32, a full board snapshot
 //! DATA/boards/<board id>/log        records: len u32, crc32 u32, board updates
 //! DATA/boards/<board id>/lock       held (flock) by the process writing the board
+//! DATA/boards/<board id>/inbox/      changes made by other processes while
+//!                                    one holds the lock (each file synced
+//!                                    and renamed into place), applied by
+//!                                    the lock holder
 //! DATA/blobs/<sha256 hex>           complete blobs, verified on first read
 //! DATA/blobs/partial/<sha256 hex>   blobs being received
 //! ```
@@ -171,6 +175,19 @@ impl DataDir {
         Err(Error::Corrupt { path: dir.join("snapshot"), reason: "kept changing while being read".into() })
     }
 
+    /// Hands a change to the process that holds a board's lock (or to the
+    /// next process that opens it): a synced file in the board's inbox.
+    pub fn deliver_to_inbox(&self, board: &uuid::Uuid, updates: &[u8]) -> Result<PathBuf, Error> {
+        let dir = self.board_dir(board).join("inbox");
+        fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        let stamp =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let unique: String = crate::random::bytes16()[..6].iter().map(|b| format!("{b:02x}")).collect();
+        let path = dir.join(format!("{stamp:032}-{unique}.upd"));
+        write_atomically(&path, updates, false)?;
+        Ok(path)
+    }
+
     pub fn blobs(&self) -> DiskBlobs {
         DiskBlobs { dir: self.root.join("blobs"), verified: Mutex::default() }
     }
@@ -318,8 +335,42 @@ impl BoardFile {
         }
         self.log_bytes = good;
         self.saved = board.version();
+        self.apply_inbox(&mut board)?;
         board.take_changes();
         Ok(board)
+    }
+
+    /// Applies the changes other processes left in the inbox, saves them in
+    /// the log, then removes the inbox files. Returns how many were applied.
+    pub fn apply_inbox(&mut self, board: &mut Board) -> Result<usize, Error> {
+        let dir = self.dir.join("inbox");
+        let Ok(entries) = fs::read_dir(&dir) else { return Ok(0) };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "upd"))
+            .collect();
+        if files.is_empty() {
+            return Ok(0);
+        }
+        files.sort();
+        let mut applied = 0;
+        for path in &files {
+            let bytes = fs::read(path).map_err(io_error(path))?;
+            match board.import(&bytes) {
+                Ok(_) => applied += 1,
+                Err(error) => {
+                    let aside = path.with_extension("refused");
+                    tracing::warn!(path = %path.display(), %error, "an inbox change could not be applied; kept as .refused");
+                    let _ = fs::rename(path, &aside);
+                }
+            }
+        }
+        // On disk in the log before the inbox files go.
+        self.persist(board)?;
+        for path in &files {
+            let _ = fs::remove_file(path);
+        }
+        Ok(applied)
     }
 
     /// Appends whatever the board has that is not on disk yet, synced before

@@ -196,3 +196,50 @@ fn a_peer_without_the_key_cannot_connect_and_the_server_keeps_serving() {
     assert_eq!(show(&link, &b)["title"], "Private");
     serving.stop();
 }
+
+/// Polls `show` until the board in `data` satisfies `done` (or gives up after 30 s).
+fn eventually(link: &str, data: &str, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let shown = show(link, data);
+        if done(&shown) || std::time::Instant::now() > deadline {
+            return shown;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn has_text(board: &serde_json::Value, text: &str) -> bool {
+    board["cards"].as_array().into_iter().flatten().any(|card| card["text"] == text)
+}
+
+#[test]
+fn edits_on_one_serving_peer_show_on_the_others_live() {
+    let (signal, _server) = start_signaling();
+    let (a, b, c) = (temp_dir("live-a"), temp_dir("live-b"), temp_dir("live-c"));
+    let (_, link, _) = run(&["new", "--title", "Live", "--data", &a]);
+    // B and C start with an empty copy fetched once, then all three stay online.
+    let serving_a = Serving::start(&signal, &a);
+    assert!(sync(&signal, &link, &b).0);
+    assert!(sync(&signal, &link, &c).0);
+    let serving_b = Serving::start(&signal, &b);
+    let serving_c = Serving::start(&signal, &c);
+
+    // An edit on A (handed to A's serve through its inbox) reaches B and C.
+    let (ok, card, error) = run(&["add-note", "--board", &link, "--text", "from a", "--data", &a]);
+    assert!(ok, "{error}");
+    assert!(has_text(&eventually(&link, &b, |v| has_text(v, "from a")), "from a"));
+    assert!(has_text(&eventually(&link, &c, |v| has_text(v, "from a")), "from a"));
+
+    // An edit on C reaches A and B.
+    assert!(run(&["move", "--board", &link, "--card", &card, "--x", "42", "--y", "7", "--data", &c]).0);
+    for data in [&a, &b] {
+        let shown = eventually(&link, data, |v| v["cards"][0]["x"].as_f64() == Some(42.0));
+        assert_eq!(shown["cards"][0]["x"].as_f64(), Some(42.0));
+    }
+    serving_a.stop();
+    serving_b.stop();
+    serving_c.stop();
+    assert_eq!(show(&link, &a), show(&link, &b));
+    assert_eq!(show(&link, &a), show(&link, &c));
+}
