@@ -2,7 +2,8 @@
 //! Loro, Automerge and Yrs in one process, prints a Markdown table and, with
 //! `--write FILE`, records it in FILE (BENCHMARKS.md) between markers.
 //!
-//! Usage: `board-bench [--quick] [--write BENCHMARKS.md]`. Memory is measured
+//! Usage: `board-bench [--quick] [--write BENCHMARKS.md]`;
+//! `board-bench record NAME FILE < table` records another bench's table. Memory is measured
 //! in a child process per engine (`board-bench load-rss ENGINE FILE`), so one
 //! engine's allocations never count against another.
 
@@ -23,6 +24,16 @@ use crate::report::{HistoryRow, Report, Sizes};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("record") {
+        // `board-bench record NAME FILE`: stdin (another bench's table) into FILE's NAME section.
+        let (Some(name), Some(file)) = (args.get(1), args.get(2)) else {
+            bail!("usage: board-bench record NAME FILE < table");
+        };
+        let mut table = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut table)?;
+        print!("{table}");
+        return report::write_named_section(file, name, &table).with_context(|| format!("writing {file}"));
+    }
     if args.first().map(String::as_str) == Some("load-rss") {
         let (Some(engine), Some(file)) = (args.get(1), args.get(2)) else {
             bail!("usage: board-bench load-rss ENGINE FILE");

@@ -255,16 +255,20 @@ fn machine() -> String {
     )
 }
 
-const START: &str = "<!-- board-bench:start -->";
-const END: &str = "<!-- board-bench:end -->";
-
-/// Replaces the section between the markers in `path` (appending it when absent).
+/// Replaces the `board-bench` section of `path` (appending it when absent).
 pub fn write_section(path: &str, table: &str) -> std::io::Result<()> {
+    write_named_section(path, "board-bench", table)
+}
+
+/// Replaces the section between `<!-- NAME:start -->` and `<!-- NAME:end -->`
+/// in `path` (appending it when absent).
+pub fn write_named_section(path: &str, name: &str, table: &str) -> std::io::Result<()> {
+    let (start_marker, end_marker) = (format!("<!-- {name}:start -->"), format!("<!-- {name}:end -->"));
     let existing = std::fs::read_to_string(path).unwrap_or_default();
-    let section = format!("{START}\n{table}\n{END}");
-    let updated = match (existing.find(START), existing.find(END)) {
+    let section = format!("{start_marker}\n{}\n{end_marker}", table.trim_end());
+    let updated = match (existing.find(&start_marker), existing.find(&end_marker)) {
         (Some(start), Some(end)) if end > start => {
-            format!("{}{}{}", &existing[..start], section, &existing[end + END.len()..])
+            format!("{}{}{}", &existing[..start], section, &existing[end + end_marker.len()..])
         }
         _ => format!("{existing}\n{section}\n"),
     };
