@@ -52,6 +52,9 @@ pub const SYNC_INTERVAL_MS: u64 = 5_000;
 /// A wanted blob with no answer for this long is given up (the application
 /// can want it again, perhaps from another peer), in milliseconds.
 pub const BLOB_STALL_MS: u64 = 20_000;
+/// Most sync requests a peer may send in one second: each may cost an
+/// export of the board, so more is treated as an attack.
+pub const MAX_SYNC_REQUESTS_PER_SECOND: u32 = 50;
 /// Most blob requests a peer may have outstanding with us.
 pub const MAX_OUTSTANDING_BLOB_REQUESTS: usize = 1_024;
 
@@ -132,6 +135,8 @@ pub enum Error {
     BlobProtocol(&'static str),
     #[error("the peer asked for too many blobs at once")]
     TooManyBlobRequests,
+    #[error("the peer sent too many {0} messages")]
+    Flooding(&'static str),
     #[error("blob storage failed: {0}")]
     Store(#[from] blob::StoreError),
     #[error("the session is closed")]
@@ -177,6 +182,8 @@ pub struct Session {
     /// We imported changes or noticed a gap: announce our version at the next tick.
     announce_due: bool,
     last_announce_ms: Option<u64>,
+    /// Sync requests received in the current one-second window.
+    sync_requests: (u64, u32),
     local_presence: Option<presence::State>,
     presence_due: bool,
     presence_seq: u64,
@@ -200,6 +207,7 @@ impl Session {
             remote_reported: None,
             announce_due: false,
             last_announce_ms: None,
+            sync_requests: (0, 0),
             local_presence: None,
             presence_due: false,
             presence_seq: 0,
@@ -286,6 +294,14 @@ impl Session {
         match message {
             Message::Hello(_) => Err(Error::DuplicateHello),
             Message::SyncRequest { version } => {
+                let (window, count) = &mut self.sync_requests;
+                if now_ms.saturating_sub(*window) >= 1_000 {
+                    (*window, *count) = (now_ms, 0);
+                }
+                *count += 1;
+                if *count > MAX_SYNC_REQUESTS_PER_SECOND {
+                    return Err(Error::Flooding("sync request"));
+                }
                 let version = Version::decode(&version).map_err(Error::BadUpdates)?;
                 // Whatever we sent that their version lacks was lost: send it again.
                 self.remote_known = version.clone();

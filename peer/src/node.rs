@@ -278,15 +278,9 @@ impl Node {
         if me.as_str() >= remote || room.peers.contains_key(remote) {
             return;
         }
-        let generation = self.next_generation;
-        self.next_generation += 1;
-        let events = self.link_events(room_id, remote, generation);
-        let mut connection = match transport::connect(&self.config.transport, false).await {
-            Ok(connection) => connection,
-            Err(error) => {
-                tracing::warn!(%error, "could not create a peer connection");
-                return;
-            }
+        let Some((generation, events, mut connection)) = self.new_connection(room_id, remote, false).await
+        else {
+            return;
         };
         let sdp = match connection.offer(events).await {
             Ok(sdp) => sdp,
@@ -318,15 +312,10 @@ impl Node {
                 if let Some(old) = room.peers.remove(from) {
                     old.connection.close().await;
                 }
-                let generation = self.next_generation;
-                self.next_generation += 1;
-                let events = self.link_events(room_id, from, generation);
-                let mut connection = match transport::connect(&self.config.transport, true).await {
-                    Ok(connection) => connection,
-                    Err(error) => {
-                        tracing::warn!(%error, "could not create a peer connection");
-                        return;
-                    }
+                let Some((generation, events, mut connection)) =
+                    self.new_connection(room_id, from, true).await
+                else {
+                    return;
                 };
                 let answer = match connection.answer(sdp, events).await {
                     Ok(answer) => answer,
@@ -351,6 +340,25 @@ impl Node {
                 }
             }
             Signal::Announce | Signal::Candidate { .. } | Signal::Bye => {}
+        }
+    }
+
+    /// A new peer connection with its generation and the channel for its events.
+    async fn new_connection(
+        &mut self,
+        room_id: &str,
+        remote: &str,
+        answering: bool,
+    ) -> Option<(u64, mpsc::UnboundedSender<LinkEvent>, transport::Connection)> {
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        let events = self.link_events(room_id, remote, generation);
+        match transport::connect(&self.config.transport, answering).await {
+            Ok(connection) => Some((generation, events, connection)),
+            Err(error) => {
+                tracing::warn!(%error, "could not create a peer connection");
+                None
+            }
         }
     }
 

@@ -328,3 +328,24 @@ fn a_blob_want_with_no_answer_stalls_out_and_can_be_asked_again() {
     assert!(events(&mut b.1).contains(&Event::BlobStalled { hash }));
     assert!(b.1.want_blob(hash, &b.0.blobs));
 }
+
+#[test]
+fn a_peer_flooding_sync_requests_is_cut_off() {
+    let (mut a, mut b) = pair(new_board(1), Board::empty(ReplicaId(2)).unwrap());
+    pump(&mut a, &mut b, 0);
+    let request = Message::SyncRequest { version: ByteBuf::from(board_model::Version::empty().encode()) };
+    let frame = request.encode(1 << 16).remove(0);
+    let mut result = Ok(());
+    for _ in 0..=session::MAX_SYNC_REQUESTS_PER_SECOND {
+        result = a.1.receive(&frame, &mut a.0.board, &mut a.0.blobs, 500);
+    }
+    assert_eq!(result, Err(Error::Flooding("sync request")));
+    // A well-behaved rate is fine.
+    let (mut c, mut d) = pair(new_board(3), Board::empty(ReplicaId(4)).unwrap());
+    pump(&mut c, &mut d, 0);
+    for second in 0..5 {
+        for _ in 0..10 {
+            assert!(c.1.receive(&frame, &mut c.0.board, &mut c.0.blobs, 1_000 * second).is_ok());
+        }
+    }
+}
