@@ -243,3 +243,122 @@ fn edits_on_one_serving_peer_show_on_the_others_live() {
     assert_eq!(show(&link, &a), show(&link, &b));
     assert_eq!(show(&link, &a), show(&link, &c));
 }
+
+#[test]
+fn a_keyed_peer_sending_garbage_over_the_data_channel_is_dropped_and_the_board_is_unharmed() {
+    use base64::Engine as _;
+    use futures_util::{SinkExt, StreamExt};
+    let (signal, runtime) = start_signaling();
+    let (a, b) = (temp_dir("abused"), temp_dir("abused-b"));
+    let (_, link, _) = run(&["new", "--title", "Sturdy", "--data", &a]);
+    assert!(run(&["add-note", "--board", &link, "--text", "keep me", "--data", &a]).0);
+    let before = show(&link, &a);
+    let serving = Serving::start(&signal, &a);
+    let parsed = board_key::link::ShareLink::parse(&link).expect("link");
+    let room = board_key::room::room_id(&parsed.key);
+    let opened = runtime.block_on(async {
+        let url = format!("{}/ws", signal.replace("http://", "ws://"));
+        let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
+        // Peer id "0" sorts first, so this attacker makes the offer.
+        let join = serde_json::json!({"type": "join", "room": room, "peer": "0"});
+        socket.send(join.to_string().into()).await.expect("join");
+        let mut server_peer = None;
+        while server_peer.is_none() {
+            let Some(Ok(message)) = socket.next().await else { panic!("signaling closed") };
+            let value: serde_json::Value =
+                serde_json::from_str(message.to_text().unwrap_or("{}")).unwrap_or_default();
+            if value["type"] == "joined" {
+                server_peer = value["peers"][0].as_str().map(str::to_owned);
+                if server_peer.is_none() {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    let rejoin = serde_json::json!({"type": "leave", "room": room});
+                    socket.send(rejoin.to_string().into()).await.expect("leave");
+                    socket.send(join.to_string().into()).await.expect("join");
+                }
+            }
+        }
+        let server_peer = server_peer.unwrap_or_default();
+        let mut envelopes = board_key::envelope::Envelopes::new(&parsed.key, &room, "0");
+        let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+        let options =
+            peer::transport::Options { udp_addrs: vec!["127.0.0.1:0".into()], ..Default::default() };
+        let mut connection = peer::transport::connect(&options, false).await.expect("pc");
+        let sdp = connection.offer(events_tx).await.expect("offer");
+        let sealed = envelopes.seal(
+            Some(&server_peer),
+            board_key::envelope::Signal::Offer { sdp },
+            [9; 24],
+            peer::clock::now_ms(),
+        );
+        let data = base64::engine::general_purpose::STANDARD.encode(sealed);
+        let frame = serde_json::json!({"type": "signal", "room": room, "to": server_peer, "data": data});
+        socket.send(frame.to_string().into()).await.expect("offer");
+        loop {
+            let Some(Ok(message)) = socket.next().await else { panic!("no answer") };
+            let value: serde_json::Value =
+                serde_json::from_str(message.to_text().unwrap_or("{}")).unwrap_or_default();
+            if value["type"] == "signal" {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(value["data"].as_str().unwrap_or_default())
+                    .unwrap_or_default();
+                let opened = envelopes
+                    .open(value["from"].as_str().unwrap_or_default(), &bytes, peer::clock::now_ms())
+                    .expect("answer opens");
+                if let board_key::envelope::Signal::Answer { sdp } = opened.signal {
+                    connection.accept_answer(sdp).await.expect("answer");
+                    break;
+                }
+            }
+        }
+        let writer = loop {
+            match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
+                Ok(Some(peer::transport::LinkEvent::Open { writer, .. })) => break writer,
+                Ok(Some(_)) => {}
+                _ => panic!("the data channel did not open"),
+            }
+        };
+        // Garbage, a frame claiming a newer protocol, and a flood.
+        for frame in [b"garbage".to_vec(), vec![b'C', b'B', 99, 0, 1, 2], vec![0xff; 60_000]] {
+            let _ = writer.send(frame).await;
+        }
+        for _ in 0..200 {
+            if writer.send(vec![b'C', b'B', 1, 0, 9, 9, 9]).await.is_err() {
+                break;
+            }
+        }
+        // The node answers a broken peer by closing the channel.
+        let mut closed = false;
+        while let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
+            if let peer::transport::LinkEvent::Closed(_) = event {
+                closed = true;
+                break;
+            }
+        }
+        connection.close().await;
+        closed
+    });
+    assert!(opened, "the serving peer closed the connection to the garbage sender");
+    // The server keeps serving, and the board is unharmed.
+    let (ok, log) = sync(&signal, &link, &b);
+    assert!(ok, "{log}");
+    assert_eq!(show(&link, &b), before);
+    serving.stop();
+    assert_eq!(show(&link, &a), before);
+}
+
+#[test]
+fn one_serve_process_keeps_every_local_board_online() {
+    let (signal, _server) = start_signaling();
+    let (a, b) = (temp_dir("many-a"), temp_dir("many-b"));
+    let (_, first, _) = run(&["new", "--title", "First", "--data", &a]);
+    let (_, second, _) = run(&["new", "--title", "Second", "--data", &a]);
+    let serving = Serving::start(&signal, &a);
+    for link in [&first, &second] {
+        let (ok, log) = sync(&signal, link, &b);
+        assert!(ok, "{log}");
+        assert_eq!(show(link, &b), show(link, &a));
+    }
+    serving.stop();
+    let (_, listed, _) = run(&["list", "--data", &b]);
+    assert!(listed.contains("First") && listed.contains("Second"), "{listed}");
+}
