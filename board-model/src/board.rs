@@ -141,11 +141,20 @@ impl Board {
     /// [`Board::save`], [`Board::save_shallow`] or [`Board::updates_since`]).
     /// Arbitrary bytes give an error, never a panic.
     pub fn load(bytes: &[u8], replica: ReplicaId) -> Result<Board, LoadError> {
-        let mut board = Board::empty(replica).map_err(|error| LoadError::Corrupt(error.to_string()))?;
-        board.import(bytes)?;
-        board.undo.clear();
-        board.take_changes();
-        Ok(board)
+        if bytes.is_empty() {
+            return Err(LoadError::Empty);
+        }
+        // A snapshot loads lazily and before anyone listens: no events to
+        // build for a board nobody has drawn yet. Updates are imported.
+        let doc = match LoroDoc::from_snapshot(bytes) {
+            Ok(doc) => doc,
+            Err(_) => {
+                let doc = LoroDoc::new();
+                doc.import(bytes).map_err(|error| LoadError::Corrupt(error.to_string()))?;
+                doc
+            }
+        };
+        Board::with_doc(doc, replica).map_err(|error| LoadError::Corrupt(error.to_string()))
     }
 
     fn with_doc(doc: LoroDoc, replica: ReplicaId) -> Result<Board, Error> {
@@ -626,11 +635,15 @@ impl Board {
     }
 
     fn existing(&self, id: CardId) -> Result<LoroMap, Error> {
-        let cached = self.handles.lock().unwrap_or_else(PoisonError::into_inner).get(&id).cloned();
-        match cached {
-            Some(map) => Ok(map),
-            None => self.card_map(id).ok_or(Error::UnknownCard(id)),
+        let mut handles = self.handles.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(map) = handles.get(&id) {
+            return Ok(map.clone());
         }
+        // Cards loaded from a snapshot enter the cache on first use; events
+        // keep it current from then on.
+        let map = self.card_map(id).ok_or(Error::UnknownCard(id))?;
+        handles.insert(id, map.clone());
+        Ok(map)
     }
 
     fn existing_all(&self, ids: &[CardId]) -> Result<Vec<LoroMap>, Error> {

@@ -495,8 +495,11 @@ impl Session {
         if self.phase != Phase::Open {
             return;
         }
-        let interval_passed =
-            self.last_announce_ms.is_none_or(|last| now_ms.saturating_sub(last) >= SYNC_INTERVAL_MS);
+        // The hellos carried both versions: the first periodic announcement
+        // is due an interval after the first tick, not at once (an early one
+        // would cross the updates in flight and have them sent again).
+        let last = *self.last_announce_ms.get_or_insert(now_ms);
+        let interval_passed = now_ms.saturating_sub(last) >= SYNC_INTERVAL_MS;
         if self.announce_due || interval_passed {
             self.announce(board, now_ms);
         }
