@@ -362,3 +362,32 @@ fn one_serve_process_keeps_every_local_board_online() {
     let (_, listed, _) = run(&["list", "--data", &b]);
     assert!(listed.contains("First") && listed.contains("Second"), "{listed}");
 }
+
+/// A signaling server on a given loopback port (to restart it on the same port).
+fn start_signaling_on(port: u16) -> tokio::runtime::Runtime {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+        let app = signaling::app(signaling::AppState::new(signaling::Limits::default(), None));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+    });
+    runtime
+}
+
+#[test]
+fn serve_reconnects_when_the_signaling_server_comes_back() {
+    let (signal, first) = start_signaling();
+    let port: u16 = signal.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+    let (a, b) = (temp_dir("reconnect-a"), temp_dir("reconnect-b"));
+    let (_, link, _) = run(&["new", "--title", "Resilient", "--data", &a]);
+    let serving = Serving::start(&signal, &a);
+    std::thread::sleep(Duration::from_millis(300));
+    // The signaling server goes away and comes back on the same address.
+    first.shutdown_timeout(Duration::from_secs(1));
+    std::thread::sleep(Duration::from_millis(500));
+    let _second = start_signaling_on(port);
+    let (ok, log) = sync(&signal, &link, &b);
+    assert!(ok, "serve did not rejoin: {log}");
+    assert_eq!(show(&link, &b)["title"], "Resilient");
+    serving.stop();
+}
