@@ -391,3 +391,55 @@ fn serve_reconnects_when_the_signaling_server_comes_back() {
     assert_eq!(show(&link, &b)["title"], "Resilient");
     serving.stop();
 }
+
+#[test]
+fn a_damaged_image_is_never_served_and_is_fetched_from_another_peer() {
+    let (signal, _server) = start_signaling();
+    let (a, b, c) = (temp_dir("damaged-a"), temp_dir("damaged-b"), temp_dir("damaged-c"));
+    let (_, link, _) = run(&["new", "--data", &a]);
+    let image = std::path::PathBuf::from(&a).with_extension("png");
+    png(&image, 64, 48);
+    assert!(run(&["add-image", "--board", &link, "--file", &image.to_string_lossy(), "--data", &a]).0);
+    // C gets a good copy first.
+    let serving = Serving::start(&signal, &a);
+    assert!(sync(&signal, &link, &c).0);
+    serving.stop();
+    // A's copy is damaged on disk (same length, other bytes).
+    let hash = show(&link, &a)["cards"][0]["image"].as_str().unwrap_or_default().to_owned();
+    let blob_path = std::path::Path::new(&a).join("blobs").join(&hash);
+    let mut bytes = std::fs::read(&blob_path).expect("blob");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&blob_path, bytes).expect("tamper");
+    // B asks A first (the only peer online), is refused, and gets the true
+    // image once C comes online.
+    let serving_a = Serving::start(&signal, &a);
+    let syncing = peer()
+        .args([
+            "sync",
+            "--signal",
+            &signal,
+            "--board",
+            &link,
+            "--timeout",
+            "60",
+            "--udp",
+            "127.0.0.1:0",
+            "--data",
+            &b,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sync");
+    std::thread::sleep(Duration::from_millis(1_500));
+    let serving_c = Serving::start(&signal, &c);
+    let output = syncing.wait_with_output().expect("sync finished");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let fetched = std::fs::read(std::path::Path::new(&b).join("blobs").join(&hash)).expect("image on b");
+    assert_eq!(fetched, std::fs::read(&image).expect("original"));
+    // A noticed the damage and set its copy aside instead of serving it.
+    assert!(blob_path.with_extension("corrupt").exists());
+    serving_a.stop();
+    serving_c.stop();
+}
