@@ -245,7 +245,7 @@ impl Node {
                 tracing::warn!(%reason, ?retry_in, "signaling server unreachable; retrying");
             }
             SignalEvent::Refused { code, message } => {
-                tracing::warn!(%code, %message, "the signaling server refused")
+                tracing::warn!(?code, %message, "the signaling server refused")
             }
             SignalEvent::Joined { room, me, peers } => {
                 let Some(state) = self.rooms.get_mut(&room) else { return };

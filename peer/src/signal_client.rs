@@ -8,7 +8,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use signal_wire::{ClientFrame, ErrorCode, ServerFrame};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -39,7 +39,7 @@ pub enum Event {
     },
     /// The server refused something.
     Refused {
-        code: String,
+        code: ErrorCode,
         message: String,
     },
     /// The connection dropped; it is retried after `retry_in`.
@@ -156,7 +156,7 @@ async fn session(
     let join = |room: &str, ids: &mut std::collections::HashMap<String, String>| {
         let me = fresh_peer_id();
         ids.insert(room.to_owned(), me.clone());
-        json!({"type": "join", "room": room, "peer": me}).to_string()
+        encode(&ClientFrame::Join { room: room.to_owned(), peer: me })
     };
     for room in rooms.iter() {
         let frame = join(room, &mut my_ids);
@@ -168,7 +168,7 @@ async fn session(
     loop {
         tokio::select! {
             _ = ping.tick() => {
-                if let Err(error) = sink.send(Message::Text(json!({"type": "ping"}).to_string().into())).await {
+                if let Err(error) = sink.send(Message::Text(encode(&ClientFrame::Ping).into())).await {
                     return error.to_string();
                 }
             }
@@ -183,10 +183,10 @@ async fn session(
                     Some(Command::Leave { room }) => {
                         rooms.retain(|r| *r != room);
                         my_ids.remove(&room);
-                        json!({"type": "leave", "room": room}).to_string()
+                        encode(&ClientFrame::Leave { room })
                     }
                     Some(Command::Signal { room, to, data }) => {
-                        json!({"type": "signal", "room": room, "to": to, "data": STANDARD.encode(data)}).to_string()
+                        encode(&ClientFrame::Signal { room, to, data: STANDARD.encode(data) })
                     }
                 };
                 if let Err(error) = sink.send(Message::Text(frame.into())).await {
@@ -200,17 +200,21 @@ async fn session(
                     Some(Ok(_)) => continue,
                     Some(Err(error)) => return error.to_string(),
                 };
-                let Ok(frame) = serde_json::from_str::<Value>(text.as_str()) else {
-                    tracing::warn!("ignoring a frame from the signaling server that is not JSON");
+                let Ok(frame) = serde_json::from_str::<ServerFrame>(text.as_str()) else {
+                    tracing::warn!("ignoring a frame from the signaling server that is not a signaling frame");
                     continue;
                 };
-                if let Some(event) = parse(&frame, &my_ids) {
-                    let fatal = matches!(&frame["fatal"], Value::Bool(true));
+                let fatal = matches!(&frame, ServerFrame::Error { fatal: true, .. });
+                if let Some(event) = parse(frame, &my_ids) {
+                    let reason = match &event {
+                        Event::Refused { message, .. } => message.clone(),
+                        _ => String::new(),
+                    };
                     if events.send(event).is_err() {
                         return "closed".into();
                     }
                     if fatal {
-                        return format!("the server closed the connection: {}", frame["message"]);
+                        return format!("the server closed the connection: {reason}");
                     }
                 }
             }
@@ -218,27 +222,23 @@ async fn session(
     }
 }
 
-fn text(value: &Value) -> String {
-    value.as_str().unwrap_or_default().to_owned()
+fn encode(frame: &ClientFrame) -> String {
+    // Serialising these plain enums cannot fail.
+    serde_json::to_string(frame).unwrap_or_default()
 }
 
-/// Turns a server frame into an event; anything malformed is dropped.
-fn parse(frame: &Value, my_ids: &std::collections::HashMap<String, String>) -> Option<Event> {
-    let room = text(&frame["room"]);
-    match frame["type"].as_str()? {
-        "joined" => Some(Event::Joined {
-            me: my_ids.get(&room)?.clone(),
-            peers: frame["peers"].as_array()?.iter().filter_map(|p| p.as_str().map(str::to_owned)).collect(),
-            room,
-        }),
-        "peer-joined" => Some(Event::PeerJoined { room, peer: text(&frame["peer"]) }),
-        "peer-left" => Some(Event::PeerLeft { room, peer: text(&frame["peer"]) }),
-        "signal" => Some(Event::Signal {
-            room,
-            from: text(&frame["from"]),
-            data: STANDARD.decode(frame["data"].as_str()?).ok()?,
-        }),
-        "error" => Some(Event::Refused { code: text(&frame["code"]), message: text(&frame["message"]) }),
-        _ => None,
+/// Turns a server frame into an event; a notice for a room we are not in is dropped.
+fn parse(frame: ServerFrame, my_ids: &std::collections::HashMap<String, String>) -> Option<Event> {
+    match frame {
+        ServerFrame::Joined { room, peers } => {
+            Some(Event::Joined { me: my_ids.get(&room)?.clone(), peers, room })
+        }
+        ServerFrame::PeerJoined { room, peer } => Some(Event::PeerJoined { room, peer }),
+        ServerFrame::PeerLeft { room, peer } => Some(Event::PeerLeft { room, peer }),
+        ServerFrame::Signal { room, from, data } => {
+            Some(Event::Signal { room, from, data: STANDARD.decode(data).ok()? })
+        }
+        ServerFrame::Error { code, message, .. } => Some(Event::Refused { code, message }),
+        ServerFrame::Pong => None,
     }
 }

@@ -8,7 +8,8 @@
 
 pub mod connection;
 pub mod hub;
-pub mod wire;
+/// The wire format lives in its own crate, shared with the clients.
+pub use signal_wire as wire;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,6 +1,7 @@
-//! The signaling wire format: JSON text frames. The server understands only
-//! room ids, peer ids and the frame types below; `data` is an opaque sealed
-//! envelope (base64) it relays without reading.
+//! The signaling wire format, shared by the server, the native peer and the
+//! browser: JSON text frames. The server understands only room ids, peer
+//! ids and the frame types below; `data` is an opaque sealed envelope
+//! (base64) it relays without reading.
 
 use serde::{Deserialize, Serialize};
 
@@ -97,4 +98,36 @@ pub fn is_peer_id(s: &str) -> bool {
 pub fn is_envelope_data(s: &str) -> bool {
     !s.is_empty()
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_have_the_documented_json_shape() {
+        let join = ClientFrame::Join { room: "a".repeat(64), peer: "p1".into() };
+        let text = serde_json::to_string(&join).unwrap_or_default();
+        assert_eq!(text, format!(r#"{{"type":"join","room":"{}","peer":"p1"}}"#, "a".repeat(64)));
+        let parsed: ClientFrame = serde_json::from_str(&text).unwrap_or(ClientFrame::Ping);
+        assert_eq!(parsed, join);
+        let error = ServerFrame::error(ErrorCode::RoomFull, "full", false).to_json();
+        assert_eq!(error, r#"{"type":"error","code":"room-full","message":"full","fatal":false}"#);
+    }
+
+    #[test]
+    fn unknown_fields_and_types_are_refused() {
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"ping","extra":1}"#).is_err());
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"shout"}"#).is_err());
+    }
+
+    #[test]
+    fn ids_and_data_are_validated() {
+        assert!(is_room_id(&"0f".repeat(32)));
+        assert!(!is_room_id(&"0F".repeat(32)));
+        assert!(
+            is_peer_id("a-b_C9") && !is_peer_id("") && !is_peer_id("a b") && !is_peer_id(&"x".repeat(65))
+        );
+        assert!(is_envelope_data("aGVsbG8=") && !is_envelope_data("") && !is_envelope_data("<script>"));
+    }
 }
