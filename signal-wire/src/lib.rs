@@ -117,7 +117,7 @@ mod tests {
 
     #[test]
     fn unknown_fields_and_types_are_refused() {
-        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"ping","extra":1}"#).is_err());
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"leave","room":"r","extra":1}"#).is_err());
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"shout"}"#).is_err());
     }
 
