@@ -285,7 +285,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,peer=info,corkboard_peer=info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,peer=info,corkboard_peer=info,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,webrtc=error")),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
