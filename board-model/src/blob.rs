@@ -143,6 +143,63 @@ pub fn finish(store: &mut dyn Store, hash: &Hash) -> Result<u64, StoreError> {
     }
 }
 
+/// Verifies a blob while it arrives: every byte appended to the partial blob
+/// also goes through the hash, so completing it costs no second read.
+#[derive(Clone, Default)]
+pub struct Verifier {
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier").field("bytes", &self.bytes).finish()
+    }
+}
+
+impl Verifier {
+    /// Starts verifying a partial blob, hashing what the store already holds of it.
+    pub fn resume(store: &dyn Store, hash: &Hash) -> Result<Verifier, StoreError> {
+        let mut verifier = Verifier::default();
+        let held = store.partial_len(hash);
+        while verifier.bytes < held {
+            let chunk = store.read_partial(hash, verifier.bytes, 1 << 20)?;
+            if chunk.is_empty() {
+                break;
+            }
+            verifier.update(&chunk);
+        }
+        Ok(verifier)
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        self.hasher.update(data);
+        self.bytes += data.len() as u64;
+    }
+
+    /// Bytes hashed so far.
+    pub fn len(&self) -> u64 {
+        self.bytes
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes == 0
+    }
+
+    /// Completes the blob if everything the store holds was hashed and the
+    /// hash matches; otherwise discards the partial bytes and reports why.
+    pub fn finish(self, store: &mut dyn Store, hash: &Hash) -> Result<u64, StoreError> {
+        let size = store.partial_len(hash);
+        if self.bytes == size && <[u8; 32]>::from(self.hasher.finalize()) == hash.0 {
+            store.promote_partial(hash)?;
+            Ok(size)
+        } else {
+            store.discard_partial(hash);
+            Err(StoreError::HashMismatch { hash: *hash, size })
+        }
+    }
+}
+
 /// Blobs in memory: for tests and for short-lived peers.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
@@ -251,6 +308,25 @@ mod tests {
         assert!(matches!(finish(&mut store, &hash), Err(StoreError::HashMismatch { .. })));
         assert_eq!(store.complete_len(&hash), None);
         assert_eq!(store.partial_len(&hash), 0);
+    }
+
+    #[test]
+    fn a_streaming_verifier_agrees_with_a_full_read_and_resumes() {
+        let mut store = MemoryStore::new();
+        let hash = Hash::of(b"stream me");
+        store.append_partial(&hash, b"stream").ok();
+        let mut verifier = Verifier::resume(&store, &hash).unwrap_or_default();
+        assert_eq!(verifier.len(), 6);
+        store.append_partial(&hash, b" me").ok();
+        verifier.update(b" me");
+        assert_eq!(verifier.finish(&mut store, &hash), Ok(9));
+        assert_eq!(store.get(&hash), Some(&b"stream me"[..]));
+        // A wrong byte anywhere is caught.
+        let mut verifier = Verifier::default();
+        store.append_partial(&Hash::of(b"abc"), b"abd").ok();
+        verifier.update(b"abd");
+        assert!(verifier.finish(&mut store, &Hash::of(b"abc")).is_err());
+        assert_eq!(store.partial_len(&Hash::of(b"abc")), 0);
     }
 
     #[test]

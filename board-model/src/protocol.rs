@@ -13,6 +13,8 @@
 //! postcard. Every decoded message is checked against the limits below before
 //! anything acts on it.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
@@ -134,10 +136,15 @@ pub enum Message {
 impl Message {
     /// Encodes a message into frames of at most `max_frame` bytes.
     pub fn encode(&self, max_frame: usize) -> Vec<Vec<u8>> {
+        let max_frame = max_frame.max(MIN_FRAME_SIZE);
         // Encoding into a Vec only fails on types serde cannot express, which
-        // this enum does not contain.
-        let body = postcard::to_allocvec(self).unwrap_or_default();
-        frames(&body, max_frame.max(MIN_FRAME_SIZE))
+        // this enum does not contain. Most messages fit one frame: encode
+        // them straight behind the header, with no copy.
+        let whole = postcard::to_extend(self, header(WHOLE).to_vec()).unwrap_or_default();
+        if whole.len() <= max_frame {
+            return vec![whole];
+        }
+        frames(&whole[HEADER..], max_frame)
     }
 
     /// Decodes a reassembled message body and checks its limits.
@@ -241,8 +248,9 @@ impl Reassembler {
         Self::default()
     }
 
-    /// Takes one frame; returns a complete message body when one is finished.
-    pub fn push(&mut self, frame: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+    /// Takes one frame; returns a complete message body when one is finished
+    /// (borrowed from the frame when the message came whole).
+    pub fn push<'a>(&mut self, frame: &'a [u8]) -> Result<Option<Cow<'a, [u8]>>, Error> {
         if frame.len() < HEADER {
             return Err(Error::Truncated(frame.len()));
         }
@@ -263,7 +271,7 @@ impl Reassembler {
                 if data.len() > MAX_MESSAGE_SIZE {
                     return Err(Error::TooLarge { size: data.len(), max: MAX_MESSAGE_SIZE });
                 }
-                Ok(Some(data.to_vec()))
+                Ok(Some(Cow::Borrowed(data)))
             }
             (FIRST, None) => {
                 if frame.len() < FIRST_HEADER {
@@ -296,7 +304,7 @@ impl Reassembler {
                 let complete = buffer.len() == total;
                 match (kind == LAST, complete) {
                     (false, false) => Ok(None),
-                    (true, true) => Ok(self.partial.take().map(|(_, buffer)| buffer)),
+                    (true, true) => Ok(self.partial.take().map(|(_, buffer)| Cow::Owned(buffer))),
                     _ => {
                         self.partial = None;
                         Err(Error::FragmentOutOfOrder)

@@ -153,6 +153,8 @@ enum Phase {
 #[derive(Debug)]
 struct Incoming {
     total: Option<u64>,
+    /// Hashes the blob as it arrives (set once its size is known).
+    verifier: Option<blob::Verifier>,
     /// When the remote last answered about this blob (set on the first tick).
     last_activity_ms: Option<u64>,
 }
@@ -413,6 +415,7 @@ impl Session {
             self.send(&Message::BlobWant { hash, offset: 0 });
             return Ok(());
         }
+        incoming.verifier = Some(blob::Verifier::resume(blobs, &hash)?);
         if held == size {
             self.finish_blob(hash, blobs);
         }
@@ -441,6 +444,9 @@ impl Session {
             return Err(Error::BlobProtocol("chunk beyond the announced size"));
         }
         blobs.append_partial(&hash, data)?;
+        if let Some(verifier) = incoming.verifier.as_mut() {
+            verifier.update(data);
+        }
         let received = offset + data.len() as u64;
         self.events.push_back(Event::BlobProgress { hash, received, total });
         if received == total {
@@ -450,8 +456,12 @@ impl Session {
     }
 
     fn finish_blob(&mut self, hash: Hash, blobs: &mut dyn blob::Store) {
-        self.incoming.remove(&hash);
-        match blob::finish(blobs, &hash) {
+        let verifier = self.incoming.remove(&hash).and_then(|incoming| incoming.verifier);
+        let verified = match verifier {
+            Some(verifier) => verifier.finish(blobs, &hash),
+            None => blob::finish(blobs, &hash),
+        };
+        match verified {
             Ok(_) => self.events.push_back(Event::BlobReady { hash }),
             Err(error) => self.events.push_back(Event::BlobRejected { hash, reason: error.to_string() }),
         }
@@ -466,7 +476,7 @@ impl Session {
         {
             return false;
         }
-        self.incoming.insert(hash, Incoming { total: None, last_activity_ms: None });
+        self.incoming.insert(hash, Incoming { total: None, verifier: None, last_activity_ms: None });
         self.send(&Message::BlobWant { hash, offset: blobs.partial_len(&hash) });
         true
     }
