@@ -100,6 +100,11 @@ pub trait Store {
     fn read_partial(&self, hash: &Hash, offset: u64, max: usize) -> Result<Vec<u8>, StoreError>;
     /// Appends to an incomplete blob.
     fn append_partial(&mut self, hash: &Hash, data: &[u8]) -> Result<(), StoreError>;
+    /// A hint that an incomplete blob will grow to `total` bytes (announced
+    /// by the sender, at most [`MAX_BLOB_SIZE`]); stores may prepare room.
+    fn expect_partial(&mut self, hash: &Hash, total: u64) {
+        let _ = (hash, total);
+    }
     /// Turns a verified incomplete blob into a complete one.
     fn promote_partial(&mut self, hash: &Hash) -> Result<(), StoreError>;
     /// Forgets an incomplete blob.
@@ -258,6 +263,12 @@ impl Store for MemoryStore {
         }
         entry.extend_from_slice(data);
         Ok(())
+    }
+
+    fn expect_partial(&mut self, hash: &Hash, total: u64) {
+        let entry = self.partial.entry(*hash).or_default();
+        let total = usize::try_from(total.min(MAX_BLOB_SIZE)).unwrap_or(0);
+        entry.reserve(total.saturating_sub(entry.len()));
     }
 
     fn promote_partial(&mut self, hash: &Hash) -> Result<(), StoreError> {

@@ -416,6 +416,7 @@ impl Session {
             return Ok(());
         }
         incoming.verifier = Some(blob::Verifier::resume(blobs, &hash)?);
+        blobs.expect_partial(&hash, size);
         if held == size {
             self.finish_blob(hash, blobs);
         }
