@@ -15,6 +15,7 @@ type HmacSha256 = hmac::Hmac<Sha256>;
 /// with `remote_fingerprint`. Fingerprints as the DTLS stack prints them
 /// (such as `sha-256 AB:CD:…`); they are compared case-insensitively.
 pub fn proof(key: &BoardKey, own_fingerprint: &str, remote_fingerprint: &str) -> Vec<u8> {
+    // ok: HMAC accepts keys of any length, and this one is always 32 bytes.
     let mut mac =
         HmacSha256::new_from_slice(&key.derive("hello proof")).expect("HMAC accepts keys of any length");
     mac.update(b"corkboard/dtls/v1\0");

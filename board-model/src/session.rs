@@ -14,8 +14,9 @@
 //! ```
 //! use board_model::{blob, presence, Board, BoardId, ReplicaId, Session, session};
 //!
-//! let mut a = Board::create(BoardId::from_random_bytes([1; 16]), "Plans", ReplicaId(1)).unwrap();
-//! let mut b = Board::empty(ReplicaId(2)).unwrap();
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut a = Board::create(BoardId::from_random_bytes([1; 16]), "Plans", ReplicaId(1))?;
+//! let mut b = Board::empty(ReplicaId(2))?;
 //! let (mut blobs_a, mut blobs_b) = (blob::MemoryStore::new(), blob::MemoryStore::new());
 //! let identity = |name: &str| presence::Identity { name: name.into(), color: "#336699".into() };
 //! let mut sa = Session::new(session::Config::new(1, identity("Ann")));
@@ -24,16 +25,18 @@
 //! loop {
 //!     let mut moved = false;
 //!     while let Some(frame) = sa.poll_transmit(&a, &blobs_a) {
-//!         sb.receive(&frame, &mut b, &mut blobs_b, 0).unwrap();
+//!         sb.receive(&frame, &mut b, &mut blobs_b, 0)?;
 //!         moved = true;
 //!     }
 //!     while let Some(frame) = sb.poll_transmit(&b, &blobs_b) {
-//!         sa.receive(&frame, &mut a, &mut blobs_a, 0).unwrap();
+//!         sa.receive(&frame, &mut a, &mut blobs_a, 0)?;
 //!         moved = true;
 //!     }
 //!     if !moved { break; }
 //! }
 //! assert_eq!(b.title(), "Plans");
+//! # Ok(())
+//! # }
 //! ```
 
 use std::collections::{HashMap, VecDeque};

@@ -26,6 +26,7 @@ pub mod random {
     /// there is no safe way to make keys without it).
     pub fn fill(buffer: &mut [u8]) {
         if let Err(error) = getrandom::fill(buffer) {
+            // ok: no peer, file or user input reaches this; only a broken OS does.
             panic!("the operating system has no random source: {error}");
         }
     }
