@@ -1,26 +1,9 @@
 //! The `corkboard-peer` command line, run as a real process.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-fn peer() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_corkboard-peer"))
-}
-
-fn temp_dir(name: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("corkboard-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir.to_string_lossy().into_owned()
-}
-
-fn run(args: &[&str]) -> (bool, String, String) {
-    let output = peer().args(args).output().expect("run corkboard-peer");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).trim().to_owned(),
-        String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-    )
-}
+use crate::support::{peer, run, temp_dir};
 
 #[test]
 fn a_board_is_created_edited_and_shown_offline() {

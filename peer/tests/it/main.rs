@@ -3,3 +3,4 @@
 mod cli;
 mod network;
 mod storage;
+mod support;

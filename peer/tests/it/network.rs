@@ -5,24 +5,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-fn peer() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_corkboard-peer"))
-}
-
-fn temp_dir(name: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("corkboard-net-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir.to_string_lossy().into_owned()
-}
-
-fn run(args: &[&str]) -> (bool, String, String) {
-    let output = peer().args(args).env("RUST_LOG", "info").output().expect("run corkboard-peer");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).trim().to_owned(),
-        String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-    )
-}
+use crate::support::{peer, run, sync_args, temp_dir};
 
 /// A signaling server on a loopback port, in this test process.
 fn start_signaling() -> (String, tokio::runtime::Runtime) {
@@ -66,19 +49,7 @@ impl Drop for Serving {
 }
 
 fn sync(signal: &str, link: &str, data: &str) -> (bool, String) {
-    let (ok, _, stderr) = run(&[
-        "sync",
-        "--signal",
-        signal,
-        "--board",
-        link,
-        "--timeout",
-        "60",
-        "--udp",
-        "127.0.0.1:0",
-        "--data",
-        data,
-    ]);
+    let (ok, _, stderr) = run(&sync_args(signal, link, data, "60"));
     (ok, stderr)
 }
 
@@ -147,19 +118,7 @@ fn sync_with_nobody_there_times_out_with_a_clear_message() {
     let (signal, _server) = start_signaling();
     let data = temp_dir("alone");
     let (_, link, _) = run(&["new", "--data", &data]);
-    let (ok, _, error) = run(&[
-        "sync",
-        "--signal",
-        &signal,
-        "--board",
-        &link,
-        "--timeout",
-        "2",
-        "--udp",
-        "127.0.0.1:0",
-        "--data",
-        &data,
-    ]);
+    let (ok, _, error) = run(&sync_args(&signal, &link, &data, "2"));
     assert!(!ok);
     assert!(error.contains("timed out") && error.contains("0 peers connected"), "{error}");
 }
@@ -415,19 +374,7 @@ fn a_damaged_image_is_never_served_and_is_fetched_from_another_peer() {
     // image once C comes online.
     let serving_a = Serving::start(&signal, &a);
     let syncing = peer()
-        .args([
-            "sync",
-            "--signal",
-            &signal,
-            "--board",
-            &link,
-            "--timeout",
-            "60",
-            "--udp",
-            "127.0.0.1:0",
-            "--data",
-            &b,
-        ])
+        .args(sync_args(&signal, &link, &b, "60"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
