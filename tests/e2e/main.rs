@@ -1,0 +1,10 @@
+//! End-to-end scenarios, one module per file: the real signaling server
+//! serving the built web app (`ui/dist`, or `$CORKBOARD_DIST`), native
+//! peers and headless Chromiums driven over WebDriver.
+//!
+//! Needs the `corkboard-signaling` and `corkboard-peer` binaries (built by
+//! `cargo test --workspace`), the built web app, and Debian's `chromium` and
+//! `chromium-driver` (`./x test` installs them). Set `CORKBOARD_E2E_SHOTS`
+//! to a directory to keep screenshots, including one per failed check.
+
+mod home;
