@@ -1,0 +1,216 @@
+//! One card on the board. Each card reads only its own signal, so moving or
+//! editing one card re-renders that card alone. Pointer gestures are handled
+//! by the board (event delegation); a card only handles its own text.
+
+use board_model::{CardId, Kind};
+use leptos::html;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::engine;
+use crate::view_model::CardView;
+
+#[component]
+pub fn CardElement(signal: ArcRwSignal<CardView>, editing: RwSignal<Option<CardId>>) -> impl IntoView {
+    let (id, kind) = signal.with_untracked(|c| (c.id, c.kind));
+    let is_editing = Memo::new(move |_| editing.get() == Some(id));
+    let geometry = {
+        let signal = signal.clone();
+        Memo::new(move |_| signal.with(|c| (c.x, c.y, c.w, c.h)))
+    };
+    let look = {
+        let signal = signal.clone();
+        Memo::new(move |_| {
+            signal.with(|c| (c.color.clone(), c.selected, c.remote_selected.clone(), c.remote_drag.clone()))
+        })
+    };
+    let style = move || {
+        let (x, y, w, h) = geometry.get();
+        let (color, _, remote, dragger) = look.get();
+        let mut style = format!("transform:translate({x}px,{y}px);width:{w}px;height:{h}px;");
+        if let Some(color) = color {
+            style.push_str(&format!("--card-bg:{color};"));
+        }
+        if let Some(remote) = dragger.or(remote) {
+            style.push_str(&format!("--remote:{remote};"));
+        }
+        style
+    };
+    let class = move || {
+        let (_, selected, remote, dragger) = look.get();
+        let mut class = format!("card {}", kind.as_str());
+        if selected {
+            class.push_str(" selected");
+        }
+        if remote.is_some() {
+            class.push_str(" remote-selected");
+        }
+        if dragger.is_some() {
+            class.push_str(" remote-dragging");
+        }
+        if is_editing.get() {
+            class.push_str(" editing");
+        }
+        class
+    };
+    let body = match kind {
+        Kind::Note => view! { <NoteText signal=signal.clone() id=id editing=editing/> }.into_any(),
+        Kind::Link => view! { <LinkBody signal=signal.clone()/> }.into_any(),
+        Kind::Image => view! { <ImageBody signal=signal.clone()/> }.into_any(),
+    };
+    view! {
+        <div class=class style=style data-card-id=id.to_string() data-kind=kind.as_str()>
+            {body}
+            <div class="resize-handle" data-handle="resize" aria-hidden="true"></div>
+        </div>
+    }
+}
+
+#[component]
+fn NoteText(signal: ArcRwSignal<CardView>, id: CardId, editing: RwSignal<Option<CardId>>) -> impl IntoView {
+    let text = Memo::new(move |_| signal.with(|c| c.text.clone()));
+    let node: NodeRef<html::Textarea> = NodeRef::new();
+    // Remote edits replace the value; keep the caret where the user's
+    // typing was by shifting it past text inserted before it.
+    Effect::new(move |_| {
+        let text = text.get();
+        let Some(area) = node.get() else { return };
+        let old = area.value();
+        if old == text {
+            return;
+        }
+        let focused = crate::platform::document()
+            .and_then(|d| d.active_element())
+            .is_some_and(|a| a.is_same_node(Some(area.unchecked_ref())));
+        if !focused {
+            area.set_value(&text);
+            return;
+        }
+        let (start, end) = (
+            area.selection_start().ok().flatten().unwrap_or(0),
+            area.selection_end().ok().flatten().unwrap_or(0),
+        );
+        let shift = |pos: u32| shift_caret(&old, &text, pos);
+        area.set_value(&text);
+        let _ = area.set_selection_range(shift(start), shift(end));
+    });
+    view! {
+        <textarea
+            node_ref=node
+            class="note-text"
+            placeholder="Type something…"
+            spellcheck="false"
+            prop:value=move || text.get_untracked()
+            on:focus=move |_| {
+                editing.set(Some(id));
+                engine::with(|e| {
+                    e.begin_text_edit(id);
+                    if !e.is_selected(id) {
+                        e.select_only(Some(id));
+                    }
+                });
+            }
+            on:blur=move |_| {
+                if editing.get_untracked() == Some(id) {
+                    editing.set(None);
+                }
+                engine::with(|e| e.end_text_edit());
+            }
+            on:input=move |ev| {
+                let value = event_target_value(&ev);
+                engine::with(|e| e.set_text(id, &value));
+            }
+            on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                if ev.key() == "Escape" {
+                    if let Some(area) = node.get_untracked() {
+                        let _ = area.blur();
+                    }
+                }
+                ev.stop_propagation();
+            }
+        ></textarea>
+    }
+}
+
+/// Where a caret at UTF-16 offset `pos` in `old` belongs in `new`.
+pub fn shift_caret(old: &str, new: &str, pos: u32) -> u32 {
+    let old16: Vec<u16> = old.encode_utf16().collect();
+    let new16: Vec<u16> = new.encode_utf16().collect();
+    let prefix = old16.iter().zip(&new16).take_while(|(a, b)| a == b).count();
+    let max_suffix = old16.len().min(new16.len()) - prefix;
+    let suffix =
+        old16.iter().rev().zip(new16.iter().rev()).take(max_suffix).take_while(|(a, b)| a == b).count();
+    let pos = pos as usize;
+    if pos <= prefix {
+        pos as u32
+    } else if pos >= old16.len() - suffix {
+        (pos + new16.len() - old16.len()) as u32
+    } else {
+        (new16.len() - suffix) as u32
+    }
+}
+
+#[component]
+fn LinkBody(signal: ArcRwSignal<CardView>) -> impl IntoView {
+    let data = Memo::new(move |_| signal.with(|c| (c.url.clone(), c.link_title.clone())));
+    let host = move || {
+        let (url, _) = data.get();
+        url.split("://").nth(1).unwrap_or(&url).split('/').next().unwrap_or_default().to_owned()
+    };
+    let title = move || {
+        let (url, title) = data.get();
+        if title.trim().is_empty() { url } else { title }
+    };
+    view! {
+        <div class="link-body">
+            <div class="link-icon" aria-hidden="true">"🔗"</div>
+            <div class="link-text">
+                <div class="link-title">{title}</div>
+                <a class="link-url" href=move || data.get().0 target="_blank" rel="noopener noreferrer">
+                    {host}" ↗"
+                </a>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn ImageBody(signal: ArcRwSignal<CardView>) -> impl IntoView {
+    let image = Memo::new(move |_| signal.with(|c| c.image.clone()));
+    move || match image.get() {
+        Some(image) => match image.src {
+            Some(src) => view! {
+                <img class="image" src=src alt=image.file_name.clone() draggable="false" decoding="async"/>
+            }
+            .into_any(),
+            None => {
+                let percent = (image.progress.unwrap_or(0.0) * 100.0).round();
+                let label = if percent > 0.0 {
+                    format!("Receiving image… {percent}%")
+                } else {
+                    "Waiting for a peer who has this image…".to_owned()
+                };
+                view! {
+                    <div class="image-pending" data-testid="image-pending">
+                        <div class="image-pending-label">{label}</div>
+                        <div class="progress"><div class="progress-bar" style=format!("width:{percent}%")></div></div>
+                    </div>
+                }
+                .into_any()
+            }
+        },
+        None => view! { <div></div> }.into_any(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shift_caret;
+
+    #[test]
+    fn caret_moves_past_text_inserted_before_it() {
+        assert_eq!(shift_caret("hello world", "oh hello world", 6), 9);
+        assert_eq!(shift_caret("hello world", "hello world!", 3), 3);
+        assert_eq!(shift_caret("hello world", "hello", 11), 5);
+    }
+}

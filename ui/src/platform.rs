@@ -1,0 +1,133 @@
+//! The browser's clock, randomness and a few DOM helpers: the only places
+//! the app reads time or draws random numbers (the board model takes both
+//! as arguments).
+
+use board_model::ReplicaId;
+use wasm_bindgen::JsCast;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    js_sys::Date::now().max(0.0) as u64
+}
+
+/// A high-resolution timestamp in milliseconds (for measuring, not for dates).
+pub fn performance_now() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_else(js_sys::Date::now)
+}
+
+/// Fills a buffer from the browser's cryptographic random source.
+pub fn fill_random(buffer: &mut [u8]) {
+    let crypto = web_sys::window().and_then(|w| w.crypto().ok());
+    let filled = crypto.is_some_and(|c| c.get_random_values_with_u8_array(buffer).is_ok());
+    if !filled {
+        // No Web Crypto (never the case in a supported browser): fall back to
+        // Math.random, which is still unique enough for ids but not for keys.
+        for byte in buffer.iter_mut() {
+            *byte = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+}
+
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    fill_random(&mut bytes);
+    bytes
+}
+
+/// A replica id, fresh every time a board is opened (Loro reserves `u64::MAX`).
+pub fn fresh_replica() -> ReplicaId {
+    ReplicaId(u64::from_le_bytes(random_bytes::<8>()) % (u64::MAX - 1))
+}
+
+pub fn window() -> Option<web_sys::Window> {
+    web_sys::window()
+}
+
+pub fn document() -> Option<web_sys::Document> {
+    window().and_then(|w| w.document())
+}
+
+/// The page's origin, such as `http://127.0.0.1:8787`.
+pub fn origin() -> String {
+    window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+}
+
+/// The page's URL fragment without the `#`.
+pub fn hash() -> String {
+    let hash = window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
+    hash.trim_start_matches('#').to_owned()
+}
+
+/// Replaces the fragment (and adds a history entry) without reloading.
+pub fn set_hash(fragment: &str) {
+    if let Some(window) = window() {
+        let target = if fragment.is_empty() { " ".to_owned() } else { format!("#{fragment}") };
+        let url = if fragment.is_empty() {
+            window.location().pathname().unwrap_or_else(|_| "/".into())
+        } else {
+            target
+        };
+        let _ = window
+            .history()
+            .and_then(|h| h.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url)));
+        // pushState fires no hashchange: tell the router ourselves.
+        if let Ok(event) = web_sys::HashChangeEvent::new("hashchange") {
+            let _ = window.dispatch_event(&event);
+        }
+    }
+}
+
+/// Whether keyboard focus is in a text field (where shortcuts must not fire).
+pub fn focus_is_in_text_field() -> bool {
+    let Some(active) = document().and_then(|d| d.active_element()) else { return false };
+    active.dyn_ref::<web_sys::HtmlTextAreaElement>().is_some()
+        || active.dyn_ref::<web_sys::HtmlInputElement>().is_some()
+        || active.get_attribute("contenteditable").is_some_and(|v| v != "false")
+}
+
+/// Puts the string in localStorage (best effort).
+pub fn store_local(key: &str, value: &str) {
+    if let Some(storage) = window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = storage.set_item(key, value);
+    }
+}
+
+pub fn load_local(key: &str) -> Option<String> {
+    window().and_then(|w| w.local_storage().ok().flatten()).and_then(|s| s.get_item(key).ok().flatten())
+}
+
+/// Calls `f` after `ms` milliseconds.
+pub fn set_timeout(ms: i32, f: impl FnOnce() + 'static) {
+    let closure = wasm_bindgen::closure::Closure::once_into_js(f);
+    if let Some(window) = window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(closure.unchecked_ref(), ms);
+    }
+}
+
+/// Calls `f` every `ms` milliseconds for as long as the page lives.
+pub fn set_interval(ms: i32, f: impl FnMut() + 'static) {
+    let closure = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(f);
+    if let Some(window) = window() {
+        let _ = window
+            .set_interval_with_callback_and_timeout_and_arguments_0(closure.as_ref().unchecked_ref(), ms);
+    }
+    closure.forget();
+}
+
+/// Formats a time as "just now", "5 min ago", "yesterday" or a date.
+pub fn relative_time(then_ms: u64) -> String {
+    let now = now_ms();
+    let seconds = now.saturating_sub(then_ms) / 1000;
+    match seconds {
+        0..=59 => "just now".into(),
+        60..=3599 => format!("{} min ago", seconds / 60),
+        3600..=86_399 => format!("{} h ago", seconds / 3600),
+        86_400..=172_799 => "yesterday".into(),
+        _ => {
+            let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(then_ms as f64));
+            let text: String =
+                date.to_locale_date_string("default", &wasm_bindgen::JsValue::UNDEFINED).into();
+            text
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Who this user is on every board: a display name and a colour, editable
+//! in the profile menu and remembered in localStorage.
+
+use serde::{Deserialize, Serialize};
+
+use crate::platform;
+
+const KEY: &str = "corkboard.profile";
+
+/// Colours offered for a person's cursor and selection outline.
+pub const PALETTE: [&str; 8] =
+    ["#e5484d", "#f76b15", "#ffb224", "#30a46c", "#12a594", "#0090ff", "#6e56cf", "#d6409f"];
+
+const ANIMALS: [&str; 12] = [
+    "Otter", "Heron", "Lynx", "Badger", "Wren", "Marten", "Ibex", "Puffin", "Newt", "Kestrel", "Hare", "Moth",
+];
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: String,
+    pub color: String,
+}
+
+impl Profile {
+    /// The remembered profile, or a fresh one with a friendly random name.
+    pub fn load() -> Profile {
+        if let Some(profile) =
+            platform::load_local(KEY).and_then(|text| serde_json::from_str::<Profile>(&text).ok())
+            && !profile.name.trim().is_empty()
+            && is_hex_colour(&profile.color)
+        {
+            return profile;
+        }
+        let [a, b] = platform::random_bytes::<2>();
+        let profile = Profile {
+            name: format!("{} {}", "Guest", ANIMALS[a as usize % ANIMALS.len()]),
+            color: PALETTE[b as usize % PALETTE.len()].to_owned(),
+        };
+        profile.save();
+        profile
+    }
+
+    pub fn save(&self) {
+        if let Ok(text) = serde_json::to_string(self) {
+            platform::store_local(KEY, &text);
+        }
+    }
+
+    /// A cleaned-up copy: name trimmed to 64 characters, colour validated.
+    pub fn sanitised(name: &str, color: &str) -> Profile {
+        let name: String = name.trim().chars().take(board_model::presence::MAX_NAME_CHARS).collect();
+        let name = if name.is_empty() { "Guest".to_owned() } else { name };
+        let color = if is_hex_colour(color) { color.to_ascii_lowercase() } else { PALETTE[5].to_owned() };
+        Profile { name, color }
+    }
+}
+
+/// True for `#rrggbb`.
+pub fn is_hex_colour(s: &str) -> bool {
+    s.len() == 7 && s.starts_with('#') && s[1..].bytes().all(|b| b.is_ascii_hexdigit())
+}

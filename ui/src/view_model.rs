@@ -1,0 +1,245 @@
+//! What the board view draws, as signals: one signal per card (so a drag
+//! re-renders only the cards that move), the z-ordered list of card ids,
+//! and the people, cursors and status around them. Nothing here knows the
+//! document; the engine fills these from the board's change events.
+
+use board_model::{Card, CardId, Color, Content, Kind};
+use leptos::prelude::*;
+
+/// One card as drawn.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CardView {
+    pub id: CardId,
+    pub kind: Kind,
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+    /// CSS background colour, when the card has one.
+    pub color: Option<String>,
+    pub text: String,
+    pub url: String,
+    pub link_title: String,
+    pub image: Option<ImageView>,
+    pub selected: bool,
+    /// The colour of another person who has this card selected.
+    pub remote_selected: Option<String>,
+    /// The colour of another person dragging this card right now.
+    pub remote_drag: Option<String>,
+}
+
+/// An image card's picture and transfer state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageView {
+    pub hash: String,
+    pub file_name: String,
+    pub natural_width: u32,
+    pub natural_height: u32,
+    /// An object URL of the verified bytes, once they are here.
+    pub src: Option<String>,
+    /// Fraction received while the image travels from a peer.
+    pub progress: Option<f64>,
+}
+
+impl CardView {
+    pub fn from_card(card: &Card) -> CardView {
+        let (text, url, link_title, image) = match &card.content {
+            Content::Note { text } => (text.clone(), String::new(), String::new(), None),
+            Content::Link { url, title } => (String::new(), url.clone(), title.clone(), None),
+            Content::Image(image) => (
+                String::new(),
+                String::new(),
+                String::new(),
+                Some(ImageView {
+                    hash: image.hash.to_hex(),
+                    file_name: image.file_name.clone(),
+                    natural_width: image.natural_width,
+                    natural_height: image.natural_height,
+                    src: None,
+                    progress: None,
+                }),
+            ),
+        };
+        CardView {
+            id: card.id,
+            kind: card.kind(),
+            x: card.position.x,
+            y: card.position.y,
+            w: card.size.width,
+            h: card.size.height,
+            color: card.color.as_ref().map(css_colour),
+            text,
+            url,
+            link_title,
+            image,
+            selected: false,
+            remote_selected: None,
+            remote_drag: None,
+        }
+    }
+}
+
+/// The six JSON Canvas presets as soft card colours.
+pub const PRESETS: [(&str, &str); 6] = [
+    ("Red", "#ffd8d6"),
+    ("Orange", "#ffe1c4"),
+    ("Yellow", "#fff2a8"),
+    ("Green", "#d3f2d5"),
+    ("Cyan", "#cdeef4"),
+    ("Purple", "#e7ddfb"),
+];
+
+/// Board background colours offered in the board menu.
+pub const BACKGROUNDS: [(&str, &str); 6] = [
+    ("Paper", "#f4f1ea"),
+    ("Cork", "#e8d5b5"),
+    ("Mist", "#e9eef3"),
+    ("Sage", "#e3ebe0"),
+    ("Blush", "#f3e6e8"),
+    ("Night", "#2b2d31"),
+];
+
+pub fn css_colour(color: &Color) -> String {
+    match color {
+        Color::Preset(n) => {
+            PRESETS.get((*n as usize).saturating_sub(1)).map(|p| p.1).unwrap_or("#ffffff").to_owned()
+        }
+        Color::Rgb([r, g, b]) => format!("#{r:02x}{g:02x}{b:02x}"),
+    }
+}
+
+/// The connection status shown in the title bar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// The user chose to work offline.
+    Offline,
+    /// Reaching the signaling server.
+    Connecting,
+    /// Reachable; this many peers connected.
+    Online { peers: usize },
+    /// The signaling server is unreachable; retrying.
+    Unreachable,
+}
+
+impl Status {
+    pub fn label(&self) -> String {
+        match self {
+            Status::Offline => "Offline · 0 peers".into(),
+            Status::Connecting => "Connecting… · 0 peers".into(),
+            Status::Unreachable => "Can't reach the server · 0 peers".into(),
+            Status::Online { peers: 0 } => "Online · 0 peers".into(),
+            Status::Online { peers: 1 } => "Online · 1 peer".into(),
+            Status::Online { peers } => format!("Online · {peers} peers"),
+        }
+    }
+
+    pub fn class(&self) -> &'static str {
+        match self {
+            Status::Offline => "status offline",
+            Status::Connecting => "status connecting",
+            Status::Unreachable => "status unreachable",
+            Status::Online { peers: 0 } => "status online alone",
+            Status::Online { .. } => "status online",
+        }
+    }
+}
+
+/// Someone on the board (including this user).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Person {
+    pub peer: u64,
+    pub name: String,
+    pub color: String,
+    pub me: bool,
+}
+
+/// Another person's pointer, in board coordinates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CursorView {
+    pub peer: u64,
+    pub name: String,
+    pub color: String,
+    pub x: f64,
+    pub y: f64,
+}
+
+/// The pan and zoom of the board view.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Camera {
+    pub x: f64,
+    pub y: f64,
+    pub zoom: f64,
+}
+
+impl Default for Camera {
+    fn default() -> Self {
+        Camera { x: 0.0, y: 0.0, zoom: 1.0 }
+    }
+}
+
+pub const MIN_ZOOM: f64 = 0.1;
+pub const MAX_ZOOM: f64 = 4.0;
+
+impl Camera {
+    /// Board coordinates of a point on the board element (relative to its top-left).
+    pub fn to_board(&self, sx: f64, sy: f64) -> (f64, f64) {
+        ((sx - self.x) / self.zoom, (sy - self.y) / self.zoom)
+    }
+
+    /// Zooms to `zoom`, keeping the board point under (sx, sy) where it is.
+    pub fn zoom_around(&self, zoom: f64, sx: f64, sy: f64) -> Camera {
+        let zoom = zoom.clamp(MIN_ZOOM, MAX_ZOOM);
+        let (bx, by) = self.to_board(sx, sy);
+        Camera { x: sx - bx * zoom, y: sy - by * zoom, zoom }
+    }
+}
+
+/// The signals of the open board that are not per card.
+#[derive(Clone, Copy, Debug)]
+pub struct BoardSignals {
+    pub order: RwSignal<Vec<CardId>>,
+    pub title: RwSignal<String>,
+    pub background: RwSignal<Option<String>>,
+    pub status: RwSignal<Status>,
+    pub people: RwSignal<Vec<Person>>,
+    pub cursors: RwSignal<Vec<CursorView>>,
+    pub selection_count: RwSignal<usize>,
+    pub can_undo: RwSignal<bool>,
+    pub can_redo: RwSignal<bool>,
+    pub camera: RwSignal<Camera>,
+    pub working_offline: RwSignal<bool>,
+    /// A card to focus for typing once drawn (a new note).
+    pub focus_request: RwSignal<Option<CardId>>,
+    /// True once the stored board was loaded.
+    pub loaded: RwSignal<bool>,
+}
+
+impl BoardSignals {
+    pub fn new() -> BoardSignals {
+        BoardSignals {
+            order: RwSignal::new(Vec::new()),
+            title: RwSignal::new(String::new()),
+            background: RwSignal::new(None),
+            status: RwSignal::new(Status::Connecting),
+            people: RwSignal::new(Vec::new()),
+            cursors: RwSignal::new(Vec::new()),
+            selection_count: RwSignal::new(0),
+            can_undo: RwSignal::new(false),
+            can_redo: RwSignal::new(false),
+            camera: RwSignal::new(Camera::default()),
+            working_offline: RwSignal::new(false),
+            focus_request: RwSignal::new(None),
+            loaded: RwSignal::new(false),
+        }
+    }
+}
+
+/// Short messages for the user (errors and notices), shown as toasts.
+#[derive(Clone, Copy, Debug)]
+pub struct Toasts(pub RwSignal<Vec<(u64, String)>>);
+
+impl Toasts {
+    pub fn new() -> Toasts {
+        Toasts(RwSignal::new(Vec::new()))
+    }
+}
