@@ -8,3 +8,5 @@
 //! to a directory to keep screenshots, including one per failed check.
 
 mod home;
+mod live;
+mod support;

@@ -266,7 +266,10 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
     };
 
     let on_dblclick = move |ev: leptos::ev::MouseEvent| {
-        let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+        // Pointer capture retargets clicks to the board: ask what is under the pointer.
+        let under = platform::document()
+            .and_then(|d| d.element_from_point(ev.client_x() as f32, ev.client_y() as f32));
+        let Some(target) = under else { return };
         if target.closest("a, button, input").ok().flatten().is_some() {
             return;
         }

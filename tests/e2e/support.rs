@@ -1,0 +1,89 @@
+//! Steps several scenarios share: making a board in a browser, joining it
+//! from another, reading what a card looks like.
+
+use anyhow::{Context, Result};
+use corkboard_e2e::harness::Browser;
+use corkboard_e2e::{action, check, find};
+use fantoccini::Client;
+use serde_json::{Value, json};
+
+/// Creates a board from the home screen; its share URL.
+pub async fn new_board(browser: &Browser, url: &str) -> Result<String> {
+    let client = browser.client();
+    browser.open(url).await?;
+    action::click(client, find::NEW_BOARD).await?;
+    check::element(client, find::BOARD).await?;
+    check::script(client, "a board URL", "return location.hash.includes('key=') ? location.href : ''", vec![])
+        .await
+        .map(|v| v.as_str().unwrap_or_default().to_owned())
+}
+
+/// Double-clicks empty board space at (x, y) and types `text` into the new note; its id.
+pub async fn add_note(client: &Client, x: f64, y: f64, text: &str) -> Result<String> {
+    let before = note_ids(client).await?;
+    let board = check::element(client, find::BOARD).await?;
+    action::double_click(client, &board, x, y).await?;
+    let id = check::on_page(client, "a new note", || async {
+        let now = note_ids(client).await?;
+        now.into_iter().find(|id| !before.contains(id)).context("no new note yet")
+    })
+    .await?;
+    check::focused(client, &find::note_text(&id)).await?;
+    action::type_text(client, text).await?;
+    check::value_is(client, &find::note_text(&id), text).await?;
+    Ok(id)
+}
+
+pub async fn note_ids(client: &Client) -> Result<Vec<String>> {
+    let value = client
+        .execute(
+            "return [...document.querySelectorAll('[data-card-id][data-kind=\"note\"]')].map(e => e.dataset.cardId)",
+            vec![],
+        )
+        .await?;
+    Ok(value
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default())
+}
+
+/// A card's geometry and colour as drawn: `{x, y, w, h, bg}` (from its inline style).
+pub async fn card_look(client: &Client, id: &str) -> Result<Value> {
+    client
+        .execute(
+            "const e = document.querySelector(`[data-card-id=\"${arguments[0]}\"]`);
+             if (!e) return null;
+             const m = /translate\\(([-\\d.e]+)px, ?([-\\d.e]+)px\\)/.exec(e.style.transform) || [];
+             return { x: +m[1], y: +m[2], w: parseFloat(e.style.width), h: parseFloat(e.style.height),
+                      bg: e.style.getPropertyValue('--card-bg') || null };",
+            vec![json!(id)],
+        )
+        .await
+        .context("reading a card")
+}
+
+/// Waits until `client` draws card `id` exactly as `expected` (from [`card_look`]).
+pub async fn card_looks(client: &Client, id: &str, expected: &Value) -> Result<()> {
+    check::on_page(client, format!("card {id} to look like {expected}"), || async {
+        let look = card_look(client, id).await?;
+        anyhow::ensure!(look == *expected, "it looks like {look}");
+        Ok(())
+    })
+    .await
+}
+
+/// Clicks empty space (deselects, ends editing) at (x, y) of the board.
+pub async fn click_empty(client: &Client, x: f64, y: f64) -> Result<()> {
+    let board = check::element(client, find::BOARD).await?;
+    action::click_at(client, &board, x, y).await
+}
+
+/// Sets the "work offline" switch.
+pub async fn set_offline(client: &Client, offline: bool) -> Result<()> {
+    let switch = check::element(client, r#"[data-testid="offline-switch"]"#).await?;
+    if switch.is_selected().await? != offline {
+        switch.click().await?;
+    }
+    check::text_contains(client, find::STATUS, if offline { "Offline" } else { "Online" }).await?;
+    Ok(())
+}
