@@ -9,4 +9,5 @@
 
 mod home;
 mod live;
+mod offline;
 mod support;

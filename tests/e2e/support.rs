@@ -1,10 +1,14 @@
 //! Steps several scenarios share: making a board in a browser, joining it
-//! from another, reading what a card looks like.
+//! from another, reading what a card looks like, editing a note's text at a
+//! chosen place, reading every note, choosing a file.
 
-use anyhow::{Context, Result};
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, bail, ensure};
 use corkboard_e2e::harness::Browser;
 use corkboard_e2e::{action, check, find};
 use fantoccini::Client;
+use fantoccini::key::Key;
 use serde_json::{Value, json};
 
 /// Creates a board from the home screen; its share URL.
@@ -80,10 +84,49 @@ pub async fn click_empty(client: &Client, x: f64, y: f64) -> Result<()> {
 
 /// Sets the "work offline" switch.
 pub async fn set_offline(client: &Client, offline: bool) -> Result<()> {
-    let switch = check::element(client, r#"[data-testid="offline-switch"]"#).await?;
+    let switch = check::element(client, find::OFFLINE_SWITCH).await?;
     if switch.is_selected().await? != offline {
         switch.click().await?;
     }
     check::text_contains(client, find::STATUS, if offline { "Offline" } else { "Online" }).await?;
     Ok(())
+}
+
+/// Every note on the page: its id and the current value of its text.
+pub async fn notes(client: &Client) -> Result<BTreeMap<String, String>> {
+    let value = client
+        .execute(
+            "return [...document.querySelectorAll(arguments[0])]
+                 .map(e => [e.dataset.cardId, (e.querySelector('textarea') || {}).value ?? null]);",
+            vec![json!(find::NOTE)],
+        )
+        .await
+        .context("reading the notes")?;
+    let mut notes = BTreeMap::new();
+    for pair in value.as_array().into_iter().flatten() {
+        let (Some(id), Some(text)) = (pair[0].as_str(), pair[1].as_str()) else {
+            bail!("a note without an id or text: {pair}");
+        };
+        notes.insert(id.to_owned(), text.to_owned());
+    }
+    Ok(notes)
+}
+
+/// Waits until `client` shows exactly these notes (ids and texts).
+pub async fn notes_are(client: &Client, expected: &BTreeMap<String, String>) -> Result<()> {
+    check::on_page(client, format!("the notes {expected:?}"), || async {
+        let shown = notes(client).await?;
+        ensure!(shown == *expected, "the page shows {shown:?}");
+        Ok(())
+    })
+    .await
+}
+
+/// Starts editing note `id` (double-click), puts the caret at `caret`
+/// (`Key::Home` or `Key::End` in a one-line note) and types `text`.
+pub async fn type_in_note(client: &Client, id: &str, caret: Key, text: &str) -> Result<()> {
+    action::double_click_on(client, &find::card(id), 100.0, 100.0).await?;
+    check::focused(client, &find::note_text(id)).await?;
+    action::press(client, caret).await?;
+    action::type_text(client, text).await
 }

@@ -7,7 +7,14 @@
 //!   `image` or `link`); a note's editable text is a `textarea` inside it;
 //! - the connection status is `[data-testid="status"]`, its text holding the
 //!   number of connected peers;
-//! - the home screen's new-board control is `[data-testid="new-board"]`.
+//! - the home screen's new-board control is `[data-testid="new-board"]`,
+//!   and each board kept in the browser is a `[data-testid="board-row"]`;
+//! - messages for the user are toasts, `[data-testid="toast"]`;
+//! - everyone on the board (this user first) has an avatar
+//!   `[data-testid="person"]` in the title bar;
+//! - the "work offline" switch is the checkbox `[data-testid="offline-switch"]`;
+//! - the hidden file input behind the toolbar's Image button is
+//!   `[data-testid="image-input"]`; an image card's picture is an `img`.
 
 use anyhow::{Result, anyhow};
 use fantoccini::Locator;
@@ -19,6 +26,16 @@ pub const BOARD: &str = r#"[data-testid="board"]"#;
 pub const NEW_BOARD: &str = r#"[data-testid="new-board"]"#;
 /// The connection status (its text holds the number of connected peers).
 pub const STATUS: &str = r#"[data-testid="status"]"#;
+/// One avatar in the title bar's list of people on the board (this user included).
+pub const PERSON: &str = r#"[data-testid="person"]"#;
+/// The "work offline" switch (a checkbox).
+pub const OFFLINE_SWITCH: &str = r#"[data-testid="offline-switch"]"#;
+/// A message for the user.
+pub const TOAST: &str = r#"[data-testid="toast"]"#;
+/// A board in the home screen's list.
+pub const BOARD_ROW: &str = r#"[data-testid="board-row"]"#;
+/// The (hidden) file input that adds images.
+pub const IMAGE_INPUT: &str = r#"[data-testid="image-input"]"#;
 
 /// Any card.
 pub const CARD: &str = "[data-card-id]";
@@ -28,6 +45,8 @@ pub const NOTE: &str = r#"[data-card-id][data-kind="note"]"#;
 pub const IMAGE: &str = r#"[data-card-id][data-kind="image"]"#;
 /// Link cards.
 pub const LINK: &str = r#"[data-card-id][data-kind="link"]"#;
+/// The picture of every image card (present once its bytes are here).
+pub const IMAGE_PICTURE: &str = r#"[data-card-id][data-kind="image"] img"#;
 /// The editable text of every note.
 pub const NOTE_TEXT: &str = r#"[data-card-id][data-kind="note"] textarea"#;
 

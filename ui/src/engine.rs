@@ -942,7 +942,7 @@ impl Engine {
         self.refresh_people();
         // The hello carries name and colour: reconnect so peers see the change.
         if self.mesh.is_running() {
-            self.mesh.stop(&self.board, &self.blobs);
+            self.stop_mesh();
             self.mesh.start();
         }
     }

@@ -789,6 +789,22 @@ impl Engine {
         self.refresh_status();
     }
 
+    /// Closes every connection and forgets the people they brought (their
+    /// avatars, cursors, selections and drags): nobody is here any more.
+    pub fn stop_mesh(&mut self) {
+        let replicas: Vec<u64> = self
+            .mesh
+            .peers
+            .values()
+            .filter_map(|p| p.session.as_ref().and_then(|s| s.remote()).map(|r| r.peer))
+            .collect();
+        self.mesh.stop(&self.board, &self.blobs);
+        for replica in replicas {
+            self.peer_closed(replica);
+        }
+        self.refresh_status();
+    }
+
     pub fn refresh_status(&self) {
         let status = self.mesh.status();
         if self.signals.status.get_untracked() != status {
@@ -829,7 +845,7 @@ pub fn set_offline(offline: bool) {
     engine::with(|e| {
         e.signals.working_offline.set(offline);
         if offline {
-            e.mesh.stop(&e.board, &e.blobs);
+            e.stop_mesh();
         } else {
             e.mesh.start();
         }
