@@ -413,10 +413,8 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
         view! {
             <For
                 each=move || signals.order.get()
-                key=|id| *id
-                children=move |id| {
-                    engine::card_signal(id).map(|signal| view! { <CardElement signal=signal editing=editing/> })
-                }
+                key=|entry| entry.id
+                children=move |entry| view! { <CardElement signal=entry.signal editing=editing/> }
             />
         }
     };
@@ -479,6 +477,7 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
                 class=board_class
                 style=board_style
                 data-testid="board"
+                data-saved=move || if signals.saved.get() { "true" } else { "false" }
                 tabindex="-1"
                 on:pointerdown=on_pointerdown
                 on:pointermove=on_pointermove

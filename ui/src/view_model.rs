@@ -28,6 +28,13 @@ pub struct CardView {
     pub remote_drag: Option<String>,
 }
 
+/// A card in the z-ordered list the board draws.
+#[derive(Clone, Debug)]
+pub struct CardEntry {
+    pub id: CardId,
+    pub signal: ArcRwSignal<CardView>,
+}
+
 /// An image card's picture and transfer state.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImageView {
@@ -197,7 +204,8 @@ impl Camera {
 /// The signals of the open board that are not per card.
 #[derive(Clone, Copy, Debug)]
 pub struct BoardSignals {
-    pub order: RwSignal<Vec<CardId>>,
+    /// Every card, bottom to top, with its signal (so drawing a card needs no lookup).
+    pub order: RwSignal<Vec<CardEntry>>,
     pub title: RwSignal<String>,
     pub background: RwSignal<Option<String>>,
     pub status: RwSignal<Status>,
@@ -212,6 +220,8 @@ pub struct BoardSignals {
     pub focus_request: RwSignal<Option<CardId>>,
     /// True once the stored board was loaded.
     pub loaded: RwSignal<bool>,
+    /// True when every change is in IndexedDB.
+    pub saved: RwSignal<bool>,
 }
 
 impl BoardSignals {
@@ -230,6 +240,7 @@ impl BoardSignals {
             working_offline: RwSignal::new(false),
             focus_request: RwSignal::new(None),
             loaded: RwSignal::new(false),
+            saved: RwSignal::new(true),
         }
     }
 }
