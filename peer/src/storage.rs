@@ -6,6 +6,7 @@
 //! DATA/boards/<board id>/snapshot   "CBS1", crc32, a full board snapshot
 //! DATA/boards/<board id>/log        records: len u32, crc32 u32, board updates
 //! DATA/boards/<board id>/lock       held (flock) by the process writing the board
+//! DATA/boards/<board id>/opened     when an app last opened the board (ms, decimal)
 //! DATA/boards/<board id>/inbox/      changes made by other processes while
 //!                                    one holds the lock (each file synced
 //!                                    and renamed into place), applied by
@@ -72,6 +73,24 @@ pub struct DataDir {
 pub struct Listed {
     pub link: ShareLink,
     pub dir: PathBuf,
+}
+
+fn modified_ms(path: &Path) -> Option<u64> {
+    let modified = fs::metadata(path).ok()?.modified().ok()?;
+    let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+    u64::try_from(since.as_millis()).ok()
+}
+
+impl Listed {
+    /// When the board came to this device (its link file was written).
+    pub fn created_ms(&self) -> u64 {
+        modified_ms(&self.dir.join("link")).unwrap_or(0)
+    }
+
+    /// When an app last opened it, if ever.
+    pub fn last_opened_ms(&self) -> Option<u64> {
+        fs::read_to_string(self.dir.join("opened")).ok()?.trim().parse().ok()
+    }
 }
 
 impl DataDir {
@@ -149,6 +168,42 @@ impl DataDir {
             }
             other => other,
         }
+    }
+
+    /// Notes when the board was opened (for "last opened" on a home screen).
+    pub fn mark_opened(&self, board: &uuid::Uuid, now_ms: u64) -> Result<(), Error> {
+        let dir = self.board_dir(board);
+        if !dir.join("link").exists() {
+            return Err(Error::NoSuchBoard(board.to_string()));
+        }
+        write_atomically(&dir.join("opened"), now_ms.to_string().as_bytes(), false)
+    }
+
+    /// Removes this device's copy of a board (its blobs stay: other boards
+    /// may show them). Refused while another process writes the board.
+    pub fn delete_board(&self, board: &uuid::Uuid) -> Result<(), Error> {
+        let dir = self.board_dir(board);
+        let link_path = dir.join("link");
+        let link = match fs::read_to_string(&link_path) {
+            Ok(text) => ShareLink::parse(&text).ok(),
+            Err(error) if error.kind() == io::ErrorKind::NotFound && !dir.exists() => {
+                return Err(Error::NoSuchBoard(board.to_string()));
+            }
+            Err(_) => None,
+        };
+        // Hold the lock while removing, so no other process is writing it.
+        let lock = match &link {
+            Some(link) => Some(BoardFile::lock(&dir, link)?),
+            None => None,
+        };
+        // Take the link away first: a crash halfway leaves no half-listed board.
+        match fs::remove_file(&link_path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => return Err(Error::Io { path: link_path, source }),
+        }
+        drop(lock);
+        fs::remove_dir_all(&dir).map_err(io_error(&dir))
     }
 
     /// Reads a board without locking it: works while another process

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::support::{peer, run, sync_args, temp_dir};
 
 /// A signaling server on a loopback port, in this test process.
-fn start_signaling() -> (String, tokio::runtime::Runtime) {
+pub fn start_signaling() -> (String, tokio::runtime::Runtime) {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let address = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -20,12 +20,18 @@ fn start_signaling() -> (String, tokio::runtime::Runtime) {
     (format!("http://{address}"), runtime)
 }
 
-struct Serving(Child);
+pub struct Serving(Child);
 
 impl Serving {
-    fn start(signal: &str, data: &str) -> Serving {
+    pub fn start(signal: &str, data: &str) -> Serving {
+        Serving::start_with(signal, data, &[])
+    }
+
+    /// `serve` with more arguments (such as `--board LINK`).
+    pub fn start_with(signal: &str, data: &str, more: &[&str]) -> Serving {
         let child = peer()
             .args(["serve", "--signal", signal, "--udp", "127.0.0.1:0", "--name", "server", "--data", data])
+            .args(more)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -35,7 +41,7 @@ impl Serving {
     }
 
     /// SIGTERM, then wait: a graceful stop.
-    fn stop(mut self) {
+    pub fn stop(mut self) {
         let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
         let _ = self.0.wait();
     }
@@ -53,13 +59,13 @@ fn sync(signal: &str, link: &str, data: &str) -> (bool, String) {
     (ok, stderr)
 }
 
-fn show(link: &str, data: &str) -> serde_json::Value {
+pub fn show(link: &str, data: &str) -> serde_json::Value {
     let (ok, json, error) = run(&["show", "--board", link, "--json", "--data", data]);
     assert!(ok, "{error}");
     serde_json::from_str(&json).expect("json")
 }
 
-fn png(path: &std::path::Path, width: u32, height: u32) {
+pub fn png(path: &std::path::Path, width: u32, height: u32) {
     let mut buffer = Vec::new();
     image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x * 7) as u8, (y * 3) as u8, 90]))
         .write_to(&mut std::io::Cursor::new(&mut buffer), image::ImageFormat::Png)

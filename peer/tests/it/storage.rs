@@ -139,3 +139,22 @@ fn blobs_are_stored_by_hash_and_verified_on_read() {
     assert!(error.contains(&hash.to_hex()) && error.contains("does not match"), "{error}");
     assert_eq!(fresh.complete_len(&hash), None);
 }
+
+#[test]
+fn a_board_is_deleted_only_when_nobody_writes_it_and_remembers_when_it_was_opened() {
+    let dir = temp_dir("delete");
+    let data = DataDir::open(&dir).expect("data dir");
+    let (file, _) = created(&data, 8);
+    assert!(matches!(data.delete_board(&link(8).board), Err(Error::Busy { .. })));
+    drop(file);
+    let listed = data.boards().expect("list");
+    assert_eq!(listed[0].last_opened_ms(), None);
+    assert!(listed[0].created_ms() > 0);
+    data.mark_opened(&link(8).board, 1_234).expect("mark");
+    assert_eq!(data.boards().expect("list")[0].last_opened_ms(), Some(1_234));
+    data.delete_board(&link(8).board).expect("delete");
+    assert!(data.boards().expect("list").is_empty());
+    assert!(!dir.join("boards").join(link(8).board.to_string()).exists());
+    assert!(matches!(data.delete_board(&link(8).board), Err(Error::NoSuchBoard(_))));
+    assert!(matches!(data.mark_opened(&link(8).board, 1), Err(Error::NoSuchBoard(_))));
+}
