@@ -1,0 +1,76 @@
+//! Share links in the forms the desktop app meets: the web app's fragment
+//! (`board=<uuid>&key=<base64url>`, what the UI and the commands exchange),
+//! `corkboard://board#…` (the OS's scheme handler, the command line) and the
+//! web form `http(s)://host/#…`.
+
+use board_key::link::ShareLink;
+
+/// The fragment form, `board=<uuid>&key=<base64url>`.
+pub fn fragment(link: &ShareLink) -> String {
+    let app = link.to_app_link();
+    app.split_once('#').map(|(_, fragment)| fragment.to_owned()).unwrap_or_default()
+}
+
+/// Parses a fragment (with or without its `#`) or a full link of either form.
+pub fn parse(text: &str) -> Result<ShareLink, board_key::link::Error> {
+    let text = text.trim();
+    let bare = text.strip_prefix('#').unwrap_or(text);
+    if bare.starts_with("board=") || bare.starts_with("key=") {
+        ShareLink::parse(&format!("corkboard://board#{bare}"))
+    } else {
+        ShareLink::parse(text)
+    }
+}
+
+/// The first share link among command-line arguments (the program name excluded).
+pub fn from_arguments(arguments: impl IntoIterator<Item = String>) -> Option<ShareLink> {
+    arguments.into_iter().find_map(|argument| {
+        let lower = argument.trim().to_ascii_lowercase();
+        let looks_like_link = lower.starts_with("corkboard:")
+            || ((lower.starts_with("http://") || lower.starts_with("https://")) && lower.contains("#board="));
+        if !looks_like_link {
+            return None;
+        }
+        match parse(&argument) {
+            Ok(link) => Some(link),
+            Err(error) => {
+                tracing::warn!(%error, "ignoring a command-line argument that is not a valid share link");
+                None
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link() -> ShareLink {
+        ShareLink { board: uuid::Uuid::from_bytes([7; 16]), key: board_key::BoardKey([9; 32]) }
+    }
+
+    #[test]
+    fn every_form_parses_to_the_same_link_and_prints_as_a_fragment() {
+        let fragment = fragment(&link());
+        assert!(fragment.starts_with("board=07070707-"), "{fragment}");
+        assert!(fragment.contains("&key="));
+        for text in [
+            fragment.clone(),
+            format!("#{fragment}"),
+            link().to_app_link(),
+            link().to_web_link("http://127.0.0.1:8787"),
+        ] {
+            assert_eq!(parse(&text), Ok(link()), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_first_link_argument_is_found_and_other_arguments_are_ignored() {
+        let args = ["--verbose".to_owned(), "corkboard://board#board=nope".to_owned(), link().to_app_link()];
+        assert_eq!(from_arguments(args), Some(link()));
+        let web = link().to_web_link("https://boards.example");
+        assert_eq!(from_arguments([web]), Some(link()));
+        assert_eq!(from_arguments(["https://example.org/".to_owned()]), None);
+        assert_eq!(from_arguments(Vec::new()), None);
+    }
+}

@@ -1,0 +1,87 @@
+//! The native menu. Items that are the web app's business are emitted to it
+//! as `corkboard://menu` events (payload: `"new-board"`, `"zoom-in"`,
+//! `"zoom-out"`, `"zoom-fit"`, `"help"`, and on Linux `"undo"`/`"redo"`,
+//! where GTK has no predefined undo); "Import image…" opens the native file
+//! dialog and emits `corkboard://import-image` with each chosen path, whose
+//! bytes the web app then fetches with `read_image_file`.
+//!
+//! Shortcuts are menu accelerators only where the web app has no meaning of
+//! its own for the keys, since an accelerator takes the key before the
+//! webview sees it (Ctrl+Z inside a note must stay the note's text undo).
+
+use tauri::menu::{Menu, MenuBuilder, MenuEvent, MenuItemBuilder, SubmenuBuilder};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tauri_plugin_dialog::DialogExt;
+
+use crate::state::{Desktop, lock};
+
+/// Menu actions for the web app.
+pub const MENU_EVENT: &str = "corkboard://menu";
+/// A picked image file's path.
+pub const IMPORT_EVENT: &str = "corkboard://import-image";
+/// Extensions the import dialog shows (the bytes are checked when read).
+pub const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "gif", "webp", "bmp"];
+
+pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
+    let item = |id: &str, text: &str, accelerator: Option<&str>| {
+        let builder = MenuItemBuilder::with_id(id, text);
+        match accelerator {
+            Some(accelerator) => builder.accelerator(accelerator),
+            None => builder,
+        }
+        .build(app)
+    };
+    let file = SubmenuBuilder::new(app, "File")
+        .item(&item("new-board", "New board", Some("CmdOrCtrl+N"))?)
+        .item(&item("import-image", "Import image…", Some("CmdOrCtrl+O"))?)
+        .separator()
+        .item(&item("quit", "Quit", Some("CmdOrCtrl+Q"))?)
+        .build()?;
+    let edit = SubmenuBuilder::new(app, "Edit");
+    let edit = if cfg!(target_os = "linux") {
+        edit.item(&item("undo", "Undo", None)?).item(&item("redo", "Redo", None)?)
+    } else {
+        edit.undo().redo()
+    };
+    let edit = edit.separator().cut().copy().paste().separator().select_all().build()?;
+    let view = SubmenuBuilder::new(app, "View")
+        .item(&item("zoom-in", "Zoom in", Some("CmdOrCtrl+="))?)
+        .item(&item("zoom-out", "Zoom out", Some("CmdOrCtrl+-"))?)
+        .item(&item("zoom-fit", "Zoom to fit", None)?)
+        .build()?;
+    let help =
+        SubmenuBuilder::new(app, "Help").item(&item("help", "Keyboard shortcuts", Some("F1"))?).build()?;
+    MenuBuilder::new(app).items(&[&file, &edit, &view, &help]).build()
+}
+
+pub fn on_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
+    match event.id().as_ref() {
+        "quit" => app.exit(0),
+        "import-image" => import_image(app),
+        id @ ("new-board" | "zoom-in" | "zoom-out" | "zoom-fit" | "help" | "undo" | "redo") => {
+            if let Err(error) = app.emit(MENU_EVENT, id) {
+                tracing::warn!(%error, "could not pass a menu action to the web app");
+            }
+        }
+        _ => {}
+    }
+}
+
+fn import_image<R: Runtime>(app: &AppHandle<R>) {
+    let handle = app.clone();
+    let mut dialog = app.dialog().file().set_title("Import image").add_filter("Images", &IMAGE_EXTENSIONS);
+    if let Some(window) = app.get_webview_window("main") {
+        dialog = dialog.set_parent(&window);
+    }
+    dialog.pick_files(move |files| {
+        for file in files.unwrap_or_default() {
+            let Ok(path) = file.into_path() else { continue };
+            if let Some(state) = handle.try_state::<Desktop>() {
+                lock(&state.granted_files).insert(path.clone());
+            }
+            if let Err(error) = handle.emit(IMPORT_EVENT, path.to_string_lossy()) {
+                tracing::warn!(%error, "could not pass the chosen image to the web app");
+            }
+        }
+    });
+}
