@@ -10,4 +10,5 @@
 mod home;
 mod live;
 mod offline;
+mod reload;
 mod support;

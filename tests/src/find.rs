@@ -5,6 +5,7 @@
 //!   space on it creates a note there and focuses the note's textarea;
 //! - every card carries `data-card-id` (its id) and `data-kind` (`note`,
 //!   `image` or `link`); a note's editable text is a `textarea` inside it;
+//! - the board surface says `data-saved="true"` once every change is stored;
 //! - the connection status is `[data-testid="status"]`, its text holding the
 //!   number of connected peers;
 //! - the home screen's new-board control is `[data-testid="new-board"]`,
@@ -22,6 +23,8 @@ use fantoccini::elements::Element;
 
 /// The board surface.
 pub const BOARD: &str = r#"[data-testid="board"]"#;
+/// The board surface once every change is stored in the browser.
+pub const BOARD_SAVED: &str = r#"[data-testid="board"][data-saved="true"]"#;
 /// The home screen's control that creates a board.
 pub const NEW_BOARD: &str = r#"[data-testid="new-board"]"#;
 /// The connection status (its text holds the number of connected peers).
