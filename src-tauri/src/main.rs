@@ -24,7 +24,14 @@ fn main() -> std::process::ExitCode {
         }))
         .with_writer(std::io::stderr)
         .init();
-    let app = tauri::Builder::default()
+    let mut builder = tauri::Builder::default();
+    // One app per user: a second start (the OS opening a corkboard:// link)
+    // hands its arguments to the running app and exits. Test runs with their
+    // own data directory may run side by side.
+    if std::env::var_os("CORKBOARD_DATA_DIR").is_none() {
+        builder = builder.plugin(tauri_plugin_single_instance::init(startup::another_instance));
+    }
+    let app = builder
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_deep_link::init())
         .menu(menu::build)

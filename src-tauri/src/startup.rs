@@ -1,8 +1,8 @@
 //! Starting and stopping: the data directory (the platform's app data
 //! directory, or `CORKBOARD_DATA_DIR`), the signaling server
 //! (`CORKBOARD_SIGNAL`, default `http://127.0.0.1:8787`), the embedded node,
-//! the link given on the command line or by the OS, status events, and a
-//! clean shutdown that saves every board.
+//! the link given on the command line, by the OS or by a second start of the
+//! app, status events, and a clean shutdown that saves every board.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -57,7 +57,8 @@ pub fn setup(app: &mut App) -> Result<(), Box<dyn std::error::Error>> {
         }
     });
 
-    // Links the OS hands to the running app (macOS; elsewhere a link starts the app).
+    // Links the OS hands to the running app (macOS; elsewhere a link starts
+    // the app, and a second start forwards it: `another_instance`).
     let handle = app.handle().clone();
     app.deep_link().on_open_url(move |event| {
         for url in event.urls() {
@@ -76,9 +77,23 @@ pub fn setup(app: &mut App) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// A second start of the app: open the link it was given, or just come to the front.
+pub fn another_instance(app: &AppHandle, arguments: Vec<String>, _cwd: String) {
+    match link::from_arguments(arguments.into_iter().skip(1)) {
+        Some(parsed) => open_link(app, link::fragment(&parsed)),
+        None => {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.set_focus();
+            }
+        }
+    }
+}
+
 /// Hands a link to the web app, or keeps it for `take_initial_link` when the
 /// web app has not asked yet.
 fn open_link(app: &AppHandle, fragment: String) {
+    tracing::info!("opening a board link handed to the running app");
     if let Some(state) = app.try_state::<Desktop>() {
         let mut initial = lock(&state.initial_link);
         if !initial.taken {
