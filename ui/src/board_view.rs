@@ -22,7 +22,7 @@ use crate::net;
 use crate::notify;
 use crate::platform;
 use crate::profile::{self, Profile};
-use crate::view_model::{BACKGROUNDS, BoardSignals, Camera, CursorView, PRESETS};
+use crate::view_model::{BACKGROUNDS, BoardSignals, Camera, PRESETS};
 
 /// Pixels a pointer must travel before a press becomes a drag.
 const DRAG_THRESHOLD: f64 = 3.0;
@@ -189,7 +189,9 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
         let screen = to_screen(ev.client_x() as f64, ev.client_y() as f64);
         let point = to_board(ev.client_x() as f64, ev.client_y() as f64);
         last_pointer.set_value(Some((point.x, point.y)));
-        engine::with(|e| e.set_cursor(Some(point)));
+        if !matches!(gesture.get_value(), Gesture::Press { dragging: true, .. }) {
+            engine::with(|e| e.set_cursor(Some(point)));
+        }
         let zoom = signals.camera.get_untracked().zoom;
         gesture.update_value(|g| match g {
             Gesture::Idle => {}
@@ -208,7 +210,7 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
                 }
                 if *dragging {
                     let (dx, dy) = (point.x - board_start.0, point.y - board_start.1);
-                    engine::with(|e| e.drag_by(dx, dy));
+                    engine::with(|e| e.drag_by(dx, dy, point));
                 }
             }
             Gesture::Resize { id, start, size, kind, aspect } => {
@@ -414,7 +416,7 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
             <For
                 each=move || signals.order.get()
                 key=|entry| entry.id
-                children=move |entry| view! { <CardElement signal=entry.signal editing=editing/> }
+                children=move |entry| untrack(|| view! { <CardElement signal=entry.signal editing=editing/> })
             />
         }
     };
@@ -422,19 +424,23 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
     let cursors = move || {
         view! {
             <For
-                each=move || signals.cursors.get()
-                key=|c: &CursorView| (c.peer, (c.x * 100.0) as i64, (c.y * 100.0) as i64)
-                children=move |c: CursorView| {
+                each=move || signals.cursors.with(|cs| cs.iter().map(|c| (c.peer, c.name.clone(), c.color.clone())).collect::<Vec<_>>())
+                key=|c| c.clone()
+                children=move |(peer, name, color)| {
+                    let at = Memo::new(move |_| {
+                        signals.cursors.with(|cs| cs.iter().find(|c| c.peer == peer).map(|c| (c.x, c.y)))
+                    });
                     let style = move || {
                         let zoom = signals.camera.get().zoom;
-                        format!("transform:translate({}px,{}px) scale({});--cursor:{};", c.x, c.y, 1.0 / zoom, c.color)
+                        let (x, y) = at.get().unwrap_or((0.0, 0.0));
+                        format!("transform:translate({x}px,{y}px) scale({});--cursor:{color};", 1.0 / zoom)
                     };
                     view! {
                         <div class="cursor" data-testid="remote-cursor" style=style>
                             <svg width="18" height="18" viewBox="0 0 18 18" aria-hidden="true">
                                 <path d="M2 1 L2 15 L6 11 L9 17 L11 16 L8 10 L14 10 Z" fill="var(--cursor)" stroke="white" stroke-width="1.2"/>
                             </svg>
-                            <span class="cursor-name">{c.name.clone()}</span>
+                            <span class="cursor-name">{name}</span>
                         </div>
                     }
                 }

@@ -21,12 +21,14 @@ pub fn CardElement(signal: ArcRwSignal<CardView>, editing: RwSignal<Option<CardI
     let look = {
         let signal = signal.clone();
         Memo::new(move |_| {
-            signal.with(|c| (c.color.clone(), c.selected, c.remote_selected.clone(), c.remote_drag.clone()))
+            signal.with(|c| {
+                (c.color.clone(), c.selected, c.remote_selected.clone(), c.remote_drag.clone(), c.dragging)
+            })
         })
     };
     let style = move || {
         let (x, y, w, h) = geometry.get();
-        let (color, _, remote, dragger) = look.get();
+        let (color, _, remote, dragger, _) = look.get();
         let mut style = format!("transform:translate({x}px,{y}px);width:{w}px;height:{h}px;");
         if let Some(color) = color {
             style.push_str(&format!("--card-bg:{color};"));
@@ -37,7 +39,7 @@ pub fn CardElement(signal: ArcRwSignal<CardView>, editing: RwSignal<Option<CardI
         style
     };
     let class = move || {
-        let (_, selected, remote, dragger) = look.get();
+        let (_, selected, remote, dragger, dragging) = look.get();
         let mut class = format!("card {}", kind.as_str());
         if selected {
             class.push_str(" selected");
@@ -47,6 +49,9 @@ pub fn CardElement(signal: ArcRwSignal<CardView>, editing: RwSignal<Option<CardI
         }
         if dragger.is_some() {
             class.push_str(" remote-dragging");
+        }
+        if dragging {
+            class.push_str(" dragging");
         }
         if is_editing.get() {
             class.push_str(" editing");

@@ -370,6 +370,7 @@ impl Engine {
         {
             view.x = at.x;
             view.y = at.y;
+            view.dragging = true;
         }
         if let Some((peer, at)) = self.remote_drags.get(&view.id) {
             view.x = at.x;
@@ -789,7 +790,8 @@ impl Engine {
 
     /// Moves the dragged cards by (dx, dy) board units from where they started:
     /// only their signals change, and peers see it as presence.
-    pub fn drag_by(&mut self, dx: f64, dy: f64) {
+    pub fn drag_by(&mut self, dx: f64, dy: f64, cursor: Point) {
+        self.local_presence.cursor = Some(cursor);
         let Some(drag) = self.drag.as_mut() else { return };
         drag.current = drag.start.iter().map(|(id, p)| (*id, Point { x: p.x + dx, y: p.y + dy })).collect();
         for (id, at) in &drag.current {
@@ -797,6 +799,7 @@ impl Engine {
                 signal.update(|v| {
                     v.x = at.x;
                     v.y = at.y;
+                    v.dragging = true;
                 });
             }
         }
@@ -994,26 +997,45 @@ impl Engine {
     }
 
     fn apply_remote_presence(&mut self, peer: u64, state: presence::State) {
+        // Cards this peer keeps dragging only move: their signals change
+        // directly (the hot path of live motion), without reading the board.
+        let mut moved_only: Vec<(CardId, Point)> = Vec::new();
         let mut touched: Vec<CardId> = Vec::new();
-        // Drags.
         let before: Vec<CardId> =
             self.remote_drags.iter().filter(|(_, (p, _))| *p == peer).map(|(id, _)| *id).collect();
         for id in &before {
             self.remote_drags.remove(id);
         }
-        touched.extend(before);
         for (id, at) in &state.dragging {
             if self.cards.contains_key(id) && at.x.is_finite() && at.y.is_finite() {
                 self.remote_drags.insert(*id, (peer, *at));
-                touched.push(*id);
+                if before.contains(id) {
+                    moved_only.push((*id, *at));
+                } else {
+                    touched.push(*id);
+                }
             }
         }
+        touched.extend(before.into_iter().filter(|id| !self.remote_drags.contains_key(id)));
         // Selections.
         let old = self.remote_selections.remove(&peer).unwrap_or_default();
-        touched.extend(old);
-        if !state.selection.is_empty() {
+        if old != state.selection {
+            touched.extend(old);
             touched.extend(state.selection.iter().copied());
+        }
+        if !state.selection.is_empty() {
             self.remote_selections.insert(peer, state.selection.clone());
+        }
+        for (id, at) in moved_only {
+            if touched.contains(&id) {
+                continue;
+            }
+            if let Some(signal) = self.cards.get(&id) {
+                signal.update(|v| {
+                    v.x = at.x;
+                    v.y = at.y;
+                });
+            }
         }
         touched.sort();
         touched.dedup();

@@ -840,6 +840,35 @@ impl Engine {
     }
 }
 
+/// Says goodbye to every peer when the page goes away (tab closed, reload,
+/// navigation), so they see this person leave at once rather than when
+/// their connection times out; reconnects if the page comes back from the
+/// back/forward cache.
+pub fn leave_on_pagehide() {
+    let Some(window) = platform::window() else { return };
+    let hide: Handler<web_sys::Event> = Closure::new(|_| {
+        engine::with(Engine::stop_mesh);
+    });
+    let show: Handler<web_sys::Event> = Closure::new(|event: web_sys::Event| {
+        let restored = js_sys::Reflect::get(&event, &JsValue::from_str("persisted"))
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        if restored {
+            engine::with(|e| {
+                if !e.signals.working_offline.get_untracked() {
+                    e.mesh.start();
+                    e.refresh_status();
+                }
+            });
+        }
+    });
+    let _ = window.add_event_listener_with_callback("pagehide", hide.as_ref().unchecked_ref());
+    let _ = window.add_event_listener_with_callback("pageshow", show.as_ref().unchecked_ref());
+    hide.forget();
+    show.forget();
+}
+
 /// Switches between working offline and online.
 pub fn set_offline(offline: bool) {
     engine::with(|e| {

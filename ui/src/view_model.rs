@@ -22,6 +22,8 @@ pub struct CardView {
     pub link_title: String,
     pub image: Option<ImageView>,
     pub selected: bool,
+    /// Being dragged here right now (drawn on its own layer: no repaint of others).
+    pub dragging: bool,
     /// The colour of another person who has this card selected.
     pub remote_selected: Option<String>,
     /// The colour of another person dragging this card right now.
@@ -80,6 +82,7 @@ impl CardView {
             link_title,
             image,
             selected: false,
+            dragging: false,
             remote_selected: None,
             remote_drag: None,
         }
