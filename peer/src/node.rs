@@ -150,6 +150,11 @@ impl NodeHandle {
         self.ask(|reply| Command::SetIdentity { identity, reply }).await
     }
 
+    /// The STUN/TURN servers for connections made from now on.
+    pub async fn set_ice_servers(&self, servers: Vec<transport::IceServer>) -> Result<(), Error> {
+        self.ask(|reply| Command::SetIceServers { servers, reply }).await
+    }
+
     /// Every board in the data directory, most recently opened first.
     pub async fn list_boards(&self) -> Result<Vec<BoardSummary>, Error> {
         self.ask(|reply| Command::ListBoards { reply }).await?
@@ -181,6 +186,7 @@ enum Command {
     CloseLocal { board: uuid::Uuid, reply: oneshot::Sender<()> },
     SetOffline { offline: bool, reply: oneshot::Sender<()> },
     SetIdentity { identity: Identity, reply: oneshot::Sender<()> },
+    SetIceServers { servers: Vec<transport::IceServer>, reply: oneshot::Sender<()> },
     ListBoards { reply: oneshot::Sender<Result<Vec<BoardSummary>, Error>> },
     CreateBoard { title: String, reply: oneshot::Sender<Result<ShareLink, Error>> },
     DeleteBoard { board: uuid::Uuid, reply: oneshot::Sender<Result<(), Error>> },
@@ -481,6 +487,10 @@ impl Node {
             }
             Command::SetIdentity { identity, reply } => {
                 self.config.identity = identity;
+                let _ = reply.send(());
+            }
+            Command::SetIceServers { servers, reply } => {
+                self.config.transport.ice_servers = servers;
                 let _ = reply.send(());
             }
             Command::ListBoards { reply } => {

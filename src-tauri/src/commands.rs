@@ -153,6 +153,35 @@ pub async fn set_profile(name: String, color: String, state: State<'_, Desktop>)
     Ok(state.node.set_identity(identity(&name, &color)?).await?)
 }
 
+/// The STUN/TURN servers (`stun:`, `stuns:`, `turn:`, `turns:` URLs, at
+/// most 8) for connections made from now on; an empty list means host
+/// candidates only (peers on one network need no more).
+#[tauri::command]
+pub async fn set_ice_servers(urls: Vec<String>, state: State<'_, Desktop>) -> Result<()> {
+    Ok(state.node.set_ice_servers(ice_servers(&urls)?).await?)
+}
+
+/// Checks ICE server URLs.
+pub fn ice_servers(urls: &[String]) -> Result<Vec<peer::transport::IceServer>> {
+    if urls.len() > 8 {
+        return Err(Error::Invalid("at most 8 STUN/TURN servers".into()));
+    }
+    urls.iter()
+        .map(|url| {
+            let url = url.trim();
+            let known = ["stun:", "stuns:", "turn:", "turns:"].iter().any(|scheme| url.starts_with(scheme));
+            if !known || url.len() > 512 {
+                return Err(Error::Invalid(format!("not a STUN or TURN server URL: {url}")));
+            }
+            Ok(peer::transport::IceServer {
+                urls: vec![url.to_owned()],
+                username: String::new(),
+                credential: String::new(),
+            })
+        })
+        .collect()
+}
+
 /// The default identity, until the UI sets the user's profile.
 pub fn default_identity() -> Identity {
     Identity { name: "Desktop user".into(), color: "#5b7fa6".into() }
@@ -225,6 +254,15 @@ mod tests {
         assert_eq!(identity(&"x".repeat(500), "#112233").map(|i| i.name.len()).ok(), Some(64));
         assert!(identity("Ann", "red").is_err());
         assert!(identity("Ann", "#12345g").is_err());
+    }
+
+    #[test]
+    fn only_stun_and_turn_urls_are_taken() {
+        let urls = |list: &[&str]| list.iter().map(|u| (*u).to_owned()).collect::<Vec<_>>();
+        let servers = ice_servers(&urls(&["stun:stun.example.org:3478", " turn:relay.example.org "]));
+        assert_eq!(servers.map(|s| s.len()).ok(), Some(2));
+        assert!(ice_servers(&urls(&["http://example.org"])).is_err());
+        assert!(ice_servers(&urls(&["stun:a"; 9])).is_err());
     }
 
     #[test]

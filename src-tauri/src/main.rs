@@ -46,6 +46,7 @@ fn main() -> std::process::ExitCode {
             commands::close_board,
             commands::set_offline,
             commands::set_profile,
+            commands::set_ice_servers,
             commands::status,
             commands::take_initial_link,
             commands::set_title,
