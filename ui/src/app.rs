@@ -15,6 +15,7 @@ pub fn App() -> impl IntoView {
     let toasts = Toasts::new();
     notify::install(toasts);
     crate::net::start_ticker();
+    crate::desktop::install();
     crate::net::leave_on_pagehide();
     let route = RwSignal::new(platform::hash());
     let handle = window_event_listener(leptos::ev::hashchange, move |_| route.set(platform::hash()));

@@ -11,7 +11,6 @@ use board_model::blob::{Hash, MemoryStore};
 use board_model::session::{self, Event as SessionEvent};
 use board_model::{Board, Session, presence};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
-use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -155,7 +154,9 @@ impl Link {
         let Ok(channel_class) = channel_class.dyn_into::<Function>() else { return };
         let Ok(channel) = Reflect::construct(&channel_class, &Array::new()) else { return };
         let handler = Closure::<dyn FnMut(JsValue)>::new(move |message: JsValue| {
-            let bytes = if message.is_instance_of::<js_sys::ArrayBuffer>() || message.is_instance_of::<Uint8Array>() {
+            let bytes = if message.is_instance_of::<js_sys::ArrayBuffer>()
+                || message.is_instance_of::<Uint8Array>()
+            {
                 Uint8Array::new(&message).to_vec()
             } else if let Ok(array) = message.clone().dyn_into::<Array>() {
                 // Older shells send a JSON array of numbers.
@@ -230,8 +231,15 @@ impl Link {
 }
 
 impl Engine {
-    fn desktop_link(&mut self) -> Option<&mut Link> {
-        self.desktop.as_mut()
+    /// The periodic work of the link: version announcements, blob retries.
+    pub fn desktop_tick(&mut self, now: u64) {
+        let Some(link) = self.desktop.as_mut() else { return };
+        if let Some(session) = link.session.as_mut() {
+            session.tick(&self.board, now);
+        }
+        link.want_missing_blobs(&self.board, &self.blobs);
+        link.flush(&self.board, &self.blobs);
+        self.refresh_status();
     }
 
     fn on_desktop_frame(&mut self, generation: u64, bytes: &[u8]) {
@@ -247,9 +255,7 @@ impl Engine {
         for event in events {
             match event {
                 SessionEvent::Opened(_) => {
-                    if let Some(link) = self.desktop_link() {
-                        link.want_missing_blobs(&self.board, &self.blobs);
-                    }
+                    self.want_blobs();
                 }
                 SessionEvent::BoardChanged => changed = true,
                 SessionEvent::BlobProgress { hash, received, total } => {
@@ -265,10 +271,14 @@ impl Engine {
                     self.blob_arrived(hash);
                 }
                 SessionEvent::BlobUnavailable { .. } | SessionEvent::BlobStalled { .. } => {}
-                SessionEvent::BlobRejected { reason, .. } => notify::error(&format!("An image was damaged on the way: {reason}")),
+                SessionEvent::BlobRejected { reason, .. } => {
+                    notify::error(&format!("An image was damaged on the way: {reason}"))
+                }
                 SessionEvent::Presence { .. } => {}
                 SessionEvent::Closed { reason } => {
-                    web_sys::console::info_1(&format!("corkboard: the desktop peer closed the link: {reason}").into());
+                    web_sys::console::info_1(
+                        &format!("corkboard: the desktop peer closed the link: {reason}").into(),
+                    );
                 }
             }
         }
@@ -292,7 +302,9 @@ impl Engine {
             return;
         }
         if let Err(error) = result {
-            web_sys::console::warn_1(&format!("corkboard: a frame to the desktop peer failed: {error}").into());
+            web_sys::console::warn_1(
+                &format!("corkboard: a frame to the desktop peer failed: {error}").into(),
+            );
         }
         link.flush(&self.board, &self.blobs);
     }
@@ -355,7 +367,13 @@ pub fn install() {
                 Ok(image) => {
                     engine::with(|e| {
                         let at = e.view_center();
-                        e.add_image(image.bytes, image.media_type, (image.width, image.height), &image.name, at)
+                        e.add_image(
+                            image.bytes,
+                            image.media_type,
+                            (image.width, image.height),
+                            &image.name,
+                            at,
+                        )
                     });
                 }
                 Err(message) => notify::error(&message),

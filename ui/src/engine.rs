@@ -33,6 +33,8 @@ pub struct Engine {
     pub signals: BoardSignals,
     pub profile: Profile,
     pub mesh: Mesh,
+    /// In the desktop app: the link to the embedded native peer (then the mesh stays idle).
+    pub desktop: Option<crate::desktop::Link>,
     cards: HashMap<CardId, ArcRwSignal<CardView>>,
     selection: HashSet<CardId>,
     /// Positions of cards being dragged here, not yet committed.
@@ -89,7 +91,10 @@ pub fn card_signal(id: CardId) -> Option<ArcRwSignal<CardView>> {
 pub fn close() {
     let engine = ENGINE.with(|cell| cell.try_borrow_mut().ok().and_then(|mut e| e.take()));
     if let Some(mut engine) = engine {
-        engine.mesh.stop(&engine.board, &engine.blobs);
+        match engine.desktop.as_mut() {
+            Some(link) => link.stop(),
+            None => engine.mesh.stop(&engine.board, &engine.blobs),
+        }
         for url in engine.object_urls.values() {
             let _ = web_sys::Url::revoke_object_url(url);
         }
@@ -148,8 +153,11 @@ pub async fn open(link: ShareLink, signals: BoardSignals, create_title: Option<S
         notify::error(&error.to_string());
     }
     let needs_snapshot = stored.snapshot.is_none();
+    let desktop = crate::desktop::active()
+        .then(|| crate::desktop::Link::new(&board_id, &crate::home::fragment_of(&link), replica.0));
     let mut engine = Engine {
         mesh: Mesh::new(&link),
+        desktop,
         link,
         board,
         blobs: MemoryStore::new(),
@@ -182,8 +190,8 @@ pub async fn open(link: ShareLink, signals: BoardSignals, create_title: Option<S
     with(|e| {
         e.refresh_people();
         let offline = e.signals.working_offline.get_untracked();
-        if !offline {
-            e.mesh.start();
+        if !offline || e.desktop.is_some() {
+            e.start_network();
         }
     });
 }
@@ -236,7 +244,7 @@ async fn load_blobs(hashes: Vec<Hash>) {
             Err(error) => notify::error(&error.to_string()),
         }
     }
-    with(|e| e.mesh.want_missing_blobs(&e.board, &e.blobs));
+    with(Engine::want_blobs);
 }
 
 /// Writes what changed since the last save to IndexedDB (one writer at a time).
@@ -387,7 +395,11 @@ impl Engine {
         {
             image.src = self.object_urls.get(&hash).cloned();
             if image.src.is_none() {
-                image.progress = Some(self.mesh.progress(&hash).unwrap_or(0.0));
+                let progress = match &self.desktop {
+                    Some(link) => link.progress(&hash),
+                    None => self.mesh.progress(&hash),
+                };
+                image.progress = Some(progress.unwrap_or(0.0));
             }
         }
     }
@@ -472,9 +484,9 @@ impl Engine {
         self.refresh_undo();
         self.request_save();
         if blobs_changed {
-            self.mesh.want_missing_blobs(&self.board, &self.blobs);
+            self.want_blobs();
         }
-        self.mesh.flush_all(&self.board, &self.blobs);
+        self.flush_network();
     }
 
     fn report(&self, result: Result<(), board_model::Error>) {
@@ -957,7 +969,13 @@ impl Engine {
     }
 
     fn send_presence(&mut self) {
-        self.mesh.set_presence(&self.local_presence, &self.board, &self.blobs);
+        match self.desktop.as_mut() {
+            Some(link) => {
+                link.set_presence(&self.local_presence);
+                link.flush(&self.board, &self.blobs);
+            }
+            None => self.mesh.set_presence(&self.local_presence, &self.board, &self.blobs),
+        }
     }
 
     pub fn identity(&self) -> Identity {
@@ -968,11 +986,60 @@ impl Engine {
         profile.save();
         self.profile = profile;
         self.refresh_people();
+        if self.desktop.is_some() {
+            crate::desktop::fire(
+                "set_profile",
+                crate::desktop::args(&[
+                    ("name", self.profile.name.as_str().into()),
+                    ("color", self.profile.color.as_str().into()),
+                ]),
+            );
+            return;
+        }
         // The hello carries name and colour: reconnect so peers see the change.
         if self.mesh.is_running() {
             self.stop_mesh();
             self.mesh.start();
         }
+    }
+
+    /// Starts talking to peers: the mesh in a browser, the native peer on the desktop.
+    pub fn start_network(&mut self) {
+        let identity = self.identity();
+        match self.desktop.as_mut() {
+            Some(link) => link.start(identity),
+            None => self.mesh.start(),
+        }
+    }
+
+    /// Hands every link the frames its session has.
+    pub fn flush_network(&mut self) {
+        match self.desktop.as_mut() {
+            Some(link) => link.flush(&self.board, &self.blobs),
+            None => self.mesh.flush_all(&self.board, &self.blobs),
+        }
+    }
+
+    /// Asks for every image the board shows but this page lacks.
+    pub fn want_blobs(&mut self) {
+        match self.desktop.as_mut() {
+            Some(link) => link.want_missing_blobs(&self.board, &self.blobs),
+            None => self.mesh.want_missing_blobs(&self.board, &self.blobs),
+        }
+    }
+
+    /// The board point in the middle of the window (for cards made by menu or keyboard).
+    pub fn view_center(&self) -> Point {
+        let (width, height) = platform::window()
+            .map(|w| {
+                let size =
+                    |v: Result<wasm_bindgen::JsValue, _>| v.ok().and_then(|v| v.as_f64()).unwrap_or(800.0);
+                (size(w.inner_width()), size(w.inner_height()))
+            })
+            .unwrap_or((1280.0, 800.0));
+        let camera = self.signals.camera.get_untracked();
+        let (x, y) = camera.to_board(width / 2.0, (height - 52.0) / 2.0);
+        Point { x, y }
     }
 
     /// A peer said hello.

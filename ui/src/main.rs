@@ -7,6 +7,7 @@
 mod app;
 mod board_view;
 mod card_view;
+mod desktop;
 mod engine;
 mod home;
 mod images;

@@ -806,7 +806,10 @@ impl Engine {
     }
 
     pub fn refresh_status(&self) {
-        let status = self.mesh.status();
+        let status = match &self.desktop {
+            Some(link) => link.status(),
+            None => self.mesh.status(),
+        };
         if self.signals.status.get_untracked() != status {
             self.signals.status.set(status);
         }
@@ -814,6 +817,10 @@ impl Engine {
 
     fn on_tick(&mut self) {
         let now = platform::now_ms();
+        if self.desktop.is_some() {
+            self.desktop_tick(now);
+            return;
+        }
         let remotes: Vec<String> = self.mesh.peers.keys().cloned().collect();
         for remote in &remotes {
             if let Some(session) = self.mesh.peers.get_mut(remote).and_then(|p| p.session.as_mut()) {
@@ -873,6 +880,11 @@ pub fn leave_on_pagehide() {
 pub fn set_offline(offline: bool) {
     engine::with(|e| {
         e.signals.working_offline.set(offline);
+        if e.desktop.is_some() {
+            // The native peer owns the network: it closes and reopens it.
+            crate::desktop::fire("set_offline", crate::desktop::args(&[("offline", offline.into())]));
+            return;
+        }
         if offline {
             e.stop_mesh();
         } else {

@@ -114,6 +114,11 @@ fn update_range(board: &str) -> Result<Query, Error> {
 
 /// Every local board, most recently opened first.
 pub async fn list_boards() -> Result<Vec<BoardEntry>, Error> {
+    if crate::desktop::active() {
+        let mut boards = crate::desktop::list_boards().await.map_err(Error::Failed)?;
+        boards.sort_by(|a, b| b.last_opened_ms.cmp(&a.last_opened_ms));
+        return Ok(boards);
+    }
     let db = database().await?;
     let tx = db.transaction(&[BOARDS], TransactionMode::ReadOnly)?;
     let values = tx.object_store(BOARDS)?.get_all(None, None)?.await?;
@@ -127,6 +132,9 @@ pub async fn list_boards() -> Result<Vec<BoardEntry>, Error> {
 }
 
 pub async fn get_board_entry(board: &str) -> Result<Option<BoardEntry>, Error> {
+    if crate::desktop::active() {
+        return Ok(None);
+    }
     let db = database().await?;
     let tx = db.transaction(&[BOARDS], TransactionMode::ReadOnly)?;
     let value = tx.object_store(BOARDS)?.get(JsValue::from_str(board))?.await?;
@@ -134,6 +142,9 @@ pub async fn get_board_entry(board: &str) -> Result<Option<BoardEntry>, Error> {
 }
 
 pub async fn put_board_entry(entry: &BoardEntry) -> Result<(), Error> {
+    if crate::desktop::active() {
+        return Ok(()); // The native peer keeps its own list.
+    }
     let db = database().await?;
     let text = serde_json::to_string(entry).map_err(|e| Error::Failed(e.to_string()))?;
     let tx = db.transaction(&[BOARDS], TransactionMode::ReadWrite)?;
@@ -144,6 +155,9 @@ pub async fn put_board_entry(entry: &BoardEntry) -> Result<(), Error> {
 
 /// Deletes the local copy of a board (its images stay: other boards may show them).
 pub async fn delete_board(board: &str) -> Result<(), Error> {
+    if crate::desktop::active() {
+        return crate::desktop::delete_board(board).await.map_err(Error::Failed);
+    }
     let db = database().await?;
     let tx = db.transaction(&[BOARDS, SNAPSHOTS, UPDATES], TransactionMode::ReadWrite)?;
     tx.object_store(BOARDS)?.delete(JsValue::from_str(board))?.await?;
@@ -155,6 +169,10 @@ pub async fn delete_board(board: &str) -> Result<(), Error> {
 
 /// The stored snapshot and updates of a board (empty when never stored).
 pub async fn load_board(board: &str) -> Result<StoredBoard, Error> {
+    if crate::desktop::active() {
+        // The native peer holds the board; it arrives over the link.
+        return Ok(StoredBoard::default());
+    }
     let db = database().await?;
     let tx = db.transaction(&[SNAPSHOTS, UPDATES], TransactionMode::ReadOnly)?;
     let snapshot = tx.object_store(SNAPSHOTS)?.get(JsValue::from_str(board))?.await?;
@@ -183,6 +201,9 @@ pub async fn load_board(board: &str) -> Result<StoredBoard, Error> {
 
 /// Appends one update record.
 pub async fn append_update(board: &str, seq: u64, bytes: &[u8]) -> Result<(), Error> {
+    if crate::desktop::active() {
+        return Ok(()); // Saved by the native peer once it has the change.
+    }
     let db = database().await?;
     let tx = db.transaction(&[UPDATES], TransactionMode::ReadWrite)?;
     let key = JsValue::from_str(&update_key(board, seq));
@@ -193,6 +214,9 @@ pub async fn append_update(board: &str, seq: u64, bytes: &[u8]) -> Result<(), Er
 
 /// Replaces the snapshot and drops the updates it includes (`..=up_to`), in one transaction.
 pub async fn compact(board: &str, snapshot: &[u8], up_to: u64) -> Result<(), Error> {
+    if crate::desktop::active() {
+        return Ok(());
+    }
     let db = database().await?;
     let tx = db.transaction(&[SNAPSHOTS, UPDATES], TransactionMode::ReadWrite)?;
     tx.object_store(SNAPSHOTS)?.put(&bytes_value(snapshot), Some(&JsValue::from_str(board)))?.await?;
@@ -208,6 +232,9 @@ pub async fn compact(board: &str, snapshot: &[u8], up_to: u64) -> Result<(), Err
 }
 
 pub async fn put_blob(hash_hex: &str, bytes: &[u8]) -> Result<(), Error> {
+    if crate::desktop::active() {
+        return Ok(()); // The native peer fetches it over the link and keeps it on disk.
+    }
     let db = database().await?;
     let tx = db.transaction(&[BLOBS], TransactionMode::ReadWrite)?;
     tx.object_store(BLOBS)?.put(&bytes_value(bytes), Some(&JsValue::from_str(hash_hex)))?.await?;
@@ -216,6 +243,9 @@ pub async fn put_blob(hash_hex: &str, bytes: &[u8]) -> Result<(), Error> {
 }
 
 pub async fn get_blob(hash_hex: &str) -> Result<Option<Vec<u8>>, Error> {
+    if crate::desktop::active() {
+        return Ok(None);
+    }
     let db = database().await?;
     let tx = db.transaction(&[BLOBS], TransactionMode::ReadOnly)?;
     let value = tx.object_store(BLOBS)?.get(JsValue::from_str(hash_hex))?.await?;
