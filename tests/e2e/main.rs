@@ -8,6 +8,7 @@
 //! to a directory to keep screenshots, including one per failed check.
 
 mod home;
+mod images;
 mod live;
 mod offline;
 mod reload;

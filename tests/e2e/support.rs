@@ -3,6 +3,7 @@
 //! chosen place, reading every note, choosing a file.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail, ensure};
 use corkboard_e2e::harness::Browser;
@@ -129,4 +130,30 @@ pub async fn type_in_note(client: &Client, id: &str, caret: Key, text: &str) -> 
     check::focused(client, &find::note_text(id)).await?;
     action::press(client, caret).await?;
     action::type_text(client, text).await
+}
+
+/// Chooses `file` in the board's (hidden) image input, as a file picker would.
+pub async fn choose_file(client: &Client, file: &Path) -> Result<()> {
+    let path = file.canonicalize().with_context(|| format!("no file {}", file.display()))?;
+    let input = check::on_page(client, "the image input", || async {
+        Ok(client.find(find::css(find::IMAGE_INPUT)).await?)
+    })
+    .await?;
+    let path = path.to_str().context("a file path that is not UTF-8")?;
+    input.send_keys(path).await.with_context(|| format!("cannot choose {path}"))
+}
+
+/// Waits until an image card's picture has loaded at `width`×`height`
+/// (its natural size): the image's bytes arrived whole and decode.
+pub async fn image_shown(client: &Client, width: u32, height: u32) -> Result<()> {
+    let script = "const i = document.querySelector(arguments[0]);
+                  return !!i && i.complete && i.naturalWidth === arguments[1] && i.naturalHeight === arguments[2];";
+    check::script(
+        client,
+        &format!("an image card showing a {width}×{height} picture"),
+        script,
+        vec![json!(find::IMAGE_PICTURE), json!(width), json!(height)],
+    )
+    .await
+    .map(drop)
 }

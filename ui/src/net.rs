@@ -442,6 +442,9 @@ impl Engine {
             }
             ServerFrame::PeerLeft { room, peer } if room == self.mesh.room => {
                 self.mesh.present.remove(&peer);
+                if let Some(generation) = self.mesh.peers.get(&peer).map(|p| p.generation) {
+                    self.on_connection_state(&peer, generation);
+                }
             }
             ServerFrame::Signal { room, from, data } if room == self.mesh.room => {
                 self.on_envelope(&from, &data);
@@ -765,8 +768,15 @@ impl Engine {
     fn on_connection_state(&mut self, remote: &str, generation: u64) {
         let Some(peer) = self.mesh.peers.get(remote).filter(|p| p.generation == generation) else { return };
         use web_sys::RtcPeerConnectionState as State;
-        if matches!(peer.pc.connection_state(), State::Failed | State::Closed) {
-            self.drop_peer(remote, generation, "the connection failed");
+        match peer.pc.connection_state() {
+            State::Failed | State::Closed => self.drop_peer(remote, generation, "the connection failed"),
+            // Lost contact and gone from the signaling server too: the other
+            // side quit or crashed. Waiting for ICE to give up would keep
+            // them listed for half a minute.
+            State::Disconnected if !self.mesh.present.contains(remote) => {
+                self.drop_peer(remote, generation, "the peer went away")
+            }
+            _ => {}
         }
     }
 
