@@ -10,6 +10,7 @@
 mod home;
 mod images;
 mod live;
+mod native;
 mod offline;
 mod reload;
 mod support;

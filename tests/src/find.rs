@@ -27,6 +27,8 @@ pub const BOARD: &str = r#"[data-testid="board"]"#;
 pub const BOARD_SAVED: &str = r#"[data-testid="board"][data-saved="true"]"#;
 /// The home screen's control that creates a board.
 pub const NEW_BOARD: &str = r#"[data-testid="new-board"]"#;
+/// The board's title in the title bar.
+pub const TITLE: &str = r#"[data-testid="title"]"#;
 /// The connection status (its text holds the number of connected peers).
 pub const STATUS: &str = r#"[data-testid="status"]"#;
 /// One avatar in the title bar's list of people on the board (this user included).

@@ -1,0 +1,90 @@
+//! A browser and `corkboard-peer serve` share a board both ways: a note made
+//! natively before serving shows in the browser, a note typed in the browser
+//! reaches the native peer's disk, a move made natively shows in the
+//! browser, and both sides agree on every card's place, size and text.
+
+use anyhow::{Context, Result, ensure};
+use corkboard_e2e::harness::{Browser, NativePeer, Signaling};
+use corkboard_e2e::{check, find};
+use fantoccini::Client;
+use serde_json::Value;
+
+use crate::support;
+
+/// Whether `shown` (from `show --json`) has a note `id` with `text`.
+fn has_note(shown: &Value, id: &str, text: &str) -> bool {
+    cards(shown).iter().any(|card| card["id"] == id && card["kind"] == "note" && card["text"] == text)
+}
+
+fn cards(shown: &Value) -> Vec<Value> {
+    shown["cards"].as_array().cloned().unwrap_or_default()
+}
+
+/// Waits until the browser draws every card of `shown` where the native
+/// peer has it, at its size, with its text, and draws no other card.
+async fn browser_agrees(client: &Client, shown: &Value) -> Result<()> {
+    let expected = cards(shown);
+    check::on_page(client, "the browser and the native peer agree on every card", || async {
+        let notes = support::notes(client).await?;
+        let drawn = client.find_all(find::css(find::CARD)).await?.len();
+        ensure!(
+            drawn == expected.len(),
+            "the browser draws {drawn} cards, the native peer has {}",
+            expected.len()
+        );
+        for card in &expected {
+            let id = card["id"].as_str().context("a card without an id")?;
+            let look = support::card_look(client, id).await?;
+            for (native, drawn) in [("x", "x"), ("y", "y"), ("width", "w"), ("height", "h")] {
+                let (want, got) = (card[native].as_f64(), look[drawn].as_f64());
+                ensure!(want == got, "card {id}: {native} is {want:?} natively, {got:?} in the browser");
+            }
+            ensure!(
+                card["text"].as_str() == notes.get(id).map(String::as_str),
+                "card {id}: text {} natively, {:?} in the browser",
+                card["text"],
+                notes.get(id)
+            );
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_and_native_peer_share_a_board() -> Result<()> {
+    let signaling = Signaling::start()?;
+    let native = NativePeer::new("native")?;
+    let link = native.new_board("Shared with a terminal")?;
+    let native_note = native.add_note(&link, "Written in a terminal", 120.0, 80.0)?;
+    let _serve = native.spawn_serve(&signaling.url(), &[])?;
+
+    let browser = Browser::start().await?;
+    let client = browser.client();
+    browser.open(&signaling.board_url(&link)?).await?;
+    check::peers(client, 1).await?;
+    check::value_is(client, &find::note_text(&native_note), "Written in a terminal").await?;
+    check::text_contains(client, find::TITLE, "Shared with a terminal").await?;
+
+    // Browser → native.
+    let web_note = support::add_note(client, 560.0, 320.0, "Typed in a browser").await?;
+    support::click_empty(client, 900.0, 600.0).await?;
+    let shown = check::native(&native, &link, "the native peer has the browser's note", |shown| {
+        has_note(shown, &native_note, "Written in a terminal")
+            && has_note(shown, &web_note, "Typed in a browser")
+    })
+    .await?;
+    browser_agrees(client, &shown).await?;
+
+    // Native → browser, while serve holds the board (through its inbox).
+    native.run_ok(&["move", "--board", &link, "--card", &web_note, "--x", "40", "--y", "420"])?;
+    let moved = check::native(&native, &link, "the native peer moved the note", |shown| {
+        cards(shown)
+            .iter()
+            .any(|card| card["id"] == web_note.as_str() && card["x"] == 40.0 && card["y"] == 420.0)
+    })
+    .await?;
+    browser_agrees(client, &moved).await?;
+    browser.shot("native-agrees").await?;
+    browser.close().await
+}
