@@ -205,6 +205,12 @@ pub fn status(state: State<'_, Desktop>) -> NodeStatus {
 }
 
 /// The share link the app was started with (fragment form), once.
+/// The signaling server's web address: share links for browsers point there.
+#[tauri::command]
+pub fn signal_url() -> String {
+    crate::startup::signal_url()
+}
+
 #[tauri::command]
 pub fn take_initial_link(state: State<'_, Desktop>) -> Option<String> {
     lock(&state.initial_link).take()

@@ -57,6 +57,7 @@ fn main() -> std::process::ExitCode {
             commands::set_ice_servers,
             commands::status,
             commands::take_initial_link,
+            commands::signal_url,
             commands::set_title,
             commands::read_image_file,
         ])

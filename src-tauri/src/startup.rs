@@ -21,6 +21,14 @@ pub const STATUS_EVENT: &str = "corkboard://status";
 pub const OPEN_LINK_EVENT: &str = "corkboard://open-link";
 pub const DEFAULT_SIGNAL: &str = "http://127.0.0.1:8787";
 
+/// The signaling server the embedded peer uses (`CORKBOARD_SIGNAL`, else the default).
+pub fn signal_url() -> String {
+    std::env::var("CORKBOARD_SIGNAL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_SIGNAL.to_owned())
+}
+
 pub fn setup(app: &mut App) -> Result<(), Box<dyn std::error::Error>> {
     let testing = std::env::var_os("CORKBOARD_DATA_DIR").is_some();
     let root = match std::env::var_os("CORKBOARD_DATA_DIR") {
@@ -28,10 +36,7 @@ pub fn setup(app: &mut App) -> Result<(), Box<dyn std::error::Error>> {
         None => app.path().app_data_dir()?,
     };
     let data = DataDir::open(&root)?;
-    let signal_url = std::env::var("CORKBOARD_SIGNAL")
-        .ok()
-        .filter(|url| !url.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_SIGNAL.to_owned());
+    let signal_url = signal_url();
     tracing::info!(data = %root.display(), signal = %signal_url, "starting the embedded peer");
     let config = Config {
         signal_url,

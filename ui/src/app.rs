@@ -26,7 +26,8 @@ pub fn App() -> impl IntoView {
         if fragment.trim().is_empty() {
             return view! { <Home/> }.into_any();
         }
-        match ShareLink::parse(&format!("{}/#{}", platform::origin(), fragment)) {
+        // The fragment alone (the page may be http://… or, in the desktop app, tauri://…).
+        match ShareLink::parse(&format!("corkboard://board#{fragment}")) {
             Ok(link) => view! { <BoardPage link=link/> }.into_any(),
             Err(error) => {
                 notify::error(&format!("That board link doesn't work: {error}."));

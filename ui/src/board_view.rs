@@ -593,7 +593,7 @@ fn TopBar(signals: BoardSignals, link: ShareLink) -> impl IntoView {
     let editing_title = RwSignal::new(false);
     let share_open = RwSignal::new(false);
     let profile_open = RwSignal::new(false);
-    let web_link = link.to_web_link(&platform::origin());
+    let share_link = link.clone();
     let commit_title = move |value: String| {
         editing_title.set(false);
         let value = value.trim().to_owned();
@@ -663,7 +663,7 @@ fn TopBar(signals: BoardSignals, link: ShareLink) -> impl IntoView {
             </label>
             <div class="menu-anchor">
                 <button class="button primary small" data-testid="share" on:click=move |_| share_open.update(|o| *o = !*o)>"Share"</button>
-                {move || share_open.get().then(|| view! { <ShareMenu web_link=web_link.clone() open=share_open/> })}
+                {move || share_open.get().then(|| view! { <ShareMenu link=share_link.clone() open=share_open/> })}
             </div>
             <div class="menu-anchor">
                 <button class="button ghost small" data-testid="profile" on:click=move |_| profile_open.update(|o| *o = !*o)>"Profile"</button>
@@ -674,21 +674,36 @@ fn TopBar(signals: BoardSignals, link: ShareLink) -> impl IntoView {
 }
 
 #[component]
-fn ShareMenu(web_link: String, open: RwSignal<bool>) -> impl IntoView {
+fn ShareMenu(link: ShareLink, open: RwSignal<bool>) -> impl IntoView {
     let copied = RwSignal::new(false);
-    let link = web_link.clone();
+    let web_link = RwSignal::new(link.to_web_link(&platform::origin()));
+    let app_link = link.to_app_link();
+    {
+        let link = link.clone();
+        leptos::task::spawn_local(async move {
+            let origin = crate::desktop::web_origin().await;
+            web_link.set(link.to_web_link(&origin));
+        });
+    }
     let copy = move |_| {
         if let Some(window) = platform::window() {
-            let _ = window.navigator().clipboard().write_text(&link);
+            let _ = window.navigator().clipboard().write_text(&web_link.get_untracked());
             copied.set(true);
+        }
+    };
+    let select_all = |ev: leptos::ev::FocusEvent| {
+        if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+            input.select();
         }
     };
     view! {
         <div class="menu share-menu" on:pointerdown=|ev| ev.stop_propagation()>
             <div class="menu-title">"Share this board"</div>
             <p class="menu-text">"Anyone with this link can see and edit the board. The key after # never reaches the server."</p>
-            <input class="input mono" readonly data-testid="share-link" prop:value=web_link.clone()
-                on:focus=|ev| { if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) { input.select(); } }/>
+            <input class="input mono" readonly data-testid="share-link" prop:value=move || web_link.get() on:focus=select_all/>
+            <label class="field">"For the desktop app"
+                <input class="input mono" readonly data-testid="share-app-link" prop:value=app_link on:focus=select_all/>
+            </label>
             <div class="menu-row">
                 <button class="button primary small" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy link" }}</button>
                 <button class="button ghost small" on:click=move |_| open.set(false)>"Close"</button>

@@ -352,6 +352,11 @@ pub fn install() {
             _ => {}
         }
     });
+    listen("corkboard://open-link", |payload| {
+        if let Some(fragment) = payload.as_string() {
+            platform::set_hash(fragment.trim_start_matches('#'));
+        }
+    });
     listen("corkboard://import-image", |payload| {
         let Some(file) = payload.as_string() else { return };
         leptos::task::spawn_local(async move {
@@ -401,6 +406,18 @@ fn press_key(key: &str, ctrl: bool, shift: bool) {
     {
         let _ = window.dispatch_event(&event);
     }
+}
+
+/// The web origin browsers reach this board through: the signaling server's
+/// address in the desktop app, the page's own in a browser.
+pub async fn web_origin() -> String {
+    if active()
+        && let Ok(value) = invoke("signal_url", &JsValue::UNDEFINED).await
+        && let Some(url) = value.as_string()
+    {
+        return url.trim_end_matches('/').to_owned();
+    }
+    platform::origin()
 }
 
 /// The window title follows the board's.

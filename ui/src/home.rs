@@ -14,7 +14,7 @@ use crate::storage::{self, BoardEntry};
 pub async fn create_board(title: &str) -> Result<ShareLink, String> {
     if crate::desktop::active() {
         let fragment = crate::desktop::create_board(title).await?;
-        return ShareLink::parse(&format!("{}/#{fragment}", platform::origin())).map_err(|e| e.to_string());
+        return ShareLink::parse(&format!("corkboard://board#{fragment}")).map_err(|e| e.to_string());
     }
     let link = ShareLink {
         board: uuid::Builder::from_random_bytes(platform::random_bytes()).into_uuid(),
