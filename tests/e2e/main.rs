@@ -7,6 +7,7 @@
 //! `chromium-driver` (`./x test` installs them). Set `CORKBOARD_E2E_SHOTS`
 //! to a directory to keep screenshots, including one per failed check.
 
+mod bad_input;
 mod home;
 mod images;
 mod live;

@@ -132,6 +132,21 @@ pub async fn type_in_note(client: &Client, id: &str, caret: Key, text: &str) -> 
     action::type_text(client, text).await
 }
 
+/// Waits until a toast says something containing `needle`.
+pub async fn toast(client: &Client, needle: &str) -> Result<String> {
+    let toast = check::text_contains(client, find::TOAST, needle).await?;
+    Ok(toast.text().await?)
+}
+
+/// The texts of the toasts on the page now.
+pub async fn toasts(client: &Client) -> Result<Vec<String>> {
+    let mut texts = Vec::new();
+    for toast in client.find_all(find::css(find::TOAST)).await? {
+        texts.push(toast.text().await?);
+    }
+    Ok(texts)
+}
+
 /// Chooses `file` in the board's (hidden) image input, as a file picker would.
 pub async fn choose_file(client: &Client, file: &Path) -> Result<()> {
     let path = file.canonicalize().with_context(|| format!("no file {}", file.display()))?;

@@ -6,7 +6,8 @@
 //! - [`find`] holds every CSS selector of the web app's test contract;
 //! - [`action`] clicks, types and drags like a user;
 //! - [`check`] waits for a state with a generous deadline, so tests fail on
-//!   states never reached, never on speed.
+//!   states never reached, never on speed;
+//! - [`rogue`] is a native peer that joins a board and speaks garbage.
 //!
 //! The browser tests need Debian's `chromium` and `chromium-driver` and fail
 //! (saying to run `./x test`) without them.
@@ -15,3 +16,4 @@ pub mod action;
 pub mod check;
 pub mod find;
 pub mod harness;
+pub mod rogue;

@@ -37,6 +37,9 @@ const LABEL: &str = "corkboard";
 const SEND_BUFFER_LIMIT: u32 = 1024 * 1024;
 /// Most connections per board (full mesh).
 pub const MAX_CONNECTIONS: usize = 20;
+/// Most frames kept from a peer before this side's session is ready (its
+/// hello and a few more; a peer sending more is dropped).
+const EARLY_FRAMES: usize = 64;
 /// How long gathering ICE candidates may take before the SDP goes as is.
 const GATHERING_TIMEOUT_MS: f64 = 5_000.0;
 
@@ -47,6 +50,9 @@ struct Peer {
     pc: RtcPeerConnection,
     channel: Option<RtcDataChannel>,
     session: Option<Session>,
+    /// Frames that arrived after the channel opened but before the session
+    /// existed (it waits for this side's fingerprints): read once it does.
+    early: Vec<Vec<u8>>,
     /// The JS callbacks of this connection; dropped (after detaching) on close.
     handlers: Vec<Box<dyn std::any::Any>>,
 }
@@ -509,6 +515,7 @@ impl Engine {
             pc: pc.clone(),
             channel: None,
             session: None,
+            early: Vec::new(),
             handlers: vec![Box::new(onstate)],
         };
         self.mesh.peers.insert(remote.to_owned(), peer);
@@ -664,7 +671,11 @@ impl Engine {
             session.set_presence(state);
         }
         peer.session = Some(session);
+        let early = std::mem::take(&mut peer.early);
         flush(peer, &self.board, &self.blobs);
+        for frame in early {
+            self.on_channel_message(remote, generation, &frame);
+        }
         self.refresh_status();
     }
 
@@ -673,7 +684,20 @@ impl Engine {
         let Some(peer) = self.mesh.peers.get_mut(remote).filter(|p| p.generation == generation) else {
             return;
         };
-        let Some(session) = peer.session.as_mut() else { return };
+        let Some(session) = peer.session.as_mut() else {
+            // The remote was quicker to set up its side: keep its hello.
+            if peer.early.len() < EARLY_FRAMES {
+                peer.early.push(bytes.to_vec());
+            } else {
+                self.drop_peer(remote, generation, "too many frames before the session started");
+            }
+            return;
+        };
+        if session.is_closed() {
+            // It failed or said goodbye; the channel closes shortly. What
+            // was sent after is not read (and not reported again).
+            return;
+        }
         let result = session.receive(bytes, &mut self.board, &mut self.blobs, now);
         self.handle_session_events(remote);
         if let Err(error) = result {
