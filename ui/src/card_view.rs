@@ -126,10 +126,10 @@ fn NoteText(signal: ArcRwSignal<CardView>, id: CardId, editing: RwSignal<Option<
                 engine::with(|e| e.set_text(id, &value));
             }
             on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                if ev.key() == "Escape" {
-                    if let Some(area) = node.get_untracked() {
-                        let _ = area.blur();
-                    }
+                if ev.key() == "Escape"
+                    && let Some(area) = node.get_untracked()
+                {
+                    let _ = area.blur();
                 }
                 ev.stop_propagation();
             }

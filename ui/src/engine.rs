@@ -254,8 +254,7 @@ pub fn schedule_save() {
 
 /// The single writer: appends updates (or compacts) until nothing is left.
 async fn save_loop() {
-    loop {
-        let Some(Some(work)) = with(Engine::take_unsaved) else { break };
+    while let Some(Some(work)) = with(Engine::take_unsaved) {
         let result = match &work {
             SaveWork::Append { board, seq, bytes } => storage::append_update(board, *seq, bytes).await,
             SaveWork::Compact { board, snapshot, up_to } => storage::compact(board, snapshot, *up_to).await,

@@ -87,9 +87,7 @@ fn bytes_value(bytes: &[u8]) -> JsValue {
 }
 
 fn value_bytes(value: &JsValue) -> Option<Vec<u8>> {
-    if value.is_instance_of::<Uint8Array>() {
-        Some(Uint8Array::new(value).to_vec())
-    } else if value.is_instance_of::<js_sys::ArrayBuffer>() {
+    if value.is_instance_of::<Uint8Array>() || value.is_instance_of::<js_sys::ArrayBuffer>() {
         Some(Uint8Array::new(value).to_vec())
     } else {
         None
@@ -116,7 +114,7 @@ fn update_range(board: &str) -> Result<Query, Error> {
 pub async fn list_boards() -> Result<Vec<BoardEntry>, Error> {
     if crate::desktop::active() {
         let mut boards = crate::desktop::list_boards().await.map_err(Error::Failed)?;
-        boards.sort_by(|a, b| b.last_opened_ms.cmp(&a.last_opened_ms));
+        boards.sort_by_key(|b| std::cmp::Reverse(b.last_opened_ms));
         return Ok(boards);
     }
     let db = database().await?;
@@ -127,7 +125,7 @@ pub async fn list_boards() -> Result<Vec<BoardEntry>, Error> {
         .filter_map(|v| v.as_string())
         .filter_map(|text| serde_json::from_str::<BoardEntry>(&text).ok())
         .collect();
-    boards.sort_by(|a, b| b.last_opened_ms.cmp(&a.last_opened_ms));
+    boards.sort_by_key(|b| std::cmp::Reverse(b.last_opened_ms));
     Ok(boards)
 }
 

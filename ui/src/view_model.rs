@@ -192,7 +192,7 @@ pub const MAX_ZOOM: f64 = 4.0;
 
 impl Camera {
     /// Board coordinates of a point on the board element (relative to its top-left).
-    pub fn to_board(&self, sx: f64, sy: f64) -> (f64, f64) {
+    pub fn to_board(self, sx: f64, sy: f64) -> (f64, f64) {
         ((sx - self.x) / self.zoom, (sy - self.y) / self.zoom)
     }
 
