@@ -85,7 +85,8 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
         if let Some(document) = platform::document() {
             let title = if title.is_empty() { "Untitled board".into() } else { title };
             document.set_title(&format!("{title} — Corkboard"));
-            crate::desktop::set_window_title(&format!("{title} — Corkboard"));
+            // The shell adds " — Corkboard" itself.
+            crate::desktop::set_window_title(&title);
         }
     });
 

@@ -67,6 +67,7 @@ pub fn Home() -> impl IntoView {
     if let Some(document) = platform::document() {
         document.set_title("Corkboard");
     }
+    crate::desktop::set_window_title("");
 
     let creating = RwSignal::new(false);
     let new_board = move |_| {
