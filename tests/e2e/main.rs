@@ -8,6 +8,7 @@
 //! to a directory to keep screenshots, including one per failed check.
 
 mod bad_input;
+mod desktop;
 mod home;
 mod images;
 mod live;

@@ -338,10 +338,17 @@ impl Signaling {
 
     /// Starts the server, serving `static_dir` if given.
     pub fn start_with(static_dir: Option<&Path>) -> Result<Signaling> {
+        Signaling::start_on("127.0.0.1:0", static_dir)
+    }
+
+    /// Starts the server listening on `listen` (`127.0.0.1:PORT`: a port
+    /// peers were told about before anyone listened there), serving
+    /// `static_dir` if given.
+    pub fn start_on(listen: &str, static_dir: Option<&Path>) -> Result<Signaling> {
         let bin = workspace_binary("CORKBOARD_SIGNALING_BIN", "corkboard-signaling", "signaling")?;
         let dir = temp_dir("signaling")?;
         let mut command = Command::new(&bin);
-        command.args(["--listen", "127.0.0.1:0"]).stdout(Stdio::piped());
+        command.args(["--listen", listen]).stdout(Stdio::piped());
         if let Some(static_dir) = static_dir {
             command.arg("--static").arg(static_dir);
         }

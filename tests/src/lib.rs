@@ -5,6 +5,7 @@
 //! - [`harness`] starts and stops processes;
 //! - [`find`] holds every CSS selector of the web app's test contract;
 //! - [`action`] clicks, types and drags like a user;
+//! - [`desktop`] runs the desktop app under Xvfb through tauri-driver;
 //! - [`check`] waits for a state with a generous deadline, so tests fail on
 //!   states never reached, never on speed;
 //! - [`rogue`] is a native peer that joins a board and speaks garbage.
@@ -14,6 +15,7 @@
 
 pub mod action;
 pub mod check;
+pub mod desktop;
 pub mod find;
 pub mod harness;
 pub mod rogue;

@@ -1,0 +1,320 @@
+//! The desktop app (`corkboard-desktop`) under Xvfb, driven through
+//! tauri-driver: it shares a board with a browser and `corkboard-peer
+//! serve`, keeps an offline edit across a quit and a restart and hands it
+//! to a peer once one is online, and reopens cleanly after being killed
+//! while it was saving a stream of edits.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, ensure};
+use corkboard_e2e::desktop::Desktop;
+use corkboard_e2e::harness::{self, Browser, NativePeer, Signaling};
+use corkboard_e2e::{action, check, find};
+use fantoccini::Client;
+use fantoccini::key::Key;
+use serde_json::{Value, json};
+
+use crate::support;
+
+/// Whether `shown` (from `show --json`) has a note `id` with `text`.
+fn has_note(shown: &Value, id: &str, text: &str) -> bool {
+    notes_of(shown).get(id).is_some_and(|t| t == text)
+}
+
+/// The notes in `show --json` output: id → text.
+fn notes_of(shown: &Value) -> BTreeMap<String, String> {
+    shown["cards"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|card| card["kind"] == "note")
+        .filter_map(|card| Some((card["id"].as_str()?.to_owned(), card["text"].as_str()?.to_owned())))
+        .collect()
+}
+
+/// `corkboard-peer show --json` on the desktop app's own data directory
+/// (it reads without taking the board's lock, so it works while the app
+/// runs and after it died).
+fn show_on_disk(data: &Path, link: &str) -> Result<Value> {
+    NativePeer::with_data(data)?.show(link)
+}
+
+/// Waits until the status names at least `peers` connected peers.
+async fn peers_at_least(client: &Client, peers: usize) -> Result<()> {
+    check::on_page(client, format!("at least {peers} connected peers in the status"), || async {
+        let text = client.find(find::css(find::STATUS)).await?.text().await?;
+        let most = text
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|run| run.parse::<usize>().ok())
+            .max()
+            .unwrap_or(0);
+        ensure!(most >= peers, "status says {text:?}");
+        Ok(())
+    })
+    .await
+}
+
+/// The board's `corkboard://` link, as the share menu gives it.
+async fn share_app_link(client: &Client) -> Result<String> {
+    action::click(client, r#"[data-testid="share"]"#).await?;
+    let link = check::on_page(client, "a corkboard:// link in the share menu", || async {
+        let input = client.find(find::css(r#"[data-testid="share-app-link"]"#)).await?;
+        let value = input.prop("value").await?.unwrap_or_default();
+        ensure!(
+            value.starts_with("corkboard://") && value.contains("key="),
+            "the share menu shows {value:?}"
+        );
+        Ok(value)
+    })
+    .await?;
+    action::press(client, Key::Escape).await?;
+    Ok(link)
+}
+
+/// Waits until the board's title in the title bar is `title` and the
+/// window's title says it too. (Read from the DOM: WebKitWebDriver calls the
+/// ellipsised title button hidden and gives it no text.)
+async fn title_is(desktop: &Desktop, title: &str) -> Result<()> {
+    let script = "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;";
+    check::on_page(desktop.client(), format!("the title {title:?}"), || async {
+        let shown = desktop.client().execute(script, vec![json!(find::TITLE)]).await?;
+        ensure!(shown == json!(title), "the title bar says {shown}");
+        let window = desktop.window_title()?;
+        ensure!(window == format!("{title} — Corkboard"), "the window is called {window:?}");
+        Ok(())
+    })
+    .await
+}
+
+/// Selects card `id` and gives it preset colour `digit` (1–6) from the keyboard.
+async fn colour(client: &Client, id: &str, digit: char) -> Result<()> {
+    action::click(client, &find::card(id)).await?;
+    action::chord(client, &[], digit).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desktop_browser_and_native_peer_share_a_board() -> Result<()> {
+    let signaling = Signaling::start()?;
+    let native = NativePeer::new("desktop-share")?;
+    let link = native.new_board("Launch party")?;
+    let _serve = native.spawn_serve(&signaling.url(), &[])?;
+
+    // The app, started with the board's link as its argument, opens it.
+    let data = harness::temp_dir("desktop-data")?;
+    let desktop = Desktop::start(&data, &signaling.url(), &[&link]).await?;
+    let d = desktop.client();
+    title_is(&desktop, "Launch party").await?;
+    peers_at_least(d, 1).await?;
+
+    let browser = Browser::start().await?;
+    let b = browser.client();
+    browser.open(&signaling.board_url(&link)?).await?;
+    check::peers(b, 2).await?;
+    check::peers(d, 2).await?;
+
+    // Desktop → browser and native peer.
+    let from_desktop = support::add_note(d, 170.0, 64.0, "Typed in the desktop app").await?;
+    support::click_empty(d, 1100.0, 560.0).await?;
+    check::value_is(b, &find::note_text(&from_desktop), "Typed in the desktop app").await?;
+    check::native(&native, &link, "the native peer has the desktop's note", |shown| {
+        has_note(shown, &from_desktop, "Typed in the desktop app")
+    })
+    .await?;
+
+    // Browser → desktop: a note, and more text in the desktop's note.
+    let from_browser = support::add_note(b, 450.0, 64.0, "Typed in a browser").await?;
+    support::click_empty(b, 1100.0, 560.0).await?;
+    support::type_in_note(b, &from_desktop, Key::End, ", edited in a browser").await?;
+    support::click_empty(b, 1100.0, 560.0).await?;
+    let edited = "Typed in the desktop app, edited in a browser";
+    check::value_is(d, &find::note_text(&from_browser), "Typed in a browser").await?;
+    check::value_is(d, &find::note_text(&from_desktop), edited).await?;
+
+    // Native peer → desktop, through serve's inbox while it holds the board.
+    let from_native = native.add_note(&link, "Added in a terminal", 620.0, 40.0)?;
+    check::value_is(d, &find::note_text(&from_native), "Added in a terminal").await?;
+
+    // Two more from the desktop, then colours from the keyboard (1–6 on a
+    // selected card), which the browser sees.
+    let venue = support::add_note(d, 170.0, 284.0, "Book the venue").await?;
+    support::click_empty(d, 1100.0, 560.0).await?;
+    let poster = support::add_note(d, 450.0, 284.0, "Sketch the poster").await?;
+    support::click_empty(d, 1100.0, 560.0).await?;
+    for (id, digit) in
+        [(&from_desktop, '1'), (&from_browser, '4'), (&from_native, '5'), (&venue, '3'), (&poster, '6')]
+    {
+        colour(d, id, digit).await?;
+    }
+    support::click_empty(d, 1100.0, 560.0).await?;
+    for id in [&from_desktop, &from_browser, &from_native, &venue, &poster] {
+        let look = support::card_look(d, id).await?;
+        ensure!(!look["bg"].is_null(), "card {id} has no colour in the desktop app: {look}");
+        support::card_looks(b, id, &look).await?;
+    }
+
+    // All three hold the same notes.
+    let expected: BTreeMap<String, String> = [
+        (from_desktop.clone(), edited),
+        (from_browser.clone(), "Typed in a browser"),
+        (from_native.clone(), "Added in a terminal"),
+        (venue.clone(), "Book the venue"),
+        (poster.clone(), "Sketch the poster"),
+    ]
+    .into_iter()
+    .map(|(id, text)| (id, text.to_owned()))
+    .collect();
+    support::notes_are(d, &expected).await?;
+    support::notes_are(b, &expected).await?;
+    check::native(&native, &link, "the native peer has every note", |shown| notes_of(shown) == expected)
+        .await?;
+    peers_at_least(d, 2).await?;
+    desktop.shot("desktop-board").await?;
+
+    desktop.quit().await?;
+    check::peers(b, 1).await?;
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desktop_offline_restart() -> Result<()> {
+    // Nobody listens here until the end.
+    let port = harness::free_port()?;
+    let signal = format!("http://127.0.0.1:{port}");
+    let data = harness::temp_dir("desktop-data")?;
+    let text = "Written offline, kept across a restart";
+
+    // A board and a note, offline, then Ctrl+Q.
+    let desktop = Desktop::start(&data, &signal, &[]).await?;
+    let d = desktop.client();
+    action::click(d, find::NEW_BOARD).await?;
+    check::element(d, find::BOARD).await?;
+    let note = support::add_note(d, 240.0, 160.0, text).await?;
+    support::click_empty(d, 900.0, 500.0).await?;
+    let link = share_app_link(d).await?;
+    desktop.quit().await?;
+
+    // Started again, still offline: the board is on the home screen, and
+    // opening it shows the note.
+    let desktop = Desktop::start(&data, &signal, &[]).await?;
+    let d = desktop.client();
+    check::count(d, find::BOARD_ROW, 1).await?;
+    check::eventually("the home screen's window title", || async {
+        let window = desktop.window_title()?;
+        ensure!(window == "Corkboard", "the window is called {window:?}");
+        Ok(())
+    })
+    .await?;
+    action::click(d, find::BOARD_ROW).await?;
+    title_is(&desktop, "Untitled board").await?;
+    check::element(d, find::BOARD).await?;
+    check::value_is(d, &find::note_text(&note), text).await?;
+    check::count(d, find::NOTE, 1).await?;
+    let toasts = support::toasts(d).await?;
+    ensure!(toasts.is_empty(), "the restarted app says: {toasts:?}");
+    desktop.shot("desktop-offline-restart").await?;
+
+    // A signaling server comes up where the app looks, and a peer that has
+    // never seen the board joins it with the link: it receives the note.
+    let signaling = Signaling::start_on(&format!("127.0.0.1:{port}"), None)?;
+    let peer = NativePeer::new("desktop-joiner")?;
+    let synced = peer.sync(&signaling.url(), &link, check::deadline() * 6)?;
+    ensure!(synced.success, "sync failed:\n{}\n{}", synced.stdout, synced.stderr);
+    let shown = peer.show(&link)?;
+    ensure!(has_note(&shown, &note, text), "the peer that joined shows {shown}");
+    desktop.quit().await
+}
+
+/// How many notes the app is asked to type before it is killed.
+const NOTES: usize = 20;
+/// The app is killed once this many notes are on its disk.
+const KILL_AFTER: usize = 8;
+
+/// The text of the `n`th note the app is killed while typing.
+fn typed(n: usize) -> String {
+    format!("Note {n:02}: every keystroke is a change the app must keep")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desktop_killed_while_saving_reopens_cleanly() -> Result<()> {
+    let signal = format!("http://127.0.0.1:{}", harness::free_port()?);
+    let data = harness::temp_dir("desktop-data")?;
+    let desktop = Desktop::start(&data, &signal, &[]).await?;
+    let d = desktop.client().clone();
+    action::click(&d, find::NEW_BOARD).await?;
+    check::element(&d, find::BOARD).await?;
+    let link = share_app_link(&d).await?;
+
+    // A stream of notes from the keyboard: N (a new note in the middle of the
+    // view, its text focused), the text, Escape.
+    let typist = tokio::spawn(async move {
+        for n in 0..NOTES {
+            let before = support::note_ids(&d).await?;
+            action::chord(&d, &[], 'n').await?;
+            let id = check::eventually(format!("note {n}"), || async {
+                let now = support::note_ids(&d).await?;
+                now.into_iter().find(|id| !before.contains(id)).context("no new note yet")
+            })
+            .await?;
+            check::focused(&d, &find::note_text(&id)).await?;
+            action::type_text(&d, &typed(n)).await?;
+            action::press(&d, Key::Escape).await?;
+        }
+        anyhow::Ok(())
+    });
+
+    // Killed in mid-stream, once some notes are on disk.
+    let data_dir = data.clone();
+    let on_disk = check::eventually_within(
+        check::deadline() * 6,
+        format!("{KILL_AFTER} notes on the app's disk"),
+        || {
+            let (data, link) = (data_dir.clone(), link.clone());
+            async move {
+                let shown = tokio::task::spawn_blocking(move || show_on_disk(&data, &link)).await??;
+                let count = notes_of(&shown).len();
+                ensure!(count >= KILL_AFTER, "{count} so far");
+                Ok(count)
+            }
+        },
+    )
+    .await?;
+    desktop.kill().await?;
+    // The app died under the typist, as it should have.
+    ensure!(
+        typist.await?.is_err(),
+        "all {NOTES} notes were typed before the kill ({on_disk} were on disk when it was ordered)"
+    );
+
+    // What the app had saved (read with the app dead, so nothing changes it
+    // afterwards).
+    let saved = notes_of(&show_on_disk(&data, &link)?);
+    ensure!(saved.len() >= KILL_AFTER, "only {} notes survived on disk: {saved:?}", saved.len());
+    // Each is what was typed, or the beginning of it: nothing garbled.
+    for text in saved.values() {
+        ensure!((0..NOTES).any(|n| typed(n).starts_with(text.as_str())), "a note on disk reads {text:?}");
+    }
+    let whole = saved.values().filter(|text| (0..NOTES).any(|n| **text == typed(n))).count();
+    eprintln!("killed with {} notes on disk, {whole} of them typed to the end", saved.len());
+
+    // Restarted: the board opens with exactly what was saved, and no error.
+    let desktop = Desktop::start(&data, &signal, &[&link]).await?;
+    let d = desktop.client();
+    check::element(d, find::BOARD).await?;
+    support::notes_are(d, &saved).await?;
+    let toasts = support::toasts(d).await?;
+    ensure!(toasts.is_empty(), "the restarted app says: {toasts:?}");
+
+    // And it keeps working: one more note reaches the disk.
+    let after = support::add_note(d, 80.0, 80.0, "Written after the crash").await?;
+    support::click_empty(d, 1100.0, 560.0).await?;
+    let disk = NativePeer::with_data(&data)?;
+    check::native(&disk, &link, "the new note on disk", |shown| {
+        has_note(shown, &after, "Written after the crash")
+    })
+    .await?;
+    desktop.quit().await?;
+    let shown = show_on_disk(&data, &link)?;
+    ensure!(notes_of(&shown).len() == saved.len() + 1, "after a clean quit the disk holds {shown}");
+    Ok(())
+}
