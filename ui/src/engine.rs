@@ -63,6 +63,8 @@ struct Persist {
     saving: bool,
     /// The board's title and size when the home list was last told.
     listed: (String, usize),
+    /// When the board was first kept here (for the home list).
+    created_ms: u64,
 }
 
 thread_local! {
@@ -177,6 +179,7 @@ pub async fn open(link: ShareLink, signals: BoardSignals, create_title: Option<S
     };
     engine.persist.saved = Some(engine.board.version());
     engine.persist.listed = (entry.title.clone(), entry.card_count);
+    engine.persist.created_ms = entry.created_ms;
     engine.rebuild_view();
     let missing = engine.board.referenced_blobs();
     ENGINE.with(|cell| *cell.borrow_mut() = Some(engine));
@@ -256,11 +259,15 @@ pub fn schedule_save() {
 async fn save_loop() {
     while let Some(Some(work)) = with(Engine::take_unsaved) {
         let result = match &work {
-            SaveWork::Append { board, seq, bytes } => storage::append_update(board, *seq, bytes).await,
+            SaveWork::Append { board, seq, bytes, .. } => storage::append_update(board, *seq, bytes).await,
             SaveWork::Compact { board, snapshot, up_to } => storage::compact(board, snapshot, *up_to).await,
         };
         if let Err(error) = result {
             notify::error(&error.to_string());
+            // Nothing of this write is kept: the next save writes it again.
+            if let SaveWork::Append { previous, .. } = work {
+                with(|e| e.persist.saved = Some(previous));
+            }
             break;
         }
         if let Some(entry) = with(Engine::home_entry_if_changed).flatten() {
@@ -274,7 +281,7 @@ async fn save_loop() {
 }
 
 enum SaveWork {
-    Append { board: String, seq: u64, bytes: Vec<u8> },
+    Append { board: String, seq: u64, bytes: Vec<u8>, previous: board_model::Version },
     Compact { board: String, snapshot: Vec<u8>, up_to: u64 },
 }
 
@@ -329,7 +336,7 @@ impl Engine {
         let seq = self.persist.next_seq;
         self.persist.next_seq += 1;
         self.persist.since_compaction += 1;
-        Some(SaveWork::Append { board, seq, bytes })
+        Some(SaveWork::Append { board, seq, bytes, previous: saved })
     }
 
     fn home_entry_if_changed(&mut self) -> Option<storage::BoardEntry> {
@@ -342,7 +349,7 @@ impl Engine {
             board: self.link.board.hyphenated().to_string(),
             key: key_text(&self.link),
             title: now.0,
-            created_ms: platform::now_ms(),
+            created_ms: self.persist.created_ms,
             last_opened_ms: platform::now_ms(),
             card_count: now.1,
         })

@@ -104,7 +104,11 @@ pub fn Home() -> impl IntoView {
                         <span class="pin-note a"></span><span class="pin-note b"></span><span class="pin-note c"></span>
                     </div>
                     <h2>"No boards yet"</h2>
-                    <p>"Create a board, or open one someone shared with you. Boards live in this browser and sync directly with the people you share them with."</p>
+                    <p>{if crate::desktop::active() {
+                        "Create a board, or open one someone shared with you. Boards live on this computer and sync directly with the people you share them with."
+                    } else {
+                        "Create a board, or open one someone shared with you. Boards live in this browser and sync directly with the people you share them with."
+                    }}</p>
                 </div>
             }
             .into_any();
