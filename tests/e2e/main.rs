@@ -15,4 +15,5 @@ mod live;
 mod native;
 mod offline;
 mod reload;
+mod showcase;
 mod support;
