@@ -168,7 +168,12 @@ fn LinkBody(signal: ArcRwSignal<CardView>) -> impl IntoView {
     };
     view! {
         <div class="link-body">
-            <div class="link-icon" aria-hidden="true">"🔗"</div>
+            <div class="link-icon" aria-hidden="true">
+                <svg width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round">
+                    <path d="M10 14a5 5 0 0 0 7.07 0l3-3a5 5 0 0 0-7.07-7.07l-1.5 1.5"/>
+                    <path d="M14 10a5 5 0 0 0-7.07 0l-3 3a5 5 0 0 0 7.07 7.07l1.5-1.5"/>
+                </svg>
+            </div>
             <div class="link-text">
                 <div class="link-title">{title}</div>
                 <a class="link-url" href=move || data.get().0 target="_blank" rel="noopener noreferrer">
