@@ -820,7 +820,20 @@ impl Node {
                 return;
             }
         };
-        let (Some(room), Some(signal)) = (self.rooms.get_mut(room_id), self.signal.as_ref()) else {
+        self.send_and_keep(room_id, remote, Signal::Offer { sdp }, generation, connection).await;
+    }
+
+    /// Seals `signal` to `remote` and keeps its connection as that peer's;
+    /// closes the connection when the room or the signaling link is gone.
+    async fn send_and_keep(
+        &mut self,
+        room_id: &str,
+        remote: &str,
+        signal: Signal,
+        generation: u64,
+        connection: transport::Connection,
+    ) {
+        let (Some(room), Some(client)) = (self.rooms.get_mut(room_id), self.signal.as_ref()) else {
             connection.close().await;
             return;
         };
@@ -828,8 +841,8 @@ impl Node {
             connection.close().await;
             return;
         };
-        let sealed = envelopes.seal(Some(remote), Signal::Offer { sdp }, nonce(), clock::now_ms());
-        signal.signal(room_id, Some(remote), sealed);
+        let sealed = envelopes.seal(Some(remote), signal, nonce(), clock::now_ms());
+        client.signal(room_id, Some(remote), sealed);
         room.peers.insert(remote.to_owned(), Peer { generation, connection, writer: None, session: None });
     }
 
@@ -861,19 +874,8 @@ impl Node {
                         return;
                     }
                 };
-                let (Some(room), Some(signal)) = (self.rooms.get_mut(room_id), self.signal.as_ref()) else {
-                    connection.close().await;
-                    return;
-                };
-                let Some(envelopes) = room.envelopes.as_mut() else {
-                    connection.close().await;
-                    return;
-                };
-                let sealed =
-                    envelopes.seal(Some(from), Signal::Answer { sdp: answer }, nonce(), clock::now_ms());
-                signal.signal(room_id, Some(from), sealed);
-                room.peers
-                    .insert(from.to_owned(), Peer { generation, connection, writer: None, session: None });
+                self.send_and_keep(room_id, from, Signal::Answer { sdp: answer }, generation, connection)
+                    .await;
             }
             Signal::Answer { sdp } => {
                 let Some(peer) = room.peers.get(from) else { return };

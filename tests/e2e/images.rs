@@ -40,13 +40,8 @@ async fn image_reaches_a_second_and_a_late_third_browser() -> Result<()> {
     ensure!(size > 4 * 64 * 1024, "the picture should need several chunks; it is {size} bytes");
 
     let signaling = Signaling::start()?;
-    let alice = Browser::start().await?;
-    let bob = Browser::start().await?;
+    let (alice, bob, url) = support::two_on_a_board(&signaling).await?;
     let (a, b) = (alice.client(), bob.client());
-    let url = support::new_board(&alice, &signaling.url()).await?;
-    bob.open(&url).await?;
-    check::peers(a, 1).await?;
-    check::peers(b, 1).await?;
 
     // Alice picks the file; both browsers show the picture at its natural size.
     support::choose_file(a, &png).await?;

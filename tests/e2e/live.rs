@@ -3,7 +3,7 @@
 //! the other person's cursor.
 
 use anyhow::Result;
-use corkboard_e2e::harness::{Browser, Signaling};
+use corkboard_e2e::harness::Signaling;
 use corkboard_e2e::{action, check, find};
 use fantoccini::key::Key;
 
@@ -12,14 +12,8 @@ use crate::support;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_browsers_see_each_others_edits_live() -> Result<()> {
     let signaling = Signaling::start()?;
-    let alice = Browser::start().await?;
-    let bob = Browser::start().await?;
+    let (alice, bob, _url) = support::two_on_a_board(&signaling).await?;
     let (a, b) = (alice.client(), bob.client());
-
-    let url = support::new_board(&alice, &signaling.url()).await?;
-    bob.open(&url).await?;
-    check::peers(a, 1).await?;
-    check::peers(b, 1).await?;
 
     // A note and its text.
     let id = support::add_note(a, 240.0, 160.0, "Plan the offsite").await?;

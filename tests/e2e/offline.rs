@@ -4,7 +4,7 @@
 //! same, with both edits to the shared note.
 
 use anyhow::{Result, ensure};
-use corkboard_e2e::harness::{Browser, Signaling};
+use corkboard_e2e::harness::Signaling;
 use corkboard_e2e::{check, find};
 use fantoccini::key::Key;
 
@@ -13,14 +13,8 @@ use crate::support;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_edits_merge_when_both_reconnect() -> Result<()> {
     let signaling = Signaling::start()?;
-    let alice = Browser::start().await?;
-    let bob = Browser::start().await?;
+    let (alice, bob, _url) = support::two_on_a_board(&signaling).await?;
     let (a, b) = (alice.client(), bob.client());
-
-    let url = support::new_board(&alice, &signaling.url()).await?;
-    bob.open(&url).await?;
-    check::peers(a, 1).await?;
-    check::peers(b, 1).await?;
     check::count(a, find::PERSON, 2).await?;
     let shared = support::add_note(a, 240.0, 160.0, "Pack the tent").await?;
     check::value_is(b, &find::note_text(&shared), "Pack the tent").await?;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail, ensure};
-use corkboard_e2e::harness::Browser;
+use corkboard_e2e::harness::{Browser, Signaling};
 use corkboard_e2e::{action, check, find};
 use fantoccini::Client;
 use fantoccini::key::Key;
@@ -21,6 +21,18 @@ pub async fn new_board(browser: &Browser, url: &str) -> Result<String> {
     check::script(client, "a board URL", "return location.hash.includes('key=') ? location.href : ''", vec![])
         .await
         .map(|v| v.as_str().unwrap_or_default().to_owned())
+}
+
+/// Two browsers connected on a new board (Alice made it, Bob opened its
+/// link): `(alice, bob, board URL)`.
+pub async fn two_on_a_board(signaling: &Signaling) -> Result<(Browser, Browser, String)> {
+    let alice = Browser::start().await?;
+    let bob = Browser::start().await?;
+    let url = new_board(&alice, &signaling.url()).await?;
+    bob.open(&url).await?;
+    check::peers(alice.client(), 1).await?;
+    check::peers(bob.client(), 1).await?;
+    Ok((alice, bob, url))
 }
 
 /// Double-clicks empty board space at (x, y) and types `text` into the new note; its id.

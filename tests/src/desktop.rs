@@ -21,8 +21,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
-use fantoccini::{Client, ClientBuilder};
-use hyper_util::client::legacy::connect::HttpConnector;
+use fantoccini::Client;
 
 use crate::harness::{self, Process};
 
@@ -107,9 +106,13 @@ impl Xvfb {
         let mut last = anyhow!("no display number was free in :90..:199");
         for number in 90..200 {
             let socket = socket_path(number);
-            if socket.exists() || Path::new(&format!("/tmp/.X{number}-lock")).exists() {
+            let lock = PathBuf::from(format!("/tmp/.X{number}-lock"));
+            if lock.exists() && !stale_lock(&lock) {
                 continue;
             }
+            // A killed Xvfb leaves its lock and socket behind: take the number back.
+            let _ = std::fs::remove_file(&lock);
+            let _ = std::fs::remove_file(&socket);
             let mut command = Command::new(XVFB);
             command.arg(format!(":{number}")).args(["-screen", "0", SCREEN, "-nolisten", "tcp"]);
             let log = dir.join(format!("xvfb-{number}.log"));
@@ -136,6 +139,15 @@ impl Xvfb {
     /// The `DISPLAY` value, `:N`.
     pub fn display(&self) -> String {
         format!(":{}", self.number)
+    }
+}
+
+/// True when an X lock file names a process that no longer runs.
+fn stale_lock(lock: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(lock) else { return false };
+    match text.trim().parse::<u32>() {
+        Ok(pid) => !Path::new(&format!("/proc/{pid}")).exists(),
+        Err(_) => false,
     }
 }
 
@@ -205,16 +217,9 @@ impl Desktop {
                 "browserName": "wry",
                 "tauri:options": { "application": bin, "args": args },
             });
-            let serde_json::Value::Object(capabilities) = capabilities else {
-                bail!("capabilities are not a JSON object");
-            };
-            let client = ClientBuilder::new(HttpConnector::new())
-                .capabilities(capabilities)
-                .connect(&format!("http://127.0.0.1:{port}"))
-                .await
-                .map_err(|e| {
-                    anyhow!("tauri-driver could not start {}: {e}; log:\n{}", bin.display(), driver.log())
-                })?;
+            let client = harness::webdriver_session(port, capabilities).await.map_err(|e| {
+                anyhow!("tauri-driver could not start {}: {e}; log:\n{}", bin.display(), driver.log())
+            })?;
             return Ok(Desktop { client, driver, xvfb, bin, data, dir });
         }
         Err(last)
@@ -244,7 +249,7 @@ impl Desktop {
     /// started from the desktop binary).
     pub fn app_pid(&self) -> Result<u32> {
         let bin = self.bin.to_string_lossy().into_owned();
-        let found = process_group(self.driver.id()).into_iter().find(|pid| {
+        let found = harness::group_members(self.driver.id()).into_iter().find(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline"))
                 .ok()
                 .and_then(|cmdline| cmdline.split(|b| *b == 0).next().map(|argv0| argv0 == bin.as_bytes()))
@@ -391,21 +396,6 @@ fn alive(pid: u32) -> bool {
             .is_some_and(|state| state != "Z" && state != "X"),
         Err(_) => false,
     }
-}
-
-/// The live processes of process group `group`.
-fn process_group(group: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-    entries
-        .filter_map(|entry| {
-            let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
-            let state = fields.next()?;
-            let pgrp: u32 = fields.nth(1)?.parse().ok()?;
-            (pgrp == group && state != "Z" && state != "X").then_some(pid)
-        })
-        .collect()
 }
 
 /// Polls `ready` until it succeeds; fails early if `process` exits, and after

@@ -270,7 +270,7 @@ fn tail(log: &str) -> String {
 }
 
 /// The live (not zombie) processes of process group `group`.
-fn group_members(group: u32) -> Vec<u32> {
+pub fn group_members(group: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
     entries
         .filter_map(|entry| {
@@ -550,6 +550,17 @@ impl Served {
 // ----- browser -----------------------------------------------------------------------
 
 /// Fails, saying how to install them, unless Chromium and chromedriver are
+/// A WebDriver session on the driver at 127.0.0.1:`port` (plain HTTP).
+pub async fn webdriver_session(port: u16, capabilities: serde_json::Value) -> Result<Client> {
+    let serde_json::Value::Object(capabilities) = capabilities else {
+        bail!("capabilities are not a JSON object");
+    };
+    Ok(ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await?)
+}
+
 /// there. The end-to-end tests never pass without a browser.
 pub fn require_browser() -> Result<()> {
     let missing: Vec<&str> =
@@ -615,20 +626,13 @@ impl Browser {
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
         });
-        let serde_json::Value::Object(capabilities) = capabilities else {
-            bail!("capabilities are not a JSON object");
-        };
-        let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .map_err(|e| {
-                anyhow!(
-                    "chromedriver could not start Chromium: {e}; chromedriver's log ({}):\n{}",
-                    driver.log_path().display(),
-                    tail(&driver.log())
-                )
-            })?;
+        let client = webdriver_session(port, capabilities).await.map_err(|e| {
+            anyhow!(
+                "chromedriver could not start Chromium: {e}; chromedriver's log ({}):\n{}",
+                driver.log_path().display(),
+                tail(&driver.log())
+            )
+        })?;
         Ok(Browser { client, driver, profile, owns_profile })
     }
 

@@ -997,15 +997,7 @@ fn add_files(files: web_sys::FileList, at: Point) {
                 Ok(image) => {
                     let offset = i as f64 * 32.0;
                     let point = Point { x: at.x + offset, y: at.y + offset };
-                    engine::with(|e| {
-                        e.add_image(
-                            image.bytes,
-                            image.media_type,
-                            (image.width, image.height),
-                            &image.name,
-                            point,
-                        )
-                    });
+                    engine::with(|e| e.add_image(image, point));
                 }
                 Err(message) => notify::error(&message),
             }

@@ -372,13 +372,7 @@ pub fn install() {
                 Ok(image) => {
                     engine::with(|e| {
                         let at = e.view_center();
-                        e.add_image(
-                            image.bytes,
-                            image.media_type,
-                            (image.width, image.height),
-                            &image.name,
-                            at,
-                        )
+                        e.add_image(image, at)
                     });
                 }
                 Err(message) => notify::error(&message),

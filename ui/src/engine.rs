@@ -520,18 +520,23 @@ impl Engine {
         let size = Kind::Note.default_size();
         let corner = Point { x: at.x - size.width / 2.0, y: at.y - 24.0 };
         let card = self.new_card(Content::Note { text: text.to_owned() }, corner, None);
+        let id = self.add_and_select(card)?;
+        self.signals.focus_request.set(Some(id));
+        Some(id)
+    }
+
+    /// Adds one card the user made and selects it; its id, or `None` (with a
+    /// message) when the board refused it.
+    fn add_and_select(&mut self, card: NewCard) -> Option<CardId> {
         let id = card.id;
         let result = self.board.add_card(card);
         let ok = result.is_ok();
         self.report(result);
         self.after_change();
-        if ok {
+        ok.then(|| {
             self.select_only(Some(id));
-            self.signals.focus_request.set(Some(id));
-            Some(id)
-        } else {
-            None
-        }
+            id
+        })
     }
 
     pub fn add_link(&mut self, at: Point, url: &str, title: &str) {
@@ -539,18 +544,13 @@ impl Engine {
         let corner = Point { x: at.x - size.width / 2.0, y: at.y - size.height / 2.0 };
         let card =
             self.new_card(Content::Link { url: url.to_owned(), title: title.to_owned() }, corner, None);
-        let id = card.id;
-        let result = self.board.add_card(card);
-        let ok = result.is_ok();
-        self.report(result);
-        self.after_change();
-        if ok {
-            self.select_only(Some(id));
-        }
+        self.add_and_select(card);
     }
 
     /// Adds an image the user supplied (already checked to be an image).
-    pub fn add_image(&mut self, bytes: Vec<u8>, media_type: &str, dims: (u32, u32), name: &str, at: Point) {
+    pub fn add_image(&mut self, image: crate::images::Image, at: Point) {
+        let crate::images::Image { bytes, media_type, width, height, name } = image;
+        let (dims, name) = ((width, height), name.as_str());
         let hash = match blob::insert(&mut self.blobs, bytes.clone()) {
             Ok(hash) => hash,
             Err(error) => {
@@ -577,14 +577,7 @@ impl Engine {
             file_name: name.chars().take(board_model::card::limits::MAX_LABEL_CHARS).collect(),
         };
         let card = self.new_card(Content::Image(image), corner, Some(size));
-        let id = card.id;
-        let result = self.board.add_card(card);
-        let ok = result.is_ok();
-        self.report(result);
-        self.after_change();
-        if ok {
-            self.select_only(Some(id));
-        }
+        self.add_and_select(card);
     }
 
     /// A blob is now here: give its cards a picture.
