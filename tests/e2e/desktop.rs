@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use corkboard_e2e::desktop::Desktop;
 use corkboard_e2e::harness::{self, Browser, NativePeer, Signaling};
 use corkboard_e2e::{action, check, find};
@@ -263,7 +263,9 @@ async fn desktop_killed_while_saving_reopens_cleanly() -> Result<()> {
         anyhow::Ok(())
     });
 
-    // Killed in mid-stream, once some notes are on disk.
+    // Killed in mid-stream, once some notes are on disk (a typist that
+    // stops early fails the test with its own reason).
+    let mut typist = typist;
     let data_dir = data.clone();
     let on_disk = check::eventually_within(
         check::deadline() * 6,
@@ -277,14 +279,23 @@ async fn desktop_killed_while_saving_reopens_cleanly() -> Result<()> {
                 Ok(count)
             }
         },
-    )
-    .await?;
-    desktop.kill().await?;
-    // The app died under the typist, as it should have.
+    );
+    let on_disk = tokio::select! {
+        on_disk = on_disk => on_disk?,
+        typed = &mut typist => {
+            typed?.context("the typist stopped before the kill")?;
+            bail!("all {NOTES} notes were typed before {KILL_AFTER} were on disk");
+        }
+    };
+    // The typist is still at work when the app dies, as it should be. Its
+    // WebDriver call in flight dies with the app, so it is stopped rather
+    // than awaited.
     ensure!(
-        typist.await?.is_err(),
+        !typist.is_finished(),
         "all {NOTES} notes were typed before the kill ({on_disk} were on disk when it was ordered)"
     );
+    typist.abort();
+    desktop.kill().await?;
 
     // What the app had saved (read with the app dead, so nothing changes it
     // afterwards).

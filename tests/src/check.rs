@@ -62,9 +62,21 @@ where
             Err(_) => last = anyhow!("the last attempt did not finish"),
         }
         if start.elapsed() >= limit {
-            bail!("{what}: not reached within {:.1} s; last: {last:#}", limit.as_secs_f64());
+            bail!("{what}: not reached within {:.1} s; last: {}", limit.as_secs_f64(), describe(&last));
         }
         tokio::time::sleep(POLL).await;
+    }
+}
+
+/// An error as a report line; a WebDriver error shows its kind and message
+/// (its `Display` alone can be empty, as WebKitWebDriver's often are).
+fn describe(error: &anyhow::Error) -> String {
+    match error.downcast_ref::<fantoccini::error::CmdError>() {
+        Some(fantoccini::error::CmdError::Standard(wd)) => {
+            format!("webdriver error “{}”: {:?} {}", wd.error(), wd.message, wd.stacktrace)
+        }
+        Some(other) => format!("{other:?}"),
+        None => format!("{error:#}"),
     }
 }
 

@@ -100,40 +100,39 @@ pub struct Xvfb {
 }
 
 impl Xvfb {
-    /// Starts Xvfb on the first free display in `:90`..`:199` and waits until
-    /// it accepts connections.
+    /// Starts Xvfb on a display number nobody else uses and waits until it
+    /// accepts connections. Xvfb picks the number itself (`-displayfd`:
+    /// it takes the first display whose lock it can create, atomically, and
+    /// writes the number to its stdout), so tests starting displays at the
+    /// same time never share one or remove each other's.
     pub fn start(dir: &Path) -> Result<Xvfb> {
-        let mut last = anyhow!("no display number was free in :90..:199");
-        for number in 90..200 {
-            let socket = socket_path(number);
-            let lock = PathBuf::from(format!("/tmp/.X{number}-lock"));
-            if lock.exists() && !stale_lock(&lock) {
-                continue;
-            }
-            // A killed Xvfb leaves its lock and socket behind: take the number back.
-            let _ = std::fs::remove_file(&lock);
-            let _ = std::fs::remove_file(&socket);
-            let mut command = Command::new(XVFB);
-            command.arg(format!(":{number}")).args(["-screen", "0", SCREEN, "-nolisten", "tcp"]);
-            let log = dir.join(format!("xvfb-{number}.log"));
-            let mut process = Process::spawn_logged("Xvfb", command, &log, false)?;
-            let start = Instant::now();
-            loop {
-                if UnixStream::connect(&socket).is_ok() {
-                    return Ok(Xvfb { _process: process, number });
-                }
-                // Another test took the number first: Xvfb exits; try the next.
-                if let Err(error) = process.ensure_running() {
-                    last = error;
-                    break;
-                }
-                if start.elapsed() > PATIENCE {
-                    bail!("Xvfb :{number} did not start within {} s:\n{}", PATIENCE.as_secs(), process.log());
-                }
-                std::thread::sleep(POLL);
-            }
+        let mut command = Command::new(XVFB);
+        command
+            .args(["-displayfd", "1", "-screen", "0", SCREEN, "-nolisten", "tcp"])
+            .stdout(std::process::Stdio::piped());
+        let log = dir.join("xvfb.log");
+        let mut process = Process::spawn("Xvfb", command, &log, false)?;
+        let stdout = process.take_stdout().context("Xvfb's stdout was not piped")?;
+        let mut line = String::new();
+        // Xvfb writes the number once it listens, or exits (closing the pipe).
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .context("cannot read the display number from Xvfb")?;
+        let number = line.trim().parse::<u32>().map_err(|_| {
+            anyhow!("Xvfb did not name a display (it said {line:?}); its log:\n{}", process.log())
+        })?;
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
+        let start = Instant::now();
+        while UnixStream::connect(&socket).is_err() {
+            process.ensure_running()?;
+            ensure!(
+                start.elapsed() < PATIENCE,
+                "Xvfb :{number} did not accept connections within {} s:\n{}",
+                PATIENCE.as_secs(),
+                process.log()
+            );
+            std::thread::sleep(POLL);
         }
-        Err(last)
+        Ok(Xvfb { _process: process, number })
     }
 
     /// The `DISPLAY` value, `:N`.
@@ -142,20 +141,15 @@ impl Xvfb {
     }
 }
 
-/// True when an X lock file names a process that no longer runs.
-fn stale_lock(lock: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(lock) else { return false };
-    match text.trim().parse::<u32>() {
-        Ok(pid) => !Path::new(&format!("/proc/{pid}")).exists(),
-        Err(_) => false,
-    }
-}
-
-fn socket_path(number: u32) -> PathBuf {
-    PathBuf::from(format!("/tmp/.X11-unix/X{number}"))
-}
-
 // ----- the app -----------------------------------------------------------------------
+
+/// One desktop app at a time in a test run. WebKitWebDriver picks the port
+/// its app's inspector server will listen on by binding port 0 and letting
+/// it go, and then connects there; with two apps starting at once, one
+/// driver can end up talking to the other's app, or to nothing (seen as
+/// sessions dropped mid-request). Taken by [`Desktop::start`], held until the
+/// `Desktop` is gone. Browser tests still run alongside.
+static ONE_APP_AT_A_TIME: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
 /// The desktop app running on its own display, driven over WebDriver.
 #[derive(Debug)]
@@ -168,6 +162,8 @@ pub struct Desktop {
     bin: PathBuf,
     data: PathBuf,
     dir: PathBuf,
+    /// This app's turn (see [`ONE_APP_AT_A_TIME`]); dropped last.
+    _turn: tokio::sync::SemaphorePermit<'static>,
 }
 
 impl Desktop {
@@ -179,6 +175,7 @@ impl Desktop {
     pub async fn start(data: &Path, signal: &str, args: &[&str]) -> Result<Desktop> {
         let tauri_driver = require_desktop_tools()?;
         let bin = desktop_binary()?;
+        let turn = ONE_APP_AT_A_TIME.acquire().await.context("the desktop turn semaphore was closed")?;
         std::fs::create_dir_all(data).with_context(|| format!("cannot create {}", data.display()))?;
         let data = data.canonicalize()?;
         let dir = harness::temp_dir("desktop")?;
@@ -186,7 +183,7 @@ impl Desktop {
 
         let mut last = anyhow!("tauri-driver did not start");
         for attempt in 0..3 {
-            let (port, native_port) = (harness::free_port()?, harness::free_port()?);
+            let [port, native_port] = harness::free_ports()?;
             let mut command = Command::new(&tauri_driver);
             command
                 .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
@@ -220,7 +217,7 @@ impl Desktop {
             let client = harness::webdriver_session(port, capabilities).await.map_err(|e| {
                 anyhow!("tauri-driver could not start {}: {e}; log:\n{}", bin.display(), driver.log())
             })?;
-            return Ok(Desktop { client, driver, xvfb, bin, data, dir });
+            return Ok(Desktop { client, driver, xvfb, bin, data, dir, _turn: turn });
         }
         Err(last)
     }

@@ -108,8 +108,21 @@ pub fn dist_dir() -> Result<PathBuf> {
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind 127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
+    let [port] = free_ports()?;
+    Ok(port)
+}
+
+/// `N` distinct free loopback ports (all held while they are picked, so no
+/// two are the same).
+pub fn free_ports<const N: usize>() -> Result<[u16; N]> {
+    let listeners = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").context("cannot bind 127.0.0.1:0"))
+        .collect::<Result<Vec<_>>>()?;
+    let mut ports = [0; N];
+    for (port, listener) in ports.iter_mut().zip(&listeners) {
+        *port = listener.local_addr()?.port();
+    }
+    Ok(ports)
 }
 
 /// A plain HTTP/1.1 GET on loopback: (status code, body). For readiness

@@ -26,6 +26,8 @@ use crate::view_model::{BACKGROUNDS, BoardSignals, Camera, PRESETS};
 
 /// Pixels a pointer must travel before a press becomes a drag.
 const DRAG_THRESHOLD: f64 = 3.0;
+/// How far apart (CSS px) the two presses of a double-click may land.
+const DOUBLE_CLICK_SLOP: f64 = 8.0;
 
 thread_local! {
     static PENDING_TITLES: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
@@ -121,9 +123,17 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
         }
     };
 
+    // Where the last two left-button presses were: a double-click counts
+    // only when both landed in the same spot, whatever produced the events
+    // (some synthetic input counts any two quick clicks as a double one).
+    let presses = StoredValue::new([(f64::NAN, f64::NAN); 2]);
     let on_pointerdown = move |ev: leptos::ev::PointerEvent| {
         if ev.button() != 0 && ev.button() != 1 {
             return;
+        }
+        if ev.button() == 0 {
+            let here = (ev.client_x() as f64, ev.client_y() as f64);
+            presses.update_value(|[before, last]| (*before, *last) = (*last, here));
         }
         let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
         if target.closest("a, button, input").ok().flatten().is_some() {
@@ -270,6 +280,10 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
     };
 
     let on_dblclick = move |ev: leptos::ev::MouseEvent| {
+        let [first, second] = presses.get_value();
+        if (first.0 - second.0).hypot(first.1 - second.1) > DOUBLE_CLICK_SLOP {
+            return;
+        }
         // Pointer capture retargets clicks to the board: ask what is under the pointer.
         let under = platform::document()
             .and_then(|d| d.element_from_point(ev.client_x() as f32, ev.client_y() as f32));

@@ -106,6 +106,10 @@ pub struct Link {
     session: Option<Session>,
     generation: u64,
     outbox: VecDeque<Vec<u8>>,
+    /// Whether the shell has opened this generation's link (`open_board`
+    /// answered): frames wait until then, since a frame the node gets before
+    /// the link exists is lost, and the hello must be the first it sees.
+    opened: bool,
     sending: bool,
     offline: bool,
     status: Status,
@@ -123,6 +127,7 @@ impl Link {
             session: None,
             generation: 0,
             outbox: VecDeque::new(),
+            opened: false,
             sending: false,
             offline: false,
             status: Status::Connecting,
@@ -150,6 +155,7 @@ impl Link {
         }
         self.session = Some(session);
         self.outbox.clear();
+        self.opened = false;
         let Some(channel_class) = tauri().and_then(|t| path(&t, &["core", "Channel"])) else { return };
         let Ok(channel_class) = channel_class.dyn_into::<Function>() else { return };
         let Ok(channel) = Reflect::construct(&channel_class, &Array::new()) else { return };
@@ -170,10 +176,12 @@ impl Link {
         self.handler = Some(handler);
         let arguments = args(&[("fragment", JsValue::from_str(&self.fragment)), ("onFrame", channel)]);
         leptos::task::spawn_local(async move {
-            if let Err(error) = invoke("open_board", &arguments).await {
-                notify::error(&format!("The desktop app could not open this board: {error}"));
+            match invoke("open_board", &arguments).await {
+                Ok(_) => {
+                    engine::with(|e| e.desktop_opened(generation));
+                }
+                Err(error) => notify::error(&format!("The desktop app could not open this board: {error}")),
             }
-            engine::with(|e| e.flush_network());
         });
     }
 
@@ -214,7 +222,7 @@ impl Link {
     }
 
     fn pump(&mut self) {
-        if self.sending {
+        if self.sending || !self.opened {
             return;
         }
         let Some(frame) = self.outbox.pop_front() else { return };
@@ -292,6 +300,13 @@ impl Engine {
                 link.start(identity);
             }
         }
+        self.flush_network();
+    }
+
+    /// The shell has opened the link of `generation`: its frames may go.
+    fn desktop_opened(&mut self, generation: u64) {
+        let Some(link) = self.desktop.as_mut().filter(|l| l.generation == generation) else { return };
+        link.opened = true;
         self.flush_network();
     }
 
