@@ -42,15 +42,32 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// A fresh, empty directory unique to this process and call:
-/// `$TMPDIR/corkboard-e2e-<name>-<pid>-<n>`. It is left behind so that
-/// screenshots and logs can be looked at after a failure.
+/// `$TMPDIR/corkboard-e2e/<pid>/<name>-<n>`. It is left behind so that
+/// screenshots and logs can be looked at after a failure, until the next
+/// run: the first call in a process removes the directories of runs whose
+/// process has ended.
 pub fn temp_dir(name: &str) -> Result<PathBuf> {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    static PRUNED: std::sync::Once = std::sync::Once::new();
+    let root = std::env::temp_dir().join("corkboard-e2e");
+    PRUNED.call_once(|| prune_finished_runs(&root));
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("corkboard-e2e-{name}-{}-{n}", std::process::id()));
+    let dir = root.join(std::process::id().to_string()).join(format!("{name}-{n}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
+}
+
+/// Removes the run directories under `root` whose process no longer runs.
+fn prune_finished_runs(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// The cargo target directory: `$CARGO_TARGET_DIR`, else the one `./x`
