@@ -131,6 +131,21 @@ pub enum Message {
     Bye {
         reason: String,
     },
+    /// A third peer's presence, relayed by a sender connected to it (the
+    /// desktop app's embedded peer to its own page, which has no network of
+    /// its own). Only a session configured to take relayed presence accepts it.
+    PeerPresence {
+        /// The third peer's replica id.
+        peer: u64,
+        name: String,
+        /// `#rrggbb`.
+        color: String,
+        presence: Presence,
+    },
+    /// A relayed peer has gone.
+    PeerLeft {
+        peer: u64,
+    },
 }
 
 impl Message {
@@ -177,19 +192,15 @@ impl Message {
             Message::BlobHave { size, .. } if *size > crate::blob::MAX_BLOB_SIZE => {
                 return Err(Error::InvalidField("blob size"));
             }
-            Message::Presence(presence) => {
-                let numbers = presence
-                    .cursor
-                    .iter()
-                    .flat_map(|(x, y)| [*x, *y])
-                    .chain(presence.dragging.iter().flat_map(|(_, x, y)| [*x, *y]));
-                if numbers.into_iter().any(|v| !v.is_finite()) {
-                    return Err(Error::InvalidField("presence coordinate"));
+            Message::Presence(presence) => check_presence(presence)?,
+            Message::PeerPresence { name, color, presence, .. } => {
+                if name.len() > MAX_TEXT_BYTES {
+                    return Err(Error::InvalidField("name"));
                 }
-                let max = crate::presence::MAX_LISTED_CARDS;
-                if presence.selection.len() > max || presence.dragging.len() > max {
-                    return Err(Error::InvalidField("presence card list"));
+                if !is_hex_color(color) {
+                    return Err(Error::InvalidField("colour"));
                 }
+                check_presence(presence)?;
             }
             Message::Bye { reason } if reason.len() > MAX_TEXT_BYTES => {
                 return Err(Error::InvalidField("bye reason"));
@@ -198,6 +209,22 @@ impl Message {
         }
         Ok(())
     }
+}
+
+fn check_presence(presence: &Presence) -> Result<(), Error> {
+    let numbers = presence
+        .cursor
+        .iter()
+        .flat_map(|(x, y)| [*x, *y])
+        .chain(presence.dragging.iter().flat_map(|(_, x, y)| [*x, *y]));
+    if numbers.into_iter().any(|v| !v.is_finite()) {
+        return Err(Error::InvalidField("presence coordinate"));
+    }
+    let max = crate::presence::MAX_LISTED_CARDS;
+    if presence.selection.len() > max || presence.dragging.len() > max {
+        return Err(Error::InvalidField("presence card list"));
+    }
+    Ok(())
 }
 
 fn is_hex_color(s: &str) -> bool {

@@ -73,6 +73,11 @@ pub struct Config {
     pub proof: Option<Vec<u8>>,
     /// The proof the remote must present; `None` accepts any.
     pub expected_remote_proof: Option<Vec<u8>>,
+    /// Whether the remote may relay other peers' presence
+    /// ([`Event::RelayedPresence`]): only where the remote is trusted to speak
+    /// for others, as the desktop page trusts its own embedded peer. Elsewhere
+    /// a relayed presence is a protocol error.
+    pub accept_relayed_presence: bool,
 }
 
 impl Config {
@@ -83,6 +88,7 @@ impl Config {
             max_frame_size: protocol::DEFAULT_MAX_FRAME_SIZE,
             proof: None,
             expected_remote_proof: None,
+            accept_relayed_presence: false,
         }
     }
 }
@@ -104,6 +110,11 @@ pub enum Event {
     BoardChanged,
     /// The remote's presence changed.
     Presence { peer: u64, state: presence::State },
+    /// A third peer's presence, relayed by the remote (see
+    /// [`Config::accept_relayed_presence`]).
+    RelayedPresence { peer: u64, identity: Identity, state: presence::State },
+    /// A relayed peer has gone.
+    RelayedLeft { peer: u64 },
     /// Part of a wanted blob arrived.
     BlobProgress { hash: Hash, received: u64, total: u64 },
     /// A wanted blob arrived whole and its hash matched.
@@ -144,6 +155,8 @@ pub enum Error {
     Store(#[from] blob::StoreError),
     #[error("the session is closed")]
     Closed,
+    #[error("the peer relayed another peer's presence, which this session does not take")]
+    UnexpectedRelay,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -353,6 +366,26 @@ impl Session {
                 self.events.push_back(Event::Closed { reason });
                 Ok(())
             }
+            Message::PeerPresence { peer, name, color, presence: wire } => {
+                if !self.config.accept_relayed_presence {
+                    return Err(Error::UnexpectedRelay);
+                }
+                let name: String = name.chars().take(presence::MAX_NAME_CHARS).collect();
+                let identity = Identity { name, color };
+                self.events.push_back(Event::RelayedPresence {
+                    peer,
+                    identity,
+                    state: presence_from_wire(&wire),
+                });
+                Ok(())
+            }
+            Message::PeerLeft { peer } => {
+                if !self.config.accept_relayed_presence {
+                    return Err(Error::UnexpectedRelay);
+                }
+                self.events.push_back(Event::RelayedLeft { peer });
+                Ok(())
+            }
         }
     }
 
@@ -498,6 +531,29 @@ impl Session {
     }
 
     /// Sets what the remote sees of us; sent at the next poll, latest state wins.
+    /// Tells the remote about a third peer's presence (the remote must take
+    /// relayed presence, see [`Config::accept_relayed_presence`]). Sent at
+    /// once when the session is open; dropped otherwise.
+    pub fn relay_presence(&mut self, peer: u64, identity: &Identity, state: &presence::State) {
+        if self.phase != Phase::Open {
+            return;
+        }
+        let message = Message::PeerPresence {
+            peer,
+            name: truncate(&identity.name, protocol::MAX_TEXT_BYTES),
+            color: identity.color.clone(),
+            presence: presence_to_wire(state, 0),
+        };
+        self.send(&message);
+    }
+
+    /// Tells the remote that a relayed peer has gone.
+    pub fn relay_left(&mut self, peer: u64) {
+        if self.phase == Phase::Open {
+            self.send(&Message::PeerLeft { peer });
+        }
+    }
+
     pub fn set_presence(&mut self, state: presence::State) {
         self.local_presence = Some(state);
         self.presence_due = self.phase == Phase::Open;
@@ -636,6 +692,8 @@ fn name_of(message: &Message) -> &'static str {
         Message::BlobCancel { .. } => "blob cancel",
         Message::Presence(_) => "presence",
         Message::Bye { .. } => "bye",
+        Message::PeerPresence { .. } => "relayed presence",
+        Message::PeerLeft { .. } => "relayed departure",
     }
 }
 

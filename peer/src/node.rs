@@ -225,6 +225,8 @@ struct Peer {
     connection: transport::Connection,
     writer: Option<mpsc::Sender<Vec<u8>>>,
     session: Option<Session>,
+    /// What this peer last said of its presence (relayed to the local link).
+    presence: presence::State,
 }
 
 /// The session of a board's local link.
@@ -232,6 +234,8 @@ struct Local {
     generation: u64,
     session: Session,
     to_app: mpsc::UnboundedSender<Vec<u8>>,
+    /// The remote peers' presence as last relayed to the app, and when.
+    relayed: HashMap<u64, (Identity, presence::State, u64)>,
 }
 
 /// Which session of a room.
@@ -630,7 +634,8 @@ impl Node {
         let Some(room) = self.rooms.get_mut(&room_id) else { return Err(Error::Stopped) };
         end_local(room, "the board was opened again");
         let config = session::Config::new(room.board.replica().0, identity);
-        room.local = Some(Local { generation, session: Session::new(config), to_app });
+        room.local =
+            Some(Local { generation, session: Session::new(config), to_app, relayed: HashMap::new() });
         flush_room(room, &room_id, inputs);
         Ok(LocalLink { board, from_node, to_node })
     }
@@ -843,7 +848,16 @@ impl Node {
         };
         let sealed = envelopes.seal(Some(remote), signal, nonce(), clock::now_ms());
         client.signal(room_id, Some(remote), sealed);
-        room.peers.insert(remote.to_owned(), Peer { generation, connection, writer: None, session: None });
+        room.peers.insert(
+            remote.to_owned(),
+            Peer {
+                generation,
+                connection,
+                writer: None,
+                session: None,
+                presence: presence::State::default(),
+            },
+        );
     }
 
     async fn on_envelope(&mut self, room_id: &str, from: &str, data: &[u8]) {
@@ -1098,6 +1112,7 @@ fn handle_session_events(room: &mut Room, who: &Who) {
     let mut retry_blobs = false;
     let mut opened = false;
     let mut local_presence = None;
+    let mut remote_presence = None;
     let mut lacking = Vec::new();
     let Some(session) = session_of(&mut room.local, &mut room.peers, who) else { return };
     while let Some(event) = session.poll_event() {
@@ -1125,11 +1140,12 @@ fn handle_session_events(room: &mut Room, who: &Who) {
                 retry_blobs = true;
             }
             SessionEvent::Closed { reason } => tracing::info!(%who, %reason, "peer said goodbye"),
-            SessionEvent::Presence { state, .. } => {
-                if *who == Who::Local {
-                    local_presence = Some(state);
-                }
-            }
+            SessionEvent::Presence { state, .. } => match who {
+                Who::Local => local_presence = Some(state),
+                Who::Remote(id) => remote_presence = Some((id.clone(), state)),
+            },
+            // Peers relay presence only to a desktop page, never to a node.
+            SessionEvent::RelayedPresence { .. } | SessionEvent::RelayedLeft { .. } => {}
             SessionEvent::BlobProgress { .. } => {}
         }
     }
@@ -1140,6 +1156,12 @@ fn handle_session_events(room: &mut Room, who: &Who) {
     {
         session.set_presence(state);
     }
+    if let Some((id, state)) = remote_presence
+        && let Some(peer) = room.peers.get_mut(&id)
+    {
+        peer.presence = state;
+    }
+    relay_presence(room, clock::now_ms());
     if let Some(state) = local_presence {
         for peer in room.peers.values_mut() {
             if let Some(session) = peer.session.as_mut() {
@@ -1161,6 +1183,36 @@ fn handle_session_events(room: &mut Room, who: &Who) {
     } else if retry_blobs {
         room.blob_turn += 1;
         want_missing_blobs(room);
+    }
+}
+
+/// Shows the local link (the desktop page, which has no network of its own)
+/// who else is on the board and where: each open remote session's identity
+/// and presence, sent when it changes or is about to expire, and a departure
+/// for each peer gone since.
+fn relay_presence(room: &mut Room, now: u64) {
+    let Some(local) = room.local.as_mut().filter(|local| local.session.is_open()) else { return };
+    let present: HashMap<u64, (Identity, presence::State)> = room
+        .peers
+        .values()
+        .filter_map(|peer| {
+            let remote = peer.session.as_ref().filter(|s| s.is_open())?.remote()?;
+            Some((remote.peer, (remote.identity.clone(), peer.presence.clone())))
+        })
+        .collect();
+    let gone: Vec<u64> = local.relayed.keys().filter(|peer| !present.contains_key(peer)).copied().collect();
+    for peer in gone {
+        local.relayed.remove(&peer);
+        local.session.relay_left(peer);
+    }
+    for (peer, (identity, state)) in present {
+        let fresh = local.relayed.get(&peer).is_some_and(|(i, s, at)| {
+            *i == identity && *s == state && now.saturating_sub(*at) < presence::REFRESH_MS
+        });
+        if !fresh {
+            local.session.relay_presence(peer, &identity, &state);
+            local.relayed.insert(peer, (identity, state, now));
+        }
     }
 }
 

@@ -131,6 +131,21 @@ async fn desktop_browser_and_native_peer_share_a_board() -> Result<()> {
     check::value_is(d, &find::note_text(&from_browser), "Typed in a browser").await?;
     check::value_is(d, &find::note_text(&from_desktop), edited).await?;
 
+    // The desktop page (no network of its own) is told who else is here and
+    // where: the browser user and the native peer in its people list, the
+    // browser's cursor on its board.
+    check::count(d, find::PERSON, 3).await?;
+    let board = check::element(b, find::BOARD).await?;
+    action::click_at(b, &board, 900.0, 450.0).await?;
+    check::element(d, r#"[data-testid="remote-cursor"]"#).await?;
+    // And the other way: what the desktop user selects (relayed by its peer)
+    // is outlined in the browser. (Its cursor goes too, but WebKitWebDriver
+    // takes the pointer off the page right after each click.)
+    action::click(d, &find::card(&from_desktop)).await?;
+    check::element(b, &format!("{}.remote-selected", find::card(&from_desktop))).await?;
+    support::click_empty(d, 1100.0, 560.0).await?;
+    check::count(b, ".remote-selected", 0).await?;
+
     // Native peer → desktop, through serve's inbox while it holds the board.
     let from_native = native.add_note(&link, "Added in a terminal", 620.0, 40.0)?;
     check::value_is(d, &find::note_text(&from_native), "Added in a terminal").await?;

@@ -149,7 +149,11 @@ impl Link {
     pub fn start(&mut self, identity: presence::Identity) {
         self.generation += 1;
         let generation = self.generation;
-        let mut session = Session::new(session::Config::new(self.replica, identity));
+        // The embedded peer relays who else is on the board: the page has no
+        // network of its own to learn it from.
+        let mut config = session::Config::new(self.replica, identity);
+        config.accept_relayed_presence = true;
+        let mut session = Session::new(config);
         if let Some(state) = self.presence.clone() {
             session.set_presence(state);
         }
@@ -283,10 +287,18 @@ impl Engine {
                     notify::error(&format!("An image was damaged on the way: {reason}"))
                 }
                 SessionEvent::Presence { .. } => {}
+                SessionEvent::RelayedPresence { peer, identity, state } => {
+                    if self.identity_of(peer) != Some(&identity) {
+                        self.peer_opened(peer, identity);
+                    }
+                    self.remote_presence(peer, state);
+                }
+                SessionEvent::RelayedLeft { peer } => self.peer_closed(peer),
                 SessionEvent::Closed { reason } => {
                     web_sys::console::info_1(
                         &format!("corkboard: the desktop peer closed the link: {reason}").into(),
                     );
+                    self.forget_relayed_peers();
                 }
             }
         }
@@ -295,6 +307,7 @@ impl Engine {
         }
         if let Err(error) = result {
             notify::error(&format!("The desktop app's peer sent something broken ({error}); reconnecting."));
+            self.forget_relayed_peers();
             let identity = self.identity();
             if let Some(link) = self.desktop.as_mut() {
                 link.start(identity);

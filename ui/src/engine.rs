@@ -1057,6 +1057,20 @@ impl Engine {
         self.refresh_people();
     }
 
+    /// Who a peer is, as last heard.
+    pub fn identity_of(&self, peer: u64) -> Option<&Identity> {
+        self.identities.get(&peer)
+    }
+
+    /// Forgets every peer the page knows of (the desktop link that relayed
+    /// them ended; a new one relays them again).
+    pub fn forget_relayed_peers(&mut self) {
+        let peers: Vec<u64> = self.identities.keys().copied().collect();
+        for peer in peers {
+            self.peer_closed(peer);
+        }
+    }
+
     pub fn remote_presence(&mut self, peer: u64, state: presence::State) {
         self.presence.apply(peer, state.clone(), platform::now_ms());
         self.apply_remote_presence(peer, state);

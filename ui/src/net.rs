@@ -753,6 +753,8 @@ impl Engine {
                 }
                 SessionEvent::BoardChanged => board_changed = true,
                 SessionEvent::Presence { peer, state } => self.remote_presence(peer, state),
+                // Browser sessions do not take relayed presence (the session refuses it).
+                SessionEvent::RelayedPresence { .. } | SessionEvent::RelayedLeft { .. } => {}
                 SessionEvent::BlobProgress { hash, received, total } => {
                     self.mesh.progress.insert(hash, received as f64 / total.max(1) as f64);
                     self.refresh_image_cards(&hash);

@@ -271,6 +271,73 @@ fn presence_reaches_the_peer_latest_state_wins_and_is_refreshed() {
     assert!(events(&mut b.1).contains(&Event::Presence { peer: 1, state: at(2.0) }));
 }
 
+/// Two open sessions, the second taking presence relayed by the first.
+fn relaying_pair() -> ((Peer, Session), (Peer, Session)) {
+    let mut cb = config(2);
+    cb.accept_relayed_presence = true;
+    let mut a = (Peer::new(new_board(1)), Session::new(config(1)));
+    let mut b = (Peer::new(Board::empty(ReplicaId(2)).expect("board")), Session::new(cb));
+    pump(&mut a, &mut b, 0);
+    events(&mut b.1);
+    (a, b)
+}
+
+#[test]
+fn relayed_presence_reaches_a_session_that_takes_it() {
+    let (mut a, mut b) = relaying_pair();
+    let rui = presence::Identity { name: "Rui".into(), color: "#aa3300".into() };
+    let state = presence::State {
+        cursor: Some(Point { x: 3.0, y: 4.0 }),
+        selection: vec![id(7)],
+        dragging: vec![(id(7), Point { x: 5.0, y: 6.0 })],
+    };
+    a.1.relay_presence(9, &rui, &state);
+    a.1.relay_left(9);
+    pump(&mut a, &mut b, 0);
+    assert_eq!(
+        events(&mut b.1),
+        vec![Event::RelayedPresence { peer: 9, identity: rui, state }, Event::RelayedLeft { peer: 9 }]
+    );
+}
+
+#[test]
+fn relayed_presence_is_refused_where_not_taken_and_checked_where_taken() {
+    let someone = presence::Identity { name: "Someone".into(), color: "#000000".into() };
+    for relay in [
+        |s: &mut Session, who: &presence::Identity| s.relay_presence(9, who, &presence::State::default()),
+        |s: &mut Session, _: &presence::Identity| s.relay_left(9),
+    ] {
+        let (mut a, mut b) = pair(new_board(1), Board::empty(ReplicaId(2)).unwrap());
+        pump(&mut a, &mut b, 0);
+        relay(&mut a.1, &someone);
+        let frame = a.1.poll_transmit(&a.0.board, &a.0.blobs).expect("a relayed frame");
+        assert!(matches!(
+            b.1.receive(&frame, &mut b.0.board, &mut b.0.blobs, 0),
+            Err(Error::UnexpectedRelay)
+        ));
+    }
+
+    // Where it is taken, a bad colour or a coordinate that is not a number is refused.
+    let wire = |cursor: (f64, f64)| protocol::Presence {
+        seq: 0,
+        cursor: Some(cursor),
+        selection: vec![],
+        dragging: vec![],
+    };
+    for (color, cursor) in
+        [("red", (1.0, 1.0)), ("#ffffff", (f64::NAN, 1.0)), ("#ffffff", (1.0, f64::INFINITY))]
+    {
+        let (_, mut b) = relaying_pair();
+        let message =
+            Message::PeerPresence { peer: 9, name: "x".into(), color: color.into(), presence: wire(cursor) };
+        let frame = message.encode(1 << 16).remove(0);
+        assert!(
+            matches!(b.1.receive(&frame, &mut b.0.board, &mut b.0.blobs, 0), Err(Error::Protocol(_))),
+            "{color} {cursor:?} accepted"
+        );
+    }
+}
+
 #[test]
 fn a_big_first_sync_travels_in_fragments_within_the_frame_limit() {
     let mut board = new_board(1);

@@ -34,6 +34,8 @@ struct Ui {
     ended: bool,
     /// Why the node said goodbye, if it did.
     bye: Option<String>,
+    /// The other peers the node says are on the board.
+    relayed: std::collections::BTreeMap<u64, Identity>,
 }
 
 impl Ui {
@@ -43,10 +45,14 @@ impl Ui {
         Ui {
             board: Board::empty(replica).expect("board"),
             blobs: MemoryStore::new(),
-            session: Session::new(session::Config::new(replica.0, identity)),
+            session: Session::new(session::Config {
+                accept_relayed_presence: true,
+                ..session::Config::new(replica.0, identity)
+            }),
             link,
             ended: false,
             bye: None,
+            relayed: Default::default(),
         }
     }
 
@@ -78,8 +84,15 @@ impl Ui {
             let _ = self.link.to_node.send(frame);
         }
         while let Some(event) = self.session.poll_event() {
-            if let session::Event::Closed { reason } = event {
-                self.bye = Some(reason);
+            match event {
+                session::Event::Closed { reason } => self.bye = Some(reason),
+                session::Event::RelayedPresence { peer, identity, .. } => {
+                    self.relayed.insert(peer, identity);
+                }
+                session::Event::RelayedLeft { peer } => {
+                    self.relayed.remove(&peer);
+                }
+                _ => {}
             }
         }
         self.board.take_changes();
@@ -174,6 +187,9 @@ fn a_local_link_converges_with_a_remote_peer_over_webrtc_both_ways_with_images()
     // A remote peer gets both, the image via the node, which fetched it from the UI.
     let serving_b = Serving::start_with(&signal, &b, &["--board", &app_link]);
     wait_status(&runtime, &node, "B is connected", |s| s.peers.get(&link.board.to_string()) == Some(&1));
+    // The UI, which has no network, is told who else is here.
+    ui.until("the node relays B's presence", |ui| ui.relayed.len() == 1);
+    assert!(ui.relayed.values().all(|who| !who.name.is_empty()), "{:?}", ui.relayed);
     let blob_on_b = std::path::Path::new(&b).join("blobs").join(hash.to_hex());
     let deadline = Instant::now() + Duration::from_secs(30);
     while !(has_text(&show(&app_link, &b), "from the ui") && blob_on_b.is_file()) {
@@ -202,6 +218,7 @@ fn a_local_link_converges_with_a_remote_peer_over_webrtc_both_ways_with_images()
     wait_status(&runtime, &node, "offline with no peers", |s| {
         s.signaling == SignalingState::Offline && s.peers.values().all(|n| *n == 0)
     });
+    ui.until("the node says B has gone", |ui| ui.relayed.is_empty());
     ui.add_note("written offline");
     ui.until("the node has the offline edit", |ui| ui.session.is_synced(&ui.board));
     std::thread::sleep(Duration::from_millis(500));
@@ -211,6 +228,7 @@ fn a_local_link_converges_with_a_remote_peer_over_webrtc_both_ways_with_images()
         s.signaling == SignalingState::Connected && s.peers.get(&link.board.to_string()) == Some(&1)
     });
     shown_when(&app_link, &b, "B gets the offline edit", |v| has_text(v, "written offline"));
+    ui.until("B is shown again", |ui| ui.relayed.len() == 1);
 
     // Everyone ends with the same board, and the node's copy on disk is it too.
     ui.until("the UI is in sync", |ui| ui.session.is_synced(&ui.board));
