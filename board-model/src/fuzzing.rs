@@ -62,7 +62,10 @@ pub fn session_receive(data: &[u8]) -> Result<(), crate::session::Error> {
     });
     let mut blobs = blob::MemoryStore::new();
     let identity = Identity { name: "fuzz".into(), color: "#000000".into() };
-    let mut session = Session::new(Config::new(1, identity));
+    // Half the inputs also exercise relayed presence (the desktop page's session).
+    let mut config = Config::new(1, identity);
+    config.accept_relayed_presence = data.first().is_some_and(|b| b & 1 == 1);
+    let mut session = Session::new(config);
     let mut result = Ok(());
     for (now, frame) in split_frames(data).into_iter().enumerate() {
         result = session.receive(frame, &mut board, &mut blobs, now as u64);
