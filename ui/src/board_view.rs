@@ -99,11 +99,22 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
     let help = RwSignal::new(false);
     let file_input: NodeRef<html::Input> = NodeRef::new();
 
+    // Where the board's top-left corner is in the window. Kept between
+    // pointer moves: reading it forces a layout, and during a drag every
+    // frame has just moved cards. Read again on each press and on resize.
+    let board_origin = StoredValue::new(None::<(f64, f64)>);
     // Board-relative screen coordinates of a client point.
     let to_screen = move |client_x: f64, client_y: f64| -> (f64, f64) {
-        let Some(board) = board_ref.get_untracked() else { return (client_x, client_y) };
-        let rect = board.get_bounding_client_rect();
-        (client_x - rect.left(), client_y - rect.top())
+        let origin = board_origin.get_value().or_else(|| {
+            let rect = board_ref.get_untracked()?.get_bounding_client_rect();
+            let origin = (rect.left(), rect.top());
+            board_origin.set_value(Some(origin));
+            Some(origin)
+        });
+        match origin {
+            Some((left, top)) => (client_x - left, client_y - top),
+            None => (client_x, client_y),
+        }
     };
     let to_board = move |client_x: f64, client_y: f64| -> Point {
         let (sx, sy) = to_screen(client_x, client_y);
@@ -131,6 +142,7 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
         if ev.button() != 0 && ev.button() != 1 {
             return;
         }
+        board_origin.set_value(None);
         if ev.button() == 0 {
             let here = (ev.client_x() as f64, ev.client_y() as f64);
             presses.update_value(|[before, last]| (*before, *last) = (*last, here));
@@ -379,6 +391,7 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
     let keydown = window_event_listener(leptos::ev::keydown, move |ev| {
         on_key(&ev, signals, help, view_center, board_ref);
     });
+    let resize = window_event_listener(leptos::ev::resize, move |_| board_origin.set_value(None));
     let copy = window_event_listener(leptos::ev::copy, move |ev| on_copy(&ev, false));
     let cut = window_event_listener(leptos::ev::cut, move |ev| on_copy(&ev, true));
     let paste = window_event_listener(leptos::ev::paste, move |ev| {
@@ -400,6 +413,7 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
     });
     on_cleanup(move || {
         keydown.remove();
+        resize.remove();
         copy.remove();
         cut.remove();
         paste.remove();
