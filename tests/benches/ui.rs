@@ -9,7 +9,12 @@
 //!   forced) minus an empty baseline; paint is outside it;
 //! - live motion: a pointer move dispatched in browser A until browser B's
 //!   DOM shows the card there (B's MutationObserver; both clocks are this
-//!   machine's), browser↔browser over a real WebRTC data channel.
+//!   machine's), browser↔browser over a real WebRTC data channel;
+//! - live motion browser↔native: the same, between a browser and the
+//!   desktop app's embedded native peer (an in-process `peer::node` whose
+//!   local link plays the desktop page): a pointer move in the browser until
+//!   the relayed presence reaches the local link, and a drag on the local
+//!   link until the browser's DOM shows it.
 //!
 //! `cargo bench -p corkboard-e2e --bench ui [-- --quick]`, after the web app
 //! is built into ui/dist (`./x bench` does both).
@@ -153,6 +158,130 @@ const sleep = ms => new Promise(r => setTimeout(r, ms));
 })();
 "#;
 
+/// Milliseconds since the Unix epoch, as the browsers' `timeOrigin + now()`.
+fn epoch_ms() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
+
+/// The desktop side of live motion: an in-process native node serving the
+/// board, and a session on its local link standing in for the desktop page.
+/// A task pumps the link; it notes when card `watched` is seen dragged in
+/// relayed presence, and sets the local presence it is handed.
+struct NativeSide {
+    _node: peer::node::NodeHandle,
+    presence: tokio::sync::mpsc::UnboundedSender<board_model::presence::State>,
+    /// (when, board x) of each relayed drag of the watched card.
+    arrivals: std::sync::Arc<std::sync::Mutex<Vec<(f64, f64)>>>,
+    /// (cards on the local link's board, peers relayed to it).
+    seen: tokio::sync::watch::Receiver<(usize, usize)>,
+}
+
+impl NativeSide {
+    async fn start(signal: &str, link: &ShareLink, watched: CardId, dir: &Path) -> Result<NativeSide> {
+        use board_model::session::{self, Event};
+        use board_model::{Session, blob::MemoryStore, presence};
+        let config = peer::node::Config {
+            signal_url: signal.to_owned(),
+            identity: presence::Identity { name: "Desktop".into(), color: "#336699".into() },
+            transport: peer::transport::Options {
+                udp_addrs: vec!["127.0.0.1:0".into()],
+                ..Default::default()
+            },
+        };
+        let node = peer::node::spawn(config, peer::storage::DataDir::open(dir)?);
+        let peer::node::LocalLink { mut from_node, to_node, .. } = node.open(link.clone()).await?;
+        let (presence_tx, mut presence_rx) = tokio::sync::mpsc::unbounded_channel::<presence::State>();
+        let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (seen_tx, seen) = tokio::sync::watch::channel((0, 0));
+        let replica = peer::random::replica();
+        let identity = presence::Identity { name: "Desktop page".into(), color: "#aa3355".into() };
+        let mut config = session::Config::new(replica.0, identity);
+        config.accept_relayed_presence = true;
+        let mut session = Session::new(config);
+        let mut board = Board::empty(replica)?;
+        let mut blobs = MemoryStore::new();
+        let noted = arrivals.clone();
+        tokio::spawn(async move {
+            let mut relayed = std::collections::HashSet::new();
+            let mut ticker = tokio::time::interval(std::time::Duration::from_millis(100));
+            loop {
+                tokio::select! {
+                    frame = from_node.recv() => {
+                        let Some(frame) = frame else { return };
+                        let now = epoch_ms();
+                        if session.receive(&frame, &mut board, &mut blobs, now as u64).is_err() {
+                            return;
+                        }
+                        while let Some(event) = session.poll_event() {
+                            match event {
+                                Event::RelayedPresence { peer, state, .. } => {
+                                    relayed.insert(peer);
+                                    for (id, at) in state.dragging {
+                                        if id == watched && let Ok(mut noted) = noted.lock() {
+                                            noted.push((now, at.x));
+                                        }
+                                    }
+                                }
+                                Event::RelayedLeft { peer } => {
+                                    relayed.remove(&peer);
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    state = presence_rx.recv() => {
+                        let Some(state) = state else { return };
+                        session.set_presence(state);
+                    }
+                    _ = ticker.tick() => session.tick(&board, epoch_ms() as u64),
+                }
+                board.take_changes();
+                while let Some(frame) = session.poll_transmit(&board, &blobs) {
+                    if to_node.send(frame).is_err() {
+                        return;
+                    }
+                }
+                let _ = seen_tx.send((board.card_count(), relayed.len()));
+            }
+        });
+        Ok(NativeSide { _node: node, presence: presence_tx, arrivals, seen })
+    }
+
+    /// Waits until the local link holds the whole board and knows `peers` others.
+    async fn ready(&mut self, peers: usize) -> Result<()> {
+        let wait = self.seen.wait_for(|(cards, relayed)| *cards >= CARDS && *relayed >= peers);
+        tokio::time::timeout(std::time::Duration::from_secs(120), wait)
+            .await
+            .context("the native side never got the board and its peers")??;
+        Ok(())
+    }
+}
+
+/// Latencies (ms) of the moves in `sends` (`[step, sent at]`) first seen in
+/// `arrivals` (`(when, board x)`), a step being 3 px past `x0 + 6`.
+fn latencies(sends: &[(i64, f64)], arrivals: &[(f64, f64)], x0: f64) -> Vec<f64> {
+    let mut first_seen: std::collections::HashMap<i64, f64> = std::collections::HashMap::new();
+    for (at, x) in arrivals {
+        first_seen.entry(((x - x0 - 6.0) / 3.0).round() as i64).or_insert(*at);
+    }
+    sends.iter().filter_map(|(step, sent)| Some(first_seen.get(step)? - sent)).collect()
+}
+
+/// `[[step, sent at], …]` from the DRAG script's answer.
+fn sends_of(value: &Value) -> Vec<(i64, f64)> {
+    value.as_array().into_iter().flatten().filter_map(|s| Some((s[0].as_i64()?, s[1].as_f64()?))).collect()
+}
+
+/// `(when, board x)` from the OBSERVE script's `window.__arrivals`.
+fn arrivals_of(value: &Value) -> Vec<(f64, f64)> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| Some((a[0].as_f64()?, translate_x(a[1].as_str()?)?)))
+        .collect()
+}
+
 fn translate_x(transform: &str) -> Option<f64> {
     transform.strip_prefix("translate(")?.split("px").next()?.trim().parse().ok()
 }
@@ -252,30 +381,59 @@ async fn main() -> Result<()> {
     let id = ids[0].as_str().context("no card")?.to_owned();
     let start = check::script(b, "an observer on the card", OBSERVE, vec![json!(id)]).await?;
     let x0 = translate_x(start.as_str().unwrap_or_default()).context("no start position")?;
-    let sends = a.execute_async(DRAG, vec![json!(id), json!(live_moves), json!(16)]).await?;
-    let arrivals = b.execute("return window.__arrivals", vec![]).await?;
-    let mut first_seen: std::collections::HashMap<i64, f64> = std::collections::HashMap::new();
-    for arrival in arrivals.as_array().into_iter().flatten() {
-        let (Some(at), Some(x)) = (arrival[0].as_f64(), arrival[1].as_str().and_then(translate_x)) else {
-            continue;
+    let sends = sends_of(&a.execute_async(DRAG, vec![json!(id), json!(live_moves), json!(16)]).await?);
+    let arrivals = arrivals_of(&b.execute("return window.__arrivals", vec![]).await?);
+    let seen = latencies(&sends, &arrivals, x0);
+    rows.push(live_row("browser → browser: pointer move in A to B's DOM", &seen, live_moves));
+
+    // Live motion browser ↔ native (the desktop app's embedded peer).
+    let card: CardId = id.parse().context("a card id")?;
+    let native_dir = harness::temp_dir("ui-bench-native")?;
+    let mut desktop = NativeSide::start(&signaling.url(), &link, card, &native_dir).await?;
+    desktop.ready(2).await?;
+    let drawn = |client: &fantoccini::Client| {
+        let id = id.clone();
+        let client = client.clone();
+        async move {
+            let script =
+                "return document.querySelector(`[data-card-id=\"${arguments[0]}\"]`).style.transform";
+            let transform = client.execute(script, vec![json!(id)]).await?;
+            translate_x(transform.as_str().unwrap_or_default()).context("no card position")
+        }
+    };
+    let x0 = drawn(a).await?;
+    let sends = sends_of(&a.execute_async(DRAG, vec![json!(id), json!(live_moves), json!(16)]).await?);
+    let arrivals = desktop.arrivals.lock().map(|a| a.clone()).unwrap_or_default();
+    let seen = latencies(&sends, &arrivals, x0);
+    rows.push(live_row(
+        "browser → native: pointer move in A to the desktop peer's local link",
+        &seen,
+        live_moves,
+    ));
+
+    let start = check::script(b, "an observer on the card", OBSERVE, vec![json!(id)]).await?;
+    let x0 = translate_x(start.as_str().unwrap_or_default()).context("no start position")?;
+    let mut sends = Vec::new();
+    for step in 1..=live_moves as i64 {
+        let at = Point { x: x0 + 6.0 + 3.0 * step as f64, y: 0.0 };
+        let state = board_model::presence::State {
+            cursor: Some(at),
+            selection: vec![card],
+            dragging: vec![(card, at)],
         };
-        let step = ((x - x0 - 6.0) / 3.0).round() as i64;
-        first_seen.entry(step).or_insert(at);
+        sends.push((step, epoch_ms()));
+        desktop.presence.send(state).context("the native side stopped")?;
+        tokio::time::sleep(std::time::Duration::from_millis(16)).await;
     }
-    let latencies: Vec<f64> = sends
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| Some(first_seen.get(&s[0].as_i64()?)? - s[1].as_f64()?))
-        .collect();
-    rows.push([
-        format!(
-            "live motion browser → browser: pointer move in A to B's DOM ({} of {live_moves} moves seen)",
-            latencies.len()
-        ),
-        format!("p50 {:.2} ms, p95 {:.2} ms", percentile(&latencies, 50.0), percentile(&latencies, 95.0)),
-        "p95 ≤ 2 ms".into(),
-    ]);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let _ = desktop.presence.send(board_model::presence::State::default());
+    let arrivals = arrivals_of(&b.execute("return window.__arrivals", vec![]).await?);
+    let seen = latencies(&sends, &arrivals, x0);
+    rows.push(live_row(
+        "native → browser: a drag on the desktop peer's local link to B's DOM",
+        &seen,
+        live_moves,
+    ));
 
     println!("### Web app in headless Chromium {}", chromium_version());
     println!();
@@ -292,6 +450,15 @@ async fn main() -> Result<()> {
     alice.close().await?;
     served.stop();
     Ok(())
+}
+
+/// A table row of live-motion latencies.
+fn live_row(what: &str, latencies: &[f64], moves: usize) -> [String; 3] {
+    [
+        format!("live motion {what} ({} of {moves} moves seen)", latencies.len()),
+        format!("p50 {:.2} ms, p95 {:.2} ms", percentile(latencies, 50.0), percentile(latencies, 95.0)),
+        "p95 ≤ 2 ms".into(),
+    ]
 }
 
 fn chromium_version() -> String {
