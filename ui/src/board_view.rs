@@ -26,6 +26,16 @@ use crate::view_model::{BACKGROUNDS, BoardSignals, Camera, PRESETS};
 
 /// Pixels a pointer must travel before a press becomes a drag.
 const DRAG_THRESHOLD: f64 = 3.0;
+/// People shown as avatars in the top bar; the rest are counted.
+const MAX_AVATARS: usize = 8;
+
+/// An avatar's letters: the first letter of the first two words ("Guest
+/// Lynx" → "GL", "ana" → "A").
+fn initials(name: &str) -> String {
+    let letters: String = name.split_whitespace().filter_map(|word| word.chars().next()).take(2).collect();
+    if letters.is_empty() { "?".into() } else { letters.to_uppercase() }
+}
+
 /// How far apart (CSS px) the two presses of a double-click may land.
 const DOUBLE_CLICK_SLOP: f64 = 8.0;
 
@@ -653,21 +663,27 @@ fn TopBar(signals: BoardSignals, link: ShareLink) -> impl IntoView {
         }
     };
     let people = move || {
-        signals
-            .people
-            .get()
+        let people = signals.people.get();
+        let more = people.len().saturating_sub(MAX_AVATARS);
+        let others: Vec<String> = people.iter().skip(MAX_AVATARS).map(|p| p.name.clone()).collect();
+        let avatars = people
             .into_iter()
-            .take(8)
+            .take(MAX_AVATARS)
             .map(|person| {
-                let initial = person.name.chars().next().unwrap_or('?').to_uppercase().to_string();
                 let title = if person.me { format!("{} (you)", person.name) } else { person.name.clone() };
                 view! {
                     <span class="avatar" class:me=person.me title=title data-testid="person" style=format!("background:{}", person.color)>
-                        {initial}
+                        {initials(&person.name)}
                     </span>
                 }
             })
-            .collect_view()
+            .collect_view();
+        view! {
+            {avatars}
+            <Show when=move || { more > 0 }>
+                <span class="avatar more" title=others.join(", ")>{format!("+{more}")}</span>
+            </Show>
+        }
     };
     let status_view = move || {
         let status = signals.status.get();
