@@ -29,10 +29,14 @@ const DRAG_THRESHOLD: f64 = 3.0;
 /// People shown as avatars in the top bar; the rest are counted.
 const MAX_AVATARS: usize = 8;
 
-/// An avatar's letters: the first letter of the first two words ("Guest
-/// Lynx" → "GL", "ana" → "A").
+/// An avatar's letters: the first letter or digit of the first two words
+/// that have one ("Quiet Lynx" → "QL", "ana" → "A", "peer (home)" → "PH").
 fn initials(name: &str) -> String {
-    let letters: String = name.split_whitespace().filter_map(|word| word.chars().next()).take(2).collect();
+    let letters: String = name
+        .split_whitespace()
+        .filter_map(|word| word.chars().find(|c| c.is_alphanumeric()))
+        .take(2)
+        .collect();
     if letters.is_empty() { "?".into() } else { letters.to_uppercase() }
 }
 

@@ -11,8 +11,16 @@ const KEY: &str = "corkboard.profile";
 pub const PALETTE: [&str; 8] =
     ["#e5484d", "#f76b15", "#ffb224", "#30a46c", "#12a594", "#0090ff", "#6e56cf", "#d6409f"];
 
-const ANIMALS: [&str; 12] = [
-    "Otter", "Heron", "Lynx", "Badger", "Wren", "Marten", "Ibex", "Puffin", "Newt", "Kestrel", "Hare", "Moth",
+/// A fresh profile's name is "<adjective> <animal>": 16 × 16 names, so two
+/// newcomers on a board rarely share one (and their avatars' two initials
+/// tell them apart).
+const ADJECTIVES: [&str; 16] = [
+    "Amber", "Brisk", "Calm", "Clever", "Curious", "Gentle", "Happy", "Jolly", "Kind", "Lucky", "Merry",
+    "Nimble", "Quiet", "Sunny", "Swift", "Witty",
+];
+const ANIMALS: [&str; 16] = [
+    "Otter", "Heron", "Lynx", "Badger", "Wren", "Marten", "Ibex", "Puffin", "Newt", "Kestrel", "Hare",
+    "Moth", "Fox", "Owl", "Seal", "Yak",
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,10 +39,14 @@ impl Profile {
         {
             return profile;
         }
-        let [a, b] = platform::random_bytes::<2>();
+        let [a, b, c] = platform::random_bytes::<3>();
         let profile = Profile {
-            name: format!("{} {}", "Guest", ANIMALS[a as usize % ANIMALS.len()]),
-            color: PALETTE[b as usize % PALETTE.len()].to_owned(),
+            name: format!(
+                "{} {}",
+                ADJECTIVES[a as usize % ADJECTIVES.len()],
+                ANIMALS[b as usize % ANIMALS.len()]
+            ),
+            color: PALETTE[c as usize % PALETTE.len()].to_owned(),
         };
         profile.save();
         profile
