@@ -1014,6 +1014,7 @@ impl Node {
             for who in everyone {
                 handle_session_events(room, &who);
             }
+            relay_presence(room, now);
             match room.file.apply_inbox(&mut room.board) {
                 Ok(0) => {}
                 Ok(applied) => {
@@ -1156,12 +1157,16 @@ fn handle_session_events(room: &mut Room, who: &Who) {
     {
         session.set_presence(state);
     }
+    let relay_due = opened || remote_presence.is_some();
     if let Some((id, state)) = remote_presence
         && let Some(peer) = room.peers.get_mut(&id)
     {
         peer.presence = state;
     }
-    relay_presence(room, clock::now_ms());
+    // (Departures and refreshes are relayed by the tick.)
+    if relay_due {
+        relay_presence(room, clock::now_ms());
+    }
     if let Some(state) = local_presence {
         for peer in room.peers.values_mut() {
             if let Some(session) = peer.session.as_mut() {
