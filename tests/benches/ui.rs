@@ -391,17 +391,9 @@ async fn main() -> Result<()> {
     let native_dir = harness::temp_dir("ui-bench-native")?;
     let mut desktop = NativeSide::start(&signaling.url(), &link, card, &native_dir).await?;
     desktop.ready(2).await?;
-    let drawn = |client: &fantoccini::Client| {
-        let id = id.clone();
-        let client = client.clone();
-        async move {
-            let script =
-                "return document.querySelector(`[data-card-id=\"${arguments[0]}\"]`).style.transform";
-            let transform = client.execute(script, vec![json!(id)]).await?;
-            translate_x(transform.as_str().unwrap_or_default()).context("no card position")
-        }
-    };
-    let x0 = drawn(a).await?;
+    let script = "return document.querySelector(`[data-card-id=\"${arguments[0]}\"]`).style.transform";
+    let transform = a.execute(script, vec![json!(id)]).await?;
+    let x0 = translate_x(transform.as_str().unwrap_or_default()).context("no card position")?;
     let sends = sends_of(&a.execute_async(DRAG, vec![json!(id), json!(live_moves), json!(16)]).await?);
     let arrivals = desktop.arrivals.lock().map(|a| a.clone()).unwrap_or_default();
     let seen = latencies(&sends, &arrivals, x0);

@@ -682,12 +682,9 @@ fn TopBar(signals: BoardSignals, link: ShareLink) -> impl IntoView {
                 }
             })
             .collect_view();
-        view! {
-            {avatars}
-            <Show when=move || { more > 0 }>
-                <span class="avatar more" title=others.join(", ")>{format!("+{more}")}</span>
-            </Show>
-        }
+        let rest = (more > 0)
+            .then(|| view! { <span class="avatar more" title=others.join(", ")>{format!("+{more}")}</span> });
+        view! { {avatars} {rest} }
     };
     let status_view = move || {
         let status = signals.status.get();
