@@ -3,6 +3,10 @@
 //! - web: `http(s)://HOST/#board=<uuid>&key=<base64url>` — the key is in
 //!   the fragment, which browsers never send to a server;
 //! - desktop: `corkboard://board#board=<uuid>&key=<base64url>`.
+//!
+//! and the bare fragment `board=<uuid>&key=<base64url>` both carry, which
+//! the web app routes by and the desktop shell takes. This module is the
+//! only place links and fragments are printed and parsed.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -32,8 +36,36 @@ pub struct ShareLink {
 }
 
 impl ShareLink {
-    fn fragment(&self) -> String {
-        format!("board={}&key={}", self.board.hyphenated(), URL_SAFE_NO_PAD.encode(self.key.0))
+    /// The fragment both forms carry: `board=<uuid>&key=<base64url>`.
+    pub fn fragment(&self) -> String {
+        format!("board={}&key={}", self.board.hyphenated(), self.key_text())
+    }
+
+    /// The key as links print it (base64url, no padding).
+    pub fn key_text(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.key.0)
+    }
+
+    /// A link from its parts as a board list keeps them (a uuid and a key text).
+    pub fn from_parts(board: &str, key: &str) -> Result<ShareLink, Error> {
+        ShareLink::parse_fragment(&format!("board={board}&key={key}"))
+    }
+
+    /// Parses a fragment (`board=…&key=…`, with or without its `#`).
+    pub fn parse_fragment(text: &str) -> Result<ShareLink, Error> {
+        let text = text.trim();
+        let fragment = text.strip_prefix('#').unwrap_or(text);
+        parse_pairs(fragment)
+    }
+
+    /// Parses a link of either form or a bare fragment.
+    pub fn parse_any(text: &str) -> Result<ShareLink, Error> {
+        let bare = text.trim().trim_start_matches('#');
+        if bare.starts_with("board=") || bare.starts_with("key=") {
+            ShareLink::parse_fragment(bare)
+        } else {
+            ShareLink::parse(text)
+        }
     }
 
     /// The desktop form: `corkboard://board#board=…&key=…`.
@@ -57,21 +89,25 @@ impl ShareLink {
             return Err(Error::NotALink);
         }
         let (_, fragment) = text.split_once('#').ok_or(Error::MissingBoard)?;
-        let mut board = None;
-        let mut key = None;
-        for pair in fragment.split('&') {
-            match pair.split_once('=') {
-                Some(("board", value)) => board = Some(value),
-                Some(("key", value)) => key = Some(value),
-                _ => {}
-            }
-        }
-        let board = uuid::Uuid::try_parse(board.ok_or(Error::MissingBoard)?).map_err(|_| Error::BadBoard)?;
-        let key_text = key.ok_or(Error::MissingKey)?;
-        let bytes = URL_SAFE_NO_PAD.decode(key_text).map_err(|_| Error::BadKey)?;
-        let key: [u8; 32] = bytes.try_into().map_err(|_| Error::BadKey)?;
-        Ok(ShareLink { board, key: BoardKey(key) })
+        parse_pairs(fragment)
     }
+}
+
+fn parse_pairs(fragment: &str) -> Result<ShareLink, Error> {
+    let mut board = None;
+    let mut key = None;
+    for pair in fragment.split('&') {
+        match pair.split_once('=') {
+            Some(("board", value)) => board = Some(value),
+            Some(("key", value)) => key = Some(value),
+            _ => {}
+        }
+    }
+    let board = uuid::Uuid::try_parse(board.ok_or(Error::MissingBoard)?).map_err(|_| Error::BadBoard)?;
+    let key_text = key.ok_or(Error::MissingKey)?;
+    let bytes = URL_SAFE_NO_PAD.decode(key_text).map_err(|_| Error::BadKey)?;
+    let key: [u8; 32] = bytes.try_into().map_err(|_| Error::BadKey)?;
+    Ok(ShareLink { board, key: BoardKey(key) })
 }
 
 #[cfg(test)]
@@ -97,6 +133,22 @@ mod tests {
         let web = link().to_web_link("https://boards.example");
         let (before, _) = web.split_once('#').unwrap_or_default();
         assert!(!before.contains("key"));
+    }
+
+    #[test]
+    fn fragments_and_parts_round_trip() {
+        let fragment = link().fragment();
+        assert!(fragment.starts_with("board=04040404-"), "{fragment}");
+        for text in
+            [fragment.clone(), format!("#{fragment}"), link().to_app_link(), link().to_web_link("http://h")]
+        {
+            assert_eq!(ShareLink::parse_any(&text), Ok(link()), "{text}");
+        }
+        assert_eq!(ShareLink::parse_fragment(&format!(" #{fragment} ")), Ok(link()));
+        let board = link().board.hyphenated().to_string();
+        assert_eq!(ShareLink::from_parts(&board, &link().key_text()), Ok(link()));
+        assert_eq!(ShareLink::from_parts(&board, "short"), Err(Error::BadKey));
+        assert_eq!(ShareLink::parse_any("hello"), Err(Error::NotALink));
     }
 
     #[test]

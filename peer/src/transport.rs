@@ -58,6 +58,8 @@ pub enum LinkEvent {
     Message(Vec<u8>),
     /// The writer sent a frame: there may be room for more.
     Writable,
+    /// The connection lost contact with the remote (it may recover).
+    Disconnected,
     Closed(String),
 }
 
@@ -225,16 +227,46 @@ impl Connection {
     /// returns the complete offer SDP.
     pub async fn offer(&mut self, events: mpsc::UnboundedSender<LinkEvent>) -> Result<String, Error> {
         let channel = self.pc.create_data_channel(LABEL, None).await.map_err(webrtc_error)?;
+        self.watch_state(events.clone());
         spawn_channel(Arc::clone(&self.pc), channel, events, true);
         let offer = self.pc.create_offer(None).await.map_err(webrtc_error)?;
         self.pc.set_local_description(offer).await.map_err(webrtc_error)?;
         self.gathered_sdp().await
     }
 
-    /// Offerer: applies the answer.
-    pub async fn accept_answer(&self, sdp: String) -> Result<(), Error> {
-        let answer = RTCSessionDescription::answer(sdp).map_err(webrtc_error)?;
-        self.pc.set_remote_description(answer).await.map_err(webrtc_error)
+    /// Offerer: applies the answer (the returned future owns what it needs,
+    /// so it can run on its own task).
+    pub fn accept_answer(
+        &self,
+        sdp: String,
+    ) -> impl std::future::Future<Output = Result<(), Error>> + Send + 'static {
+        let pc = Arc::clone(&self.pc);
+        async move {
+            let answer = RTCSessionDescription::answer(sdp).map_err(webrtc_error)?;
+            pc.set_remote_description(answer).await.map_err(webrtc_error)
+        }
+    }
+
+    /// Reports the connection's state to `events`: a lost contact as
+    /// [`LinkEvent::Disconnected`], a failed or closed connection as
+    /// [`LinkEvent::Closed`].
+    fn watch_state(&self, events: mpsc::UnboundedSender<LinkEvent>) {
+        let mut state = self.state.clone();
+        tokio::spawn(async move {
+            while state.changed().await.is_ok() {
+                let now = *state.borrow_and_update();
+                let event = match now {
+                    RTCPeerConnectionState::Disconnected => LinkEvent::Disconnected,
+                    RTCPeerConnectionState::Failed => LinkEvent::Closed("the connection failed".into()),
+                    RTCPeerConnectionState::Closed => LinkEvent::Closed("the connection closed".into()),
+                    _ => continue,
+                };
+                let last = matches!(event, LinkEvent::Closed(_));
+                if events.send(event).is_err() || last {
+                    return;
+                }
+            }
+        });
     }
 
     /// Answerer: applies the offer, returns the complete answer SDP, and
@@ -245,6 +277,7 @@ impl Connection {
         events: mpsc::UnboundedSender<LinkEvent>,
     ) -> Result<String, Error> {
         let offer = RTCSessionDescription::offer(sdp).map_err(webrtc_error)?;
+        self.watch_state(events.clone());
         self.pc.set_remote_description(offer).await.map_err(webrtc_error)?;
         let answer = self.pc.create_answer(None).await.map_err(webrtc_error)?;
         self.pc.set_local_description(answer).await.map_err(webrtc_error)?;

@@ -1,18 +1,18 @@
-//! The commands the web app calls through `window.__TAURI__.core.invoke`.
-//! Boards travel as the web app's fragment (`board=<uuid>&key=<base64url>`);
-//! protocol frames travel raw: from the node on a `Channel` as
-//! `ArrayBuffer`s, to the node as a raw request body with the board's id in
-//! the `board` header. Errors reach JavaScript as strings.
+//! The commands the web app calls through `window.__TAURI__.core.invoke`;
+//! their names, arguments and results are `desktop_wire`'s. Boards travel
+//! as share-link fragments; protocol frames travel raw: from the node on a
+//! `Channel` as `ArrayBuffer`s, to the node as a raw request body with the
+//! board's id in the [`desktop_wire::BOARD_HEADER`] header. Errors reach
+//! JavaScript as strings.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use board_key::link::ShareLink;
 use board_model::presence::Identity;
-use peer::node::{LocalLink, NodeStatus};
+use desktop_wire::{BoardEntry, Invalid, Profile, Signaling, Status};
+use peer::node::{LocalLink, NodeStatus, SignalingState};
 use serde::Serialize;
 use tauri::ipc::{Channel, InvokeBody, InvokeResponseBody, Request, Response};
 use tauri::{State, WebviewWindow};
 
-use crate::link;
 use crate::state::{Desktop, lock};
 
 /// Why a command failed; serialised as its message.
@@ -27,7 +27,7 @@ pub enum Error {
     #[error("board {0} is not open")]
     NotOpen(String),
     #[error("{0}")]
-    Invalid(String),
+    Invalid(#[from] Invalid),
     #[error("{path}: {reason}")]
     File { path: String, reason: String },
     #[error("{0}")]
@@ -46,17 +46,6 @@ fn board_id(text: &str) -> Result<uuid::Uuid> {
     uuid::Uuid::try_parse(text.trim()).map_err(|_| Error::BadBoard(text.to_owned()))
 }
 
-/// A board on the home screen.
-#[derive(Debug, Serialize)]
-pub struct BoardEntry {
-    pub board: String,
-    pub key: String,
-    pub title: String,
-    pub created_ms: u64,
-    pub last_opened_ms: u64,
-    pub card_count: usize,
-}
-
 #[tauri::command]
 pub async fn list_boards(state: State<'_, Desktop>) -> Result<Vec<BoardEntry>> {
     let boards = state.node.list_boards().await?;
@@ -64,7 +53,7 @@ pub async fn list_boards(state: State<'_, Desktop>) -> Result<Vec<BoardEntry>> {
         .into_iter()
         .map(|summary| BoardEntry {
             board: summary.link.board.hyphenated().to_string(),
-            key: URL_SAFE_NO_PAD.encode(summary.link.key.0),
+            key: summary.link.key_text(),
             title: summary.title,
             created_ms: summary.created_ms,
             last_opened_ms: summary.last_opened_ms,
@@ -79,7 +68,7 @@ pub async fn create_board(title: String, state: State<'_, Desktop>) -> Result<St
     let title = title.trim();
     let title = if title.is_empty() { "Untitled board" } else { title };
     let created = state.node.create_board(title.to_owned()).await?;
-    Ok(link::fragment(&created))
+    Ok(created.fragment())
 }
 
 /// Removes this device's copy of a board.
@@ -100,7 +89,7 @@ pub async fn open_board(
     on_frame: Channel<InvokeResponseBody>,
     state: State<'_, Desktop>,
 ) -> Result<()> {
-    let link = link::parse(&fragment)?;
+    let link = ShareLink::parse_any(&fragment)?;
     let LocalLink { board, mut from_node, to_node } = state.node.open(link).await?;
     lock(&state.links).insert(board, to_node);
     tauri::async_runtime::spawn(async move {
@@ -115,17 +104,17 @@ pub async fn open_board(
 }
 
 /// One protocol frame from the UI: the raw request body, for the board in
-/// the `board` header.
+/// the board header.
 #[tauri::command]
 pub async fn send_frame(request: Request<'_>, state: State<'_, Desktop>) -> Result<()> {
     let board = request
         .headers()
-        .get("board")
+        .get(desktop_wire::BOARD_HEADER)
         .and_then(|value| value.to_str().ok())
-        .ok_or_else(|| Error::Invalid("send_frame needs a `board` header".into()))?;
+        .ok_or_else(|| Invalid("send_frame needs a `board` header".into()))?;
     let board = board_id(board)?;
     let InvokeBody::Raw(frame) = request.body() else {
-        return Err(Error::Invalid("send_frame takes the frame as raw bytes (a Uint8Array)".into()));
+        return Err(Invalid("send_frame takes the frame as raw bytes (a Uint8Array)".into()).into());
     };
     let links = lock(&state.links);
     let sender = links.get(&board).ok_or_else(|| Error::NotOpen(board.to_string()))?;
@@ -153,64 +142,59 @@ pub async fn set_profile(name: String, color: String, state: State<'_, Desktop>)
     Ok(state.node.set_identity(identity(&name, &color)?).await?)
 }
 
-/// The STUN/TURN servers (`stun:`, `stuns:`, `turn:`, `turns:` URLs, at
-/// most 8) for connections made from now on; an empty list means host
-/// candidates only (peers on one network need no more).
+/// The STUN/TURN servers for connections made from now on; an empty list
+/// means host candidates only (peers on one network need no more).
 #[tauri::command]
-pub async fn set_ice_servers(urls: Vec<String>, state: State<'_, Desktop>) -> Result<()> {
-    Ok(state.node.set_ice_servers(ice_servers(&urls)?).await?)
-}
-
-/// Checks ICE server URLs.
-pub fn ice_servers(urls: &[String]) -> Result<Vec<peer::transport::IceServer>> {
-    if urls.len() > 8 {
-        return Err(Error::Invalid("at most 8 STUN/TURN servers".into()));
-    }
-    urls.iter()
-        .map(|url| {
-            let url = url.trim();
-            let known = ["stun:", "stuns:", "turn:", "turns:"].iter().any(|scheme| url.starts_with(scheme));
-            if !known || url.len() > 512 {
-                return Err(Error::Invalid(format!("not a STUN or TURN server URL: {url}")));
-            }
-            Ok(peer::transport::IceServer {
-                urls: vec![url.to_owned()],
-                username: String::new(),
-                credential: String::new(),
-            })
+pub async fn set_ice_servers(servers: Vec<desktop_wire::IceServer>, state: State<'_, Desktop>) -> Result<()> {
+    desktop_wire::check_ice_servers(&servers)?;
+    let servers = servers
+        .into_iter()
+        .map(|server| peer::transport::IceServer {
+            urls: vec![server.url],
+            username: server.username,
+            credential: server.credential,
         })
-        .collect()
+        .collect();
+    tracing::info!(?servers, "STUN/TURN servers for new connections");
+    Ok(state.node.set_ice_servers(servers).await?)
 }
 
 /// The default identity, until the UI sets the user's profile.
 pub fn default_identity() -> Identity {
-    Identity { name: "Desktop user".into(), color: "#5b7fa6".into() }
+    Identity { name: DEFAULT_NAME.into(), color: "#5b7fa6".into() }
 }
 
-/// Checks a profile: a name of at most 64 characters (blank means the
-/// default), a `#rrggbb` colour.
+const DEFAULT_NAME: &str = "Desktop user";
+
+/// Checks a profile (see `desktop_wire::Profile::checked`).
 pub fn identity(name: &str, color: &str) -> Result<Identity> {
-    let name = name.trim();
-    let name = if name.is_empty() { default_identity().name } else { name.chars().take(64).collect() };
-    let hex = color.strip_prefix('#').unwrap_or("");
-    if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(Error::Invalid(format!("not a colour (#rrggbb): {color}")));
-    }
-    Ok(Identity { name, color: color.to_ascii_lowercase() })
+    let Profile { name, color } = Profile::checked(name, color, DEFAULT_NAME)?;
+    Ok(Identity { name, color })
+}
+
+/// The node's status as the contract carries it.
+pub fn status_of(status: &NodeStatus) -> Status {
+    let signaling = match status.signaling {
+        SignalingState::Connected => Signaling::Connected,
+        SignalingState::Connecting => Signaling::Connecting,
+        SignalingState::Unreachable => Signaling::Unreachable,
+        SignalingState::Offline => Signaling::Offline,
+    };
+    Status { signaling, peers: status.peers.iter().map(|(board, peers)| (board.clone(), *peers)).collect() }
 }
 
 #[tauri::command]
-pub fn status(state: State<'_, Desktop>) -> NodeStatus {
-    state.node.status().borrow().clone()
+pub fn status(state: State<'_, Desktop>) -> Status {
+    status_of(&state.node.status().borrow())
 }
 
-/// The share link the app was started with (fragment form), once.
 /// The signaling server's web address: share links for browsers point there.
 #[tauri::command]
 pub fn signal_url() -> String {
     crate::startup::signal_url()
 }
 
+/// The share link the app was started with (fragment form), once.
 #[tauri::command]
 pub fn take_initial_link(state: State<'_, Desktop>) -> Option<String> {
     lock(&state.initial_link).take()
@@ -260,15 +244,6 @@ mod tests {
         assert_eq!(identity(&"x".repeat(500), "#112233").map(|i| i.name.len()).ok(), Some(64));
         assert!(identity("Ann", "red").is_err());
         assert!(identity("Ann", "#12345g").is_err());
-    }
-
-    #[test]
-    fn only_stun_and_turn_urls_are_taken() {
-        let urls = |list: &[&str]| list.iter().map(|u| (*u).to_owned()).collect::<Vec<_>>();
-        let servers = ice_servers(&urls(&["stun:stun.example.org:3478", " turn:relay.example.org "]));
-        assert_eq!(servers.map(|s| s.len()).ok(), Some(2));
-        assert!(ice_servers(&urls(&["http://example.org"])).is_err());
-        assert!(ice_servers(&urls(&["stun:a"; 9])).is_err());
     }
 
     #[test]

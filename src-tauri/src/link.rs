@@ -1,26 +1,8 @@
-//! Share links in the forms the desktop app meets: the web app's fragment
-//! (`board=<uuid>&key=<base64url>`, what the UI and the commands exchange),
-//! `corkboard://board#…` (the OS's scheme handler, the command line) and the
-//! web form `http(s)://host/#…`.
+//! Share links handed to the desktop app: on its command line, by the OS's
+//! `corkboard://` handler, or by a second start. Printing and parsing them is
+//! `board_key::link`'s; this module only picks them out of arguments.
 
 use board_key::link::ShareLink;
-
-/// The fragment form, `board=<uuid>&key=<base64url>`.
-pub fn fragment(link: &ShareLink) -> String {
-    let app = link.to_app_link();
-    app.split_once('#').map(|(_, fragment)| fragment.to_owned()).unwrap_or_default()
-}
-
-/// Parses a fragment (with or without its `#`) or a full link of either form.
-pub fn parse(text: &str) -> Result<ShareLink, board_key::link::Error> {
-    let text = text.trim();
-    let bare = text.strip_prefix('#').unwrap_or(text);
-    if bare.starts_with("board=") || bare.starts_with("key=") {
-        ShareLink::parse(&format!("corkboard://board#{bare}"))
-    } else {
-        ShareLink::parse(text)
-    }
-}
 
 /// The first share link among command-line arguments (the program name excluded).
 pub fn from_arguments(arguments: impl IntoIterator<Item = String>) -> Option<ShareLink> {
@@ -31,7 +13,7 @@ pub fn from_arguments(arguments: impl IntoIterator<Item = String>) -> Option<Sha
         if !looks_like_link {
             return None;
         }
-        match parse(&argument) {
+        match ShareLink::parse_any(&argument) {
             Ok(link) => Some(link),
             Err(error) => {
                 tracing::warn!(%error, "ignoring a command-line argument that is not a valid share link");
@@ -51,7 +33,7 @@ mod tests {
 
     #[test]
     fn every_form_parses_to_the_same_link_and_prints_as_a_fragment() {
-        let fragment = fragment(&link());
+        let fragment = link().fragment();
         assert!(fragment.starts_with("board=07070707-"), "{fragment}");
         assert!(fragment.contains("&key="));
         for text in [
@@ -60,7 +42,7 @@ mod tests {
             link().to_app_link(),
             link().to_web_link("http://127.0.0.1:8787"),
         ] {
-            assert_eq!(parse(&text), Ok(link()), "{text}");
+            assert_eq!(ShareLink::parse_any(&text), Ok(link()), "{text}");
         }
     }
 

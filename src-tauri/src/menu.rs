@@ -1,24 +1,21 @@
 //! The native menu. Items that are the web app's business are emitted to it
-//! as `corkboard://menu` events (payload: `"new-board"`, `"zoom-in"`,
-//! `"zoom-out"`, `"zoom-fit"`, `"help"`, and on Linux `"undo"`/`"redo"`,
-//! where GTK has no predefined undo); "Import image…" opens the native file
-//! dialog and emits `corkboard://import-image` with each chosen path, whose
-//! bytes the web app then fetches with `read_image_file`.
+//! as `desktop_wire::event::MENU` events carrying a `desktop_wire::MenuItem`
+//! (on Linux also undo and redo, where GTK has no predefined undo); "Import
+//! image…" opens the native file dialog and emits
+//! `desktop_wire::event::IMPORT_IMAGE` with each chosen path, whose bytes the
+//! web app then fetches with `read_image_file`.
 //!
 //! Shortcuts are menu accelerators only where the web app has no meaning of
 //! its own for the keys, since an accelerator takes the key before the
 //! webview sees it (Ctrl+Z inside a note must stay the note's text undo).
 
+use desktop_wire::{MenuItem, event};
 use tauri::menu::{Menu, MenuBuilder, MenuEvent, MenuItemBuilder, SubmenuBuilder};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tauri_plugin_dialog::DialogExt;
 
 use crate::state::{Desktop, lock};
 
-/// Menu actions for the web app.
-pub const MENU_EVENT: &str = "corkboard://menu";
-/// A picked image file's path.
-pub const IMPORT_EVENT: &str = "corkboard://import-image";
 /// Extensions the import dialog shows (the bytes are checked when read).
 pub const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "gif", "webp", "bmp"];
 
@@ -32,25 +29,26 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
         .build(app)
     };
     let file = SubmenuBuilder::new(app, "File")
-        .item(&item("new-board", "New board", Some("CmdOrCtrl+N"))?)
+        .item(&item(MenuItem::NewBoard.id(), "New board", Some("CmdOrCtrl+N"))?)
         .item(&item("import-image", "Import image…", Some("CmdOrCtrl+O"))?)
         .separator()
         .item(&item("quit", "Quit", Some("CmdOrCtrl+Q"))?)
         .build()?;
     let edit = SubmenuBuilder::new(app, "Edit");
     let edit = if cfg!(target_os = "linux") {
-        edit.item(&item("undo", "Undo", None)?).item(&item("redo", "Redo", None)?)
+        edit.item(&item(MenuItem::Undo.id(), "Undo", None)?).item(&item(MenuItem::Redo.id(), "Redo", None)?)
     } else {
         edit.undo().redo()
     };
     let edit = edit.separator().cut().copy().paste().separator().select_all().build()?;
     let view = SubmenuBuilder::new(app, "View")
-        .item(&item("zoom-in", "Zoom in", Some("CmdOrCtrl+="))?)
-        .item(&item("zoom-out", "Zoom out", Some("CmdOrCtrl+-"))?)
-        .item(&item("zoom-fit", "Zoom to fit", None)?)
+        .item(&item(MenuItem::ZoomIn.id(), "Zoom in", Some("CmdOrCtrl+="))?)
+        .item(&item(MenuItem::ZoomOut.id(), "Zoom out", Some("CmdOrCtrl+-"))?)
+        .item(&item(MenuItem::ZoomFit.id(), "Zoom to fit", None)?)
         .build()?;
-    let help =
-        SubmenuBuilder::new(app, "Help").item(&item("help", "Keyboard shortcuts", Some("F1"))?).build()?;
+    let help = SubmenuBuilder::new(app, "Help")
+        .item(&item(MenuItem::Help.id(), "Keyboard shortcuts", Some("F1"))?)
+        .build()?;
     MenuBuilder::new(app).items(&[&file, &edit, &view, &help]).build()
 }
 
@@ -58,12 +56,12 @@ pub fn on_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     match event.id().as_ref() {
         "quit" => app.exit(0),
         "import-image" => import_image(app),
-        id @ ("new-board" | "zoom-in" | "zoom-out" | "zoom-fit" | "help" | "undo" | "redo") => {
-            if let Err(error) = app.emit(MENU_EVENT, id) {
+        id => {
+            let Some(item) = MenuItem::from_id(id) else { return };
+            if let Err(error) = app.emit(event::MENU, item) {
                 tracing::warn!(%error, "could not pass a menu action to the web app");
             }
         }
-        _ => {}
     }
 }
 
@@ -79,7 +77,7 @@ fn import_image<R: Runtime>(app: &AppHandle<R>) {
             if let Some(state) = handle.try_state::<Desktop>() {
                 lock(&state.granted_files).insert(path.clone());
             }
-            if let Err(error) = handle.emit(IMPORT_EVENT, path.to_string_lossy()) {
+            if let Err(error) = handle.emit(event::IMPORT_IMAGE, path.to_string_lossy()) {
                 tracing::warn!(%error, "could not pass the chosen image to the web app");
             }
         }

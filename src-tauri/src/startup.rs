@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use board_key::link::ShareLink;
+use desktop_wire::event;
 use peer::node::{self, Config};
 use peer::storage::DataDir;
 use tauri::{App, AppHandle, Emitter, Manager, RunEvent};
@@ -15,10 +17,6 @@ use tauri_plugin_deep_link::DeepLinkExt;
 use crate::link;
 use crate::state::{Desktop, lock};
 
-/// The node's status, emitted whenever it changes (same payload as the `status` command).
-pub const STATUS_EVENT: &str = "corkboard://status";
-/// A share link (fragment form) handed to the running app by the OS.
-pub const OPEN_LINK_EVENT: &str = "corkboard://open-link";
 pub const DEFAULT_SIGNAL: &str = "http://127.0.0.1:8787";
 
 /// The signaling server the embedded peer uses (`CORKBOARD_SIGNAL`, else the default).
@@ -45,15 +43,15 @@ pub fn setup(app: &mut App) -> Result<(), Box<dyn std::error::Error>> {
     };
     let node = tauri::async_runtime::block_on(async move { node::spawn(config, data) });
 
-    let initial = link::from_arguments(std::env::args().skip(1)).map(|link| link::fragment(&link));
+    let initial = link::from_arguments(std::env::args().skip(1)).map(|link| link.fragment());
     let mut status = node.status();
     app.manage(Desktop::new(node, initial));
 
     let handle = app.handle().clone();
     tauri::async_runtime::spawn(async move {
         loop {
-            let now = status.borrow_and_update().clone();
-            if let Err(error) = handle.emit(STATUS_EVENT, &now) {
+            let now = crate::commands::status_of(&status.borrow_and_update());
+            if let Err(error) = handle.emit(event::STATUS, &now) {
                 tracing::warn!(%error, "could not emit the status");
             }
             if status.changed().await.is_err() {
@@ -67,8 +65,8 @@ pub fn setup(app: &mut App) -> Result<(), Box<dyn std::error::Error>> {
     let handle = app.handle().clone();
     app.deep_link().on_open_url(move |event| {
         for url in event.urls() {
-            match link::parse(url.as_str()) {
-                Ok(parsed) => open_link(&handle, link::fragment(&parsed)),
+            match ShareLink::parse_any(url.as_str()) {
+                Ok(parsed) => open_link(&handle, parsed.fragment()),
                 Err(error) => tracing::warn!(%error, "the OS handed over a link that is not a board link"),
             }
         }
@@ -85,7 +83,7 @@ pub fn setup(app: &mut App) -> Result<(), Box<dyn std::error::Error>> {
 /// A second start of the app: open the link it was given, or just come to the front.
 pub fn another_instance(app: &AppHandle, arguments: Vec<String>, _cwd: String) {
     match link::from_arguments(arguments.into_iter().skip(1)) {
-        Some(parsed) => open_link(app, link::fragment(&parsed)),
+        Some(parsed) => open_link(app, parsed.fragment()),
         None => {
             if let Some(window) = app.get_webview_window("main") {
                 let _ = window.unminimize();
@@ -105,7 +103,7 @@ fn open_link(app: &AppHandle, fragment: String) {
             initial.link = Some(fragment.clone());
         }
     }
-    if let Err(error) = app.emit(OPEN_LINK_EVENT, fragment) {
+    if let Err(error) = app.emit(event::OPEN_LINK, fragment) {
         tracing::warn!(%error, "could not pass a link to the web app");
     }
     if let Some(window) = app.get_webview_window("main") {

@@ -344,3 +344,54 @@ async fn desktop_killed_while_saving_reopens_cleanly() -> Result<()> {
     ensure!(notes_of(&shown).len() == saved.len() + 1, "after a clean quit the disk holds {shown}");
     Ok(())
 }
+
+/// Whether a datagram is a STUN Binding request (RFC 5389: type 0x0001, magic cookie).
+fn is_stun_binding_request(datagram: &[u8]) -> bool {
+    datagram.len() >= 20 && datagram[..2] == [0x00, 0x01] && datagram[4..8] == [0x21, 0x12, 0xa4, 0x42]
+}
+
+/// The STUN server set in the desktop's profile menu reaches its embedded
+/// node: the next connection the node makes asks that server for this
+/// machine's address (seen here as a real Binding request on a UDP socket).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desktop_stun_setting_reaches_the_embedded_node() -> Result<()> {
+    let signaling = Signaling::start()?;
+    let native = NativePeer::new("desktop-stun")?;
+    let link = native.new_board("Through a STUN server")?;
+    let _serve = native.spawn_serve(&signaling.url(), &[])?;
+    let stun = std::net::UdpSocket::bind("127.0.0.1:0").context("a UDP socket for the STUN server")?;
+    let stun_url = format!("stun:{}", stun.local_addr()?);
+
+    let data = harness::temp_dir("desktop-data")?;
+    let desktop = Desktop::start(&data, &signaling.url(), &[&link]).await?;
+    let d = desktop.client();
+    title_is(&desktop, "Through a STUN server").await?;
+    peers_at_least(d, 1).await?;
+
+    action::click(d, r#"[data-testid="profile"]"#).await?;
+    let servers = check::element(d, r#"[data-testid="profile-ice"]"#).await?;
+    servers.send_keys(&stun_url).await?;
+    action::click(d, r#"[data-testid="profile-save"]"#).await?;
+
+    // A browser joins: the node builds a new connection, with the server.
+    let listener = tokio::task::spawn_blocking(move || -> Result<bool> {
+        stun.set_read_timeout(Some(std::time::Duration::from_millis(200)))?;
+        let until = std::time::Instant::now() + check::deadline();
+        let mut datagram = [0u8; 1500];
+        while std::time::Instant::now() < until {
+            if let Ok((len, _)) = stun.recv_from(&mut datagram)
+                && is_stun_binding_request(&datagram[..len])
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    });
+    let browser = Browser::start().await?;
+    let b = browser.client();
+    browser.open(&signaling.board_url(&link)?).await?;
+    ensure!(listener.await??, "no STUN Binding request reached {stun_url} from the desktop app");
+    check::peers(b, 2).await?;
+    browser.close().await?;
+    desktop.quit().await
+}

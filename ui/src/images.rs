@@ -6,19 +6,11 @@
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::platform;
+use crate::dom;
+use crate::engine::NewImage;
 
 /// Largest image accepted, in bytes.
 pub const MAX_IMAGE_BYTES: usize = 32 * 1024 * 1024;
-
-/// A checked image.
-pub struct Image {
-    pub bytes: Vec<u8>,
-    pub media_type: &'static str,
-    pub width: u32,
-    pub height: u32,
-    pub name: String,
-}
 
 /// The media type of image bytes, judged by their signature.
 pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
@@ -33,7 +25,7 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// Reads and checks a file; the error is a sentence for the user.
-pub async fn read_file(file: &web_sys::File) -> Result<Image, String> {
+pub async fn read_file(file: &web_sys::File) -> Result<NewImage, String> {
     let name = file.name();
     if file.size() as usize > MAX_IMAGE_BYTES {
         return Err(format!(
@@ -48,18 +40,18 @@ pub async fn read_file(file: &web_sys::File) -> Result<Image, String> {
 }
 
 /// Checks bytes (from a file or the clipboard) and measures the picture.
-pub async fn from_bytes(bytes: Vec<u8>, name: String) -> Result<Image, String> {
+pub async fn from_bytes(bytes: Vec<u8>, name: String) -> Result<NewImage, String> {
     let Some(media_type) = sniff(&bytes) else {
         return Err(format!("“{name}” is not an image Corkboard can show (PNG, JPEG, GIF, WebP or BMP)."));
     };
     let (width, height) = measure(&bytes, media_type).await.ok_or_else(|| {
         format!("“{name}” looks like an image but could not be decoded; it may be damaged.")
     })?;
-    Ok(Image { bytes, media_type, width, height, name })
+    Ok(NewImage { bytes, media_type, width, height, name })
 }
 
 async fn measure(bytes: &[u8], media_type: &str) -> Option<(u32, u32)> {
-    let window = platform::window()?;
+    let window = dom::window()?;
     let array = js_sys::Uint8Array::from(bytes);
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(media_type);

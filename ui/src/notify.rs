@@ -1,15 +1,16 @@
 //! Short messages for the user: errors and notices appear as toasts for a
 //! few seconds. Every error a person should know about goes through here,
-//! in plain words.
+//! in plain words. This module only keeps the list; the app's toast view
+//! dismisses each after [`SHOWN_MS`].
 
 use std::cell::Cell;
 
 use leptos::prelude::*;
 
-use crate::platform;
 use crate::view_model::Toasts;
 
-const SHOWN_MS: i32 = 7_000;
+/// How long a toast stays.
+pub const SHOWN_MS: i32 = 7_000;
 
 thread_local! {
     static TOASTS: Cell<Option<Toasts>> = const { Cell::new(None) };
@@ -39,12 +40,11 @@ fn push(kind: &str, message: &str) {
             list.remove(0);
         }
     });
-    platform::set_timeout(SHOWN_MS, move || toasts.0.update(|list| list.retain(|(i, _)| *i != id)));
 }
 
 /// Tells the user something went wrong.
 pub fn error(message: &str) {
-    web_sys::console::warn_1(&format!("corkboard: {message}").into());
+    crate::log::warn(message);
     push("!", message);
 }
 

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform;
+use crate::dom;
+use crate::platform::{Clock, random_bytes};
 
 const KEY: &str = "corkboard.profile";
 
@@ -31,15 +32,15 @@ pub struct Profile {
 
 impl Profile {
     /// The remembered profile, or a fresh one with a friendly random name.
-    pub fn load() -> Profile {
+    pub fn load(clock: &dyn Clock) -> Profile {
         if let Some(profile) =
-            platform::load_local(KEY).and_then(|text| serde_json::from_str::<Profile>(&text).ok())
+            dom::load_local(KEY).and_then(|text| serde_json::from_str::<Profile>(&text).ok())
             && !profile.name.trim().is_empty()
             && is_hex_colour(&profile.color)
         {
             return profile;
         }
-        let [a, b, c] = platform::random_bytes::<3>();
+        let [a, b, c] = random_bytes::<3>(clock);
         let profile = Profile {
             name: format!(
                 "{} {}",
@@ -54,20 +55,19 @@ impl Profile {
 
     pub fn save(&self) {
         if let Ok(text) = serde_json::to_string(self) {
-            platform::store_local(KEY, &text);
+            dom::store_local(KEY, &text);
         }
     }
 
-    /// A cleaned-up copy: name trimmed to 64 characters, colour validated.
+    /// A cleaned-up copy (the checks the desktop shell applies too): name
+    /// trimmed to 64 characters ("Guest" when blank), a bad colour replaced.
     pub fn sanitised(name: &str, color: &str) -> Profile {
-        let name: String = name.trim().chars().take(board_model::presence::MAX_NAME_CHARS).collect();
-        let name = if name.is_empty() { "Guest".to_owned() } else { name };
-        let color = if is_hex_colour(color) { color.to_ascii_lowercase() } else { PALETTE[5].to_owned() };
-        Profile { name, color }
+        let color = if is_hex_colour(color) { color } else { PALETTE[5] };
+        match desktop_wire::Profile::checked(name, color, "Guest") {
+            Ok(checked) => Profile { name: checked.name, color: checked.color },
+            Err(_) => Profile { name: "Guest".into(), color: PALETTE[5].to_owned() },
+        }
     }
 }
 
-/// True for `#rrggbb`.
-pub fn is_hex_colour(s: &str) -> bool {
-    s.len() == 7 && s.starts_with('#') && s[1..].bytes().all(|b| b.is_ascii_hexdigit())
-}
+pub use desktop_wire::is_hex_colour;

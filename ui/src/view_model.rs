@@ -218,6 +218,8 @@ pub struct BoardSignals {
     pub can_undo: RwSignal<bool>,
     pub can_redo: RwSignal<bool>,
     pub camera: RwSignal<Camera>,
+    /// The board's size on screen, in CSS pixels.
+    pub viewport: RwSignal<(f64, f64)>,
     pub working_offline: RwSignal<bool>,
     /// A card to focus for typing once drawn (a new note).
     pub focus_request: RwSignal<Option<CardId>>,
@@ -225,6 +227,12 @@ pub struct BoardSignals {
     pub loaded: RwSignal<bool>,
     /// True when every change is in IndexedDB.
     pub saved: RwSignal<bool>,
+}
+
+impl Default for BoardSignals {
+    fn default() -> Self {
+        BoardSignals::new()
+    }
 }
 
 impl BoardSignals {
@@ -240,6 +248,7 @@ impl BoardSignals {
             can_undo: RwSignal::new(false),
             can_redo: RwSignal::new(false),
             camera: RwSignal::new(Camera::default()),
+            viewport: RwSignal::new((1280.0, 720.0)),
             working_offline: RwSignal::new(false),
             focus_request: RwSignal::new(None),
             loaded: RwSignal::new(false),
@@ -251,6 +260,12 @@ impl BoardSignals {
 /// Short messages for the user (errors and notices), shown as toasts.
 #[derive(Clone, Copy, Debug)]
 pub struct Toasts(pub RwSignal<Vec<(u64, String)>>);
+
+impl Default for Toasts {
+    fn default() -> Self {
+        Toasts::new()
+    }
+}
 
 impl Toasts {
     pub fn new() -> Toasts {

@@ -1,8 +1,7 @@
-//! The browser's clock, randomness and a few DOM helpers: the only places
-//! the app reads time or draws random numbers (the board model takes both
-//! as arguments).
+//! DOM helpers for the views and the web-based homes: the window and
+//! document, the URL fragment, localStorage, timers. The engine never uses
+//! them (it reaches the world through `platform`).
 
-use board_model::ReplicaId;
 use wasm_bindgen::JsCast;
 
 /// Milliseconds since the Unix epoch.
@@ -13,30 +12,6 @@ pub fn now_ms() -> u64 {
 /// A high-resolution timestamp in milliseconds (for measuring, not for dates).
 pub fn performance_now() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_else(js_sys::Date::now)
-}
-
-/// Fills a buffer from the browser's cryptographic random source.
-pub fn fill_random(buffer: &mut [u8]) {
-    let crypto = web_sys::window().and_then(|w| w.crypto().ok());
-    let filled = crypto.is_some_and(|c| c.get_random_values_with_u8_array(buffer).is_ok());
-    if !filled {
-        // No Web Crypto (never the case in a supported browser): fall back to
-        // Math.random, which is still unique enough for ids but not for keys.
-        for byte in buffer.iter_mut() {
-            *byte = (js_sys::Math::random() * 256.0) as u8;
-        }
-    }
-}
-
-pub fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    fill_random(&mut bytes);
-    bytes
-}
-
-/// A replica id, fresh every time a board is opened (Loro reserves `u64::MAX`).
-pub fn fresh_replica() -> ReplicaId {
-    ReplicaId(u64::from_le_bytes(random_bytes::<8>()) % (u64::MAX - 1))
 }
 
 pub fn window() -> Option<web_sys::Window> {

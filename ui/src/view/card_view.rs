@@ -84,7 +84,7 @@ fn NoteText(signal: ArcRwSignal<CardView>, id: CardId, editing: RwSignal<Option<
         if old == text {
             return;
         }
-        let focused = crate::platform::document()
+        let focused = crate::dom::document()
             .and_then(|d| d.active_element())
             .is_some_and(|a| a.is_same_node(Some(area.unchecked_ref())));
         if !focused {

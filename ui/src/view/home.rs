@@ -1,60 +1,27 @@
 //! The home screen: the boards kept in this browser (newest first), a new
 //! board, and opening a board from a share link.
 
-use board_key::BoardKey;
 use board_key::link::ShareLink;
-use board_model::{Board, BoardId};
+use desktop_wire::BoardEntry;
 use leptos::prelude::*;
 
+use crate::dom;
 use crate::notify;
-use crate::platform;
-use crate::storage::{self, BoardEntry};
+use crate::platform::use_platform;
 
-/// Creates a board in IndexedDB and returns its link.
-pub async fn create_board(title: &str) -> Result<ShareLink, String> {
-    if crate::desktop::active() {
-        let fragment = crate::desktop::create_board(title).await?;
-        return ShareLink::parse(&format!("corkboard://board#{fragment}")).map_err(|e| e.to_string());
-    }
-    let link = ShareLink {
-        board: uuid::Builder::from_random_bytes(platform::random_bytes()).into_uuid(),
-        key: BoardKey(platform::random_bytes()),
-    };
-    let board =
-        Board::create(BoardId(link.board), title, platform::fresh_replica()).map_err(|e| e.to_string())?;
-    let id = link.board.hyphenated().to_string();
-    storage::compact(&id, &board.save(), 0).await.map_err(|e| e.to_string())?;
-    let now = platform::now_ms();
-    let fragment = fragment_of(&link);
-    let key = fragment.split("key=").nth(1).unwrap_or_default().to_owned();
-    storage::put_board_entry(&BoardEntry {
-        board: id,
-        key,
-        title: title.to_owned(),
-        created_ms: now,
-        last_opened_ms: now,
-        card_count: 0,
-    })
-    .await
-    .map_err(|e| e.to_string())?;
-    Ok(link)
-}
-
-/// The `board=…&key=…` fragment of a link.
-pub fn fragment_of(link: &ShareLink) -> String {
-    link.to_web_link("").trim_start_matches("/#").to_owned()
-}
-
-fn entry_fragment(entry: &BoardEntry) -> String {
-    format!("board={}&key={}", entry.board, entry.key)
+/// The entry's board, if its link parts are sound.
+fn entry_link(entry: &BoardEntry) -> Option<ShareLink> {
+    ShareLink::from_parts(&entry.board, &entry.key).ok()
 }
 
 #[component]
 pub fn Home() -> impl IntoView {
+    let platform = use_platform();
     let boards = RwSignal::new(None::<Vec<BoardEntry>>);
     let reload = move || {
+        let library = use_platform().library;
         leptos::task::spawn_local(async move {
-            match storage::list_boards().await {
+            match library.list().await {
                 Ok(list) => boards.set(Some(list)),
                 Err(error) => {
                     notify::error(&error.to_string());
@@ -64,10 +31,8 @@ pub fn Home() -> impl IntoView {
         });
     };
     reload();
-    if let Some(document) = platform::document() {
-        document.set_title("Corkboard");
-    }
-    crate::desktop::set_window_title("");
+    platform.shell.set_title(None);
+    let where_boards_live = platform.shell.where_boards_live();
 
     let creating = RwSignal::new(false);
     let new_board = move |_| {
@@ -75,9 +40,10 @@ pub fn Home() -> impl IntoView {
             return;
         }
         creating.set(true);
+        let library = use_platform().library;
         leptos::task::spawn_local(async move {
-            match create_board("Untitled board").await {
-                Ok(link) => platform::set_hash(&fragment_of(&link)),
+            match library.create("Untitled board").await {
+                Ok(link) => dom::set_hash(&link.fragment()),
                 Err(error) => notify::error(&format!("Could not create a board: {error}")),
             }
             creating.set(false);
@@ -88,7 +54,7 @@ pub fn Home() -> impl IntoView {
     let open_link = move || {
         let text = link_text.get_untracked();
         match ShareLink::parse(&text) {
-            Ok(link) => platform::set_hash(&fragment_of(&link)),
+            Ok(link) => dom::set_hash(&link.fragment()),
             Err(error) => notify::error(&format!("That board link doesn't work: {error}.")),
         }
     };
@@ -104,11 +70,9 @@ pub fn Home() -> impl IntoView {
                         <span class="pin-note a"></span><span class="pin-note b"></span><span class="pin-note c"></span>
                     </div>
                     <h2>"No boards yet"</h2>
-                    <p>{if crate::desktop::active() {
-                        "Create a board, or open one someone shared with you. Boards live on this computer and sync directly with the people you share them with."
-                    } else {
-                        "Create a board, or open one someone shared with you. Boards live in this browser and sync directly with the people you share them with."
-                    }}</p>
+                    <p>{format!(
+                        "Create a board, or open one someone shared with you. Boards live {where_boards_live} and sync directly with the people you share them with."
+                    )}</p>
                 </div>
             }
             .into_any();
@@ -117,7 +81,8 @@ pub fn Home() -> impl IntoView {
             <ul class="board-list">
                 {list
                     .into_iter()
-                    .map(|entry| view! { <BoardRow entry=entry on_change=reload/> })
+                    .filter_map(|entry| Some((entry_link(&entry)?, entry)))
+                    .map(|(link, entry)| view! { <BoardRow entry=entry link=link on_change=reload/> })
                     .collect_view()}
             </ul>
         }
@@ -154,17 +119,23 @@ pub fn Home() -> impl IntoView {
 }
 
 #[component]
-fn BoardRow(entry: BoardEntry, on_change: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
-    let fragment = entry_fragment(&entry);
+fn BoardRow(
+    entry: BoardEntry,
+    link: ShareLink,
+    on_change: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let fragment = link.fragment();
     let open = {
         let fragment = fragment.clone();
-        move |_| platform::set_hash(&fragment)
+        move |_| dom::set_hash(&fragment)
     };
     let rename = {
         let entry = entry.clone();
+        let fragment = fragment.clone();
+        let board = link.board;
         move |ev: leptos::ev::MouseEvent| {
             ev.stop_propagation();
-            let Some(window) = platform::window() else { return };
+            let Some(window) = dom::window() else { return };
             let Ok(Some(title)) = window.prompt_with_message_and_default("Rename board", &entry.title) else {
                 return;
             };
@@ -173,15 +144,16 @@ fn BoardRow(entry: BoardEntry, on_change: impl Fn() + Copy + Send + Sync + 'stat
             if title.is_empty() {
                 return;
             }
-            crate::board_view::set_pending_title(&entry.board, &title);
-            platform::set_hash(&entry_fragment(&entry));
+            super::board_page::set_pending_title(board, &title);
+            dom::set_hash(&fragment);
         }
     };
     let delete = {
         let entry = entry.clone();
+        let (board, library) = (link.board, use_platform().library);
         move |ev: leptos::ev::MouseEvent| {
             ev.stop_propagation();
-            let Some(window) = platform::window() else { return };
+            let Some(window) = dom::window() else { return };
             let question = format!(
                 "Delete “{}” from this browser? People you shared it with keep their copies.",
                 entry.title
@@ -189,9 +161,9 @@ fn BoardRow(entry: BoardEntry, on_change: impl Fn() + Copy + Send + Sync + 'stat
             if !window.confirm_with_message(&question).unwrap_or(false) {
                 return;
             }
-            let board = entry.board.clone();
+            let library = library.clone();
             leptos::task::spawn_local(async move {
-                if let Err(error) = storage::delete_board(&board).await {
+                if let Err(error) = library.delete(board).await {
                     notify::error(&error.to_string());
                 }
                 on_change();
@@ -209,7 +181,7 @@ fn BoardRow(entry: BoardEntry, on_change: impl Fn() + Copy + Send + Sync + 'stat
             <div class="board-thumb" aria-hidden="true"></div>
             <div class="board-row-text">
                 <div class="board-row-title">{title}</div>
-                <div class="board-row-meta">{cards}" · opened "{platform::relative_time(entry.last_opened_ms)}</div>
+                <div class="board-row-meta">{cards}" · opened "{dom::relative_time(entry.last_opened_ms)}</div>
             </div>
             <div class="board-row-actions">
                 <button class="button ghost small" on:click=rename>"Rename"</button>

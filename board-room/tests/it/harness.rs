@@ -1,0 +1,103 @@
+//! The room under a seeded faulty world: devices join, leave for good, lose
+//! signaling, work offline; offers and answers are lost; connections fail
+//! to build, never open, break while open, or cannot cross a partition;
+//! some devices never answer for a while. Then the world heals, and every
+//! device still here must hold the same board and images, with one open
+//! link to each other device and nothing left for a device that is gone.
+//! A seed that once failed becomes a named test below.
+
+use std::collections::BTreeSet;
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::net::{CLEAN, Faults, NOISY, World};
+
+fn run(seed: u64, steps: usize, faults: Faults) {
+    let mut meta = ChaCha8Rng::seed_from_u64(seed ^ 0x700d);
+    let count = meta.random_range(3..=6);
+    let mut world = World::new(seed, count, faults);
+    for device in 0..count {
+        if meta.random_bool(0.7) {
+            world.join(device);
+        }
+    }
+    let mut left = 0;
+    for _ in 0..steps {
+        let device = world.rng.random_range(0..count);
+        match world.rng.random_range(0..100) {
+            0..=29 => world.edit(),
+            30..=59 => {
+                let ms = world.rng.random_range(50..1_500);
+                world.advance(ms);
+            }
+            60..=65 => world.join(device),
+            66..=68 => world.drop_signaling(device),
+            69..=71 => {
+                let offline = !world.devices[device].offline;
+                world.set_offline(device, offline);
+            }
+            72..=76 => world.break_a_channel(),
+            77 => {
+                let group: BTreeSet<usize> = (0..count).filter(|_| world.rng.random_bool(0.5)).collect();
+                world.partition(group);
+            }
+            78 => world.heal_partition(),
+            79..=80 => world.devices[device].mute = !world.devices[device].mute,
+            81 if left + 2 < count => {
+                left += 1;
+                world.leave_forever(device);
+            }
+            _ => {
+                let ms = world.rng.random_range(1_000..25_000);
+                world.advance(ms);
+            }
+        }
+    }
+    // Heal: no more faults, everyone still here online and in the room.
+    world.faults = CLEAN;
+    world.heal_partition();
+    for device in 0..count {
+        world.devices[device].mute = false;
+        world.set_offline(device, false);
+        world.join(device);
+    }
+    for _ in 0..240 {
+        world.advance(1_000);
+        if world.converged() && world.tidy().is_ok() {
+            return;
+        }
+    }
+    let tidy = world.tidy();
+    panic!("seed {seed}: converged {}, tidy {tidy:?}\n{}", world.converged(), world.report());
+}
+
+#[test]
+fn rooms_converge_and_tidy_up_for_many_seeds() {
+    let seeds: u64 = std::env::var("ROOM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    for seed in 0..seeds {
+        run(seed, 250, NOISY);
+    }
+}
+
+/// One seed, with its whole log on failure (`ROOM_SEED=n ROOM_LOG=1`).
+#[test]
+fn rooms_converge_for_the_seed_asked_for() {
+    if let Some(seed) = std::env::var("ROOM_SEED").ok().and_then(|s| s.parse().ok()) {
+        run(seed, 250, NOISY);
+    }
+}
+
+#[test]
+fn rooms_converge_over_a_clean_world_with_churn() {
+    for seed in 1_000..1_030 {
+        run(seed, 250, CLEAN);
+    }
+}
+
+#[test]
+fn rooms_converge_when_half_of_all_signals_are_lost() {
+    for seed in 2_000..2_015 {
+        run(seed, 200, Faults { lose_signal: 0.5, setup_fails: 0.2, never_opens: 0.2 });
+    }
+}

@@ -1,0 +1,307 @@
+//! The engine on the host, over the in-memory home: opening a board,
+//! operations turning into exactly the view updates they should, saving
+//! (and a store that fails), remote changes and presence through a link.
+
+use std::collections::BTreeMap;
+
+use board_key::BoardKey;
+use board_key::link::ShareLink;
+use board_model::blob::MemoryStore;
+use board_model::presence::{self, Identity};
+use board_model::session::{self, Session};
+use board_model::{Board, BoardId, CardId, Content, NewCard, Point, ReplicaId};
+use board_room::{Input, Kind, LinkId, Output};
+use leptos::prelude::*;
+
+use super::{Engine, close, open, with};
+use crate::notify;
+use crate::platform::memory::TestHome;
+use crate::platform::{BoardStore, NetEvent};
+use crate::profile::Profile;
+use crate::view_model::{BoardSignals, Status, Toasts};
+
+fn link() -> ShareLink {
+    ShareLink { board: uuid::Uuid::from_bytes([7; 16]), key: BoardKey([9; 32]) }
+}
+
+fn profile() -> Profile {
+    Profile { name: "Ann Tester".into(), color: "#336699".into() }
+}
+
+fn note(n: u8, text: &str, x: f64) -> NewCard {
+    NewCard {
+        id: CardId::from_random_bytes([n; 16]),
+        position: Point { x, y: 10.0 },
+        size: None,
+        color: None,
+        content: Content::Note { text: text.into() },
+        created_by: "test".into(),
+        created_at: 0,
+    }
+}
+
+/// Runs spawned tasks (the save loop) until none can go on.
+fn settle() {
+    any_spawner::Executor::poll_local();
+}
+
+/// A home whose store holds a board "Trip" with three notes; opened.
+fn opened(home: &TestHome, signals: BoardSignals) {
+    let _ = any_spawner::Executor::init_futures_executor();
+    let mut board = Board::create(BoardId(link().board), "Trip", ReplicaId(5)).expect("board");
+    for (n, text) in [(1, "one"), (2, "two"), (3, "three")] {
+        board.add_card(note(n, text, f64::from(n) * 100.0)).expect("card");
+    }
+    let store = home.store.clone();
+    futures::executor::block_on(async {
+        store.compact(link().board, &board.save(), 0).await.expect("stored");
+        open(home.platform.clone(), link(), signals, profile(), None).await;
+    });
+    settle();
+}
+
+fn ids(signals: BoardSignals) -> Vec<CardId> {
+    signals.order.get_untracked().iter().map(|entry| entry.id).collect()
+}
+
+#[test]
+fn opening_a_board_draws_every_card_in_order_and_starts_the_network() {
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    assert_eq!(ids(signals), (1..=3).map(|n| CardId::from_random_bytes([n; 16])).collect::<Vec<_>>());
+    assert_eq!(signals.title.get_untracked(), "Trip");
+    assert!(signals.loaded.get_untracked());
+    assert_eq!(home.net.borrow().started, 1);
+    assert_eq!(signals.people.get_untracked().len(), 1, "only this user is here");
+    let listed = home.store.entries.borrow().get(&link().board).map(|entry| entry.card_count);
+    assert_eq!(listed, Some(3), "the board is listed with its size");
+    close();
+}
+
+#[test]
+fn a_drag_moves_only_the_dragged_cards_and_commits_once_on_drop() {
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    let (one, two) = (CardId::from_random_bytes([1; 16]), CardId::from_random_bytes([2; 16]));
+    let before: BTreeMap<CardId, (f64, f64)> = signals
+        .order
+        .get_untracked()
+        .iter()
+        .map(|entry| (entry.id, entry.signal.with_untracked(|v| (v.x, v.y))))
+        .collect();
+    let version = with(|e| e.board.version()).expect("open");
+    with(|e| {
+        e.select_only(Some(one));
+        e.begin_drag();
+        e.drag_by(40.0, 5.0, Point { x: 0.0, y: 0.0 });
+    });
+    let now = |id: CardId| super::card_signal(id).map(|s| s.with_untracked(|v| (v.x, v.y, v.dragging)));
+    assert_eq!(
+        now(one),
+        Some((before[&one].0 + 40.0, before[&one].1 + 5.0, true)),
+        "the dragged card follows"
+    );
+    assert_eq!(now(two), Some((before[&two].0, before[&two].1, false)), "the others stay");
+    let mid_drag = with(|e| e.board.version()).expect("open");
+    with(|e| e.end_drag());
+    let after = with(|e| (e.board.card(one).map(|c| c.position), e.board.version())).expect("open");
+    assert_eq!(after.0, Some(Point { x: before[&one].0 + 40.0, y: before[&one].1 + 5.0 }));
+    assert_ne!(after.1, mid_drag, "the drop is one commit");
+    let _ = version;
+    assert_eq!(now(one).map(|v| v.2), Some(false));
+    assert_eq!(ids(signals).last(), Some(&one), "a dragged card comes to the front");
+    close();
+}
+
+#[test]
+fn every_change_is_saved_and_reopens_as_it_was() {
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    let added = with(|e| e.add_note(Point { x: 5.0, y: 5.0 }, "new note")).flatten().expect("added");
+    settle();
+    assert!(signals.saved.get_untracked());
+    assert!(with(|e| e.is_saved()).unwrap_or(false));
+    close();
+    let again = BoardSignals::new();
+    futures::executor::block_on(open(home.platform.clone(), link(), again, profile(), None));
+    assert!(ids(again).contains(&added), "the note is there after reopening");
+    assert_eq!(with(|e| e.board.text(added).ok()).flatten().as_deref(), Some("new note"));
+    close();
+}
+
+#[test]
+fn a_failed_write_is_not_counted_as_saved_and_is_written_again() {
+    let home = TestHome::new();
+    let toasts = Toasts::new();
+    notify::install(toasts);
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    home.store.fail.set(true);
+    let added = with(|e| e.add_note(Point { x: 5.0, y: 5.0 }, "kept")).flatten().expect("added");
+    settle();
+    assert!(!signals.saved.get_untracked(), "the board says it is not saved");
+    assert!(
+        toasts.0.get_untracked().iter().any(|(_, text)| text.contains("the disk is full")),
+        "the user is told"
+    );
+    // The disk recovers: the next tick writes the change.
+    home.store.fail.set(false);
+    with(Engine::tick);
+    settle();
+    assert!(signals.saved.get_untracked());
+    close();
+    let again = BoardSignals::new();
+    futures::executor::block_on(open(home.platform.clone(), link(), again, profile(), None));
+    assert!(ids(again).contains(&added), "the change written after the failure is there");
+    close();
+}
+
+/// The page's end of a link to a node (as in the desktop app), played by a
+/// raw session over the engine's room.
+struct Node {
+    session: Session,
+    board: Board,
+    blobs: MemoryStore,
+    link: LinkId,
+}
+
+impl Node {
+    fn attach(home: &TestHome) -> Node {
+        let link = LinkId::local(1);
+        home.net.borrow_mut().open.push(link);
+        with(|e| e.on_net(NetEvent::Room(Input::LocalLinkUp { link, kind: Kind::Node })));
+        let board = Board::empty(ReplicaId(77)).expect("board");
+        Node {
+            session: Session::new(session::Config::new(77, identity("node"))),
+            board,
+            blobs: MemoryStore::new(),
+            link,
+        }
+    }
+
+    /// Frames both ways until quiet.
+    fn exchange(&mut self, home: &TestHome) {
+        loop {
+            let sent: Vec<Vec<u8>> = std::mem::take(&mut home.net.borrow_mut().sent)
+                .into_iter()
+                .filter(|(link, _)| *link == self.link)
+                .map(|(_, frame)| frame)
+                .collect();
+            for frame in &sent {
+                self.session
+                    .receive(frame, &mut self.board, &mut self.blobs, 0)
+                    .expect("node takes the frame");
+            }
+            self.board.take_changes();
+            let mut back = Vec::new();
+            while let Some(frame) = self.session.poll_transmit(&self.board, &self.blobs) {
+                back.push(frame);
+            }
+            if sent.is_empty() && back.is_empty() {
+                return;
+            }
+            for frame in back {
+                with(|e| e.on_net(NetEvent::Room(Input::Frame { link: self.link, frame })));
+            }
+        }
+    }
+}
+
+fn identity(name: &str) -> Identity {
+    Identity { name: name.into(), color: "#aa3366".into() }
+}
+
+#[test]
+fn changes_from_a_link_reach_the_view_and_the_view_reaches_the_link() {
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    let mut node = Node::attach(&home);
+    node.exchange(&home);
+    assert_eq!(node.board.card_count(), 3, "the node got the page's board");
+    node.board.add_card(note(9, "from the node", 900.0)).expect("card");
+    node.exchange(&home);
+    assert!(ids(signals).contains(&CardId::from_random_bytes([9; 16])), "a remote card is drawn");
+    let sig = super::card_signal(CardId::from_random_bytes([9; 16])).expect("signal");
+    assert_eq!(sig.with_untracked(|v| v.text.clone()), "from the node");
+    with(|e| e.set_text(CardId::from_random_bytes([9; 16]), "edited here"));
+    node.exchange(&home);
+    assert_eq!(node.board.text(CardId::from_random_bytes([9; 16])).ok().as_deref(), Some("edited here"));
+    settle();
+    close();
+}
+
+#[test]
+fn people_relayed_by_a_node_are_listed_with_their_cursor_and_drags() {
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    let mut node = Node::attach(&home);
+    node.exchange(&home);
+    let dragged = CardId::from_random_bytes([2; 16]);
+    let state = presence::State {
+        cursor: Some(Point { x: 12.0, y: 34.0 }),
+        selection: vec![dragged],
+        dragging: vec![(dragged, Point { x: 500.0, y: 600.0 })],
+    };
+    node.session.relay_presence(42, &identity("Bo Remote"), &state);
+    node.exchange(&home);
+    let names: Vec<String> = signals.people.get_untracked().iter().map(|p| p.name.clone()).collect();
+    assert_eq!(names, vec!["Ann Tester".to_owned(), "Bo Remote".to_owned()]);
+    let cursors = signals.cursors.get_untracked();
+    assert_eq!(cursors.len(), 1);
+    assert_eq!((cursors[0].x, cursors[0].y, cursors[0].name.as_str()), (12.0, 34.0, "Bo Remote"));
+    let view = super::card_signal(dragged).expect("card").get_untracked();
+    assert_eq!((view.x, view.y), (500.0, 600.0), "a live drag moves the card here");
+    assert_eq!(view.remote_selected.as_deref(), Some("#aa3366"));
+    // They leave: the card goes back to where the board has it, and they are gone.
+    node.session.relay_left(42);
+    node.exchange(&home);
+    assert_eq!(signals.people.get_untracked().len(), 1);
+    assert!(signals.cursors.get_untracked().is_empty());
+    let view = super::card_signal(dragged).expect("card").get_untracked();
+    assert_eq!((view.x, view.y, view.remote_selected), (200.0, 10.0, None));
+    close();
+}
+
+#[test]
+fn this_users_presence_goes_out_on_every_link() {
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    let mut node = Node::attach(&home);
+    node.exchange(&home);
+    with(|e| e.set_cursor(Some(Point { x: 3.0, y: 4.0 })));
+    node.exchange(&home);
+    let seen: Vec<session::Event> = std::iter::from_fn(|| node.session.poll_event()).collect();
+    assert!(
+        seen.iter().any(|event| matches!(event,
+            session::Event::Presence { state, .. } if state.cursor == Some(Point { x: 3.0, y: 4.0 }))),
+        "{seen:?}"
+    );
+    close();
+}
+
+#[test]
+fn working_offline_says_goodbye_and_tells_the_transport() {
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    with(|e| e.on_net(NetEvent::Room(Input::Joined { me: "a".into(), peers: vec!["b".into()] })));
+    assert!(home.net.borrow().outputs.iter().any(|o| matches!(o, Output::Connect { .. })), "a offers to b");
+    with(|e| e.set_offline(true));
+    assert_eq!(home.net.borrow().offline, Some(true));
+    assert!(signals.working_offline.get_untracked());
+    assert!(
+        home.net.borrow().outputs.iter().any(|o| matches!(o, Output::Close { .. })),
+        "the attempt is closed"
+    );
+    with(|e| e.on_net(NetEvent::Room(Input::PeerJoined { peer: "c".into() })));
+    let connects = home.net.borrow().outputs.iter().filter(|o| matches!(o, Output::Connect { .. })).count();
+    assert_eq!(connects, 1, "no new connections while offline");
+    assert_eq!(signals.status.get_untracked(), Status::Online { peers: 0 });
+    close();
+}

@@ -1,0 +1,163 @@
+//! The keyboard and the clipboard on the board page: shortcuts for every
+//! action, copy/cut/paste of cards, text, links and images, files dropped
+//! or chosen, and the small prompts for links.
+
+use board_model::{CardId, Color, Kind, Point};
+use leptos::prelude::*;
+
+use super::gestures::Canvas;
+use crate::dom;
+use crate::engine;
+use crate::images;
+use crate::notify;
+
+/// A key pressed anywhere on the page while the board is open.
+pub fn on_key(ev: &web_sys::KeyboardEvent, canvas: Canvas, help: RwSignal<bool>) {
+    let signals = canvas.signals;
+    if dom::focus_is_in_text_field() || ev.default_prevented() {
+        return;
+    }
+    let command = ev.ctrl_key() || ev.meta_key();
+    let key = ev.key();
+    let mut handled = true;
+    match (command, key.as_str()) {
+        (true, "z" | "Z") if ev.shift_key() => {
+            engine::with(|e| e.redo());
+        }
+        (true, "z" | "Z") => {
+            engine::with(|e| e.undo());
+        }
+        (true, "y" | "Y") => {
+            engine::with(|e| e.redo());
+        }
+        (true, "a" | "A") => {
+            engine::with(|e| e.select_all());
+        }
+        (true, "d" | "D") => {
+            engine::with(|e| e.duplicate_selection());
+        }
+        (true, "=" | "+") => canvas.zoom_by(1.25),
+        (true, "-") => canvas.zoom_by(1.0 / 1.25),
+        (true, "0") => canvas.zoom_to(1.0),
+        (false, "Delete" | "Backspace") => {
+            engine::with(|e| e.delete_selection());
+        }
+        (false, "Escape") => {
+            help.set(false);
+            engine::with(|e| e.select_only(None));
+        }
+        (false, "n" | "N") => {
+            let at = canvas.view_center();
+            engine::with(|e| e.add_note(at, ""));
+        }
+        (false, "Enter") => {
+            let note = engine::with(|e| {
+                let selection = e.selection();
+                (selection.len() == 1)
+                    .then(|| selection[0])
+                    .filter(|id| e.board().card(*id).is_some_and(|c| c.kind() == Kind::Note))
+            })
+            .flatten();
+            match note {
+                Some(id) => signals.focus_request.set(Some(id)),
+                None => handled = false,
+            }
+        }
+        (false, "?") => help.update(|h| *h = !*h),
+        (false, "!") if ev.shift_key() => canvas.zoom_to_fit(),
+        (false, "ArrowLeft" | "ArrowRight" | "ArrowUp" | "ArrowDown") => {
+            let step = if ev.shift_key() { 10.0 } else { 1.0 };
+            let (dx, dy) = match key.as_str() {
+                "ArrowLeft" => (-step, 0.0),
+                "ArrowRight" => (step, 0.0),
+                "ArrowUp" => (0.0, -step),
+                _ => (0.0, step),
+            };
+            engine::with(|e| e.nudge(dx, dy));
+        }
+        (false, digit @ ("0" | "1" | "2" | "3" | "4" | "5" | "6")) => {
+            let color = digit.parse::<u8>().ok().filter(|n| *n > 0).map(Color::Preset);
+            engine::with(|e| e.color_selection(color));
+        }
+        _ => handled = false,
+    }
+    if handled {
+        ev.prevent_default();
+    }
+}
+
+/// Copy or cut of the selected cards (as text any board can paste).
+pub fn on_copy(ev: &web_sys::ClipboardEvent, cut: bool) {
+    if dom::focus_is_in_text_field() {
+        return;
+    }
+    let Some(text) = engine::with(|e| e.copy_selection()).flatten() else { return };
+    if let Some(data) = ev.clipboard_data() {
+        let _ = data.set_data("text/plain", &text);
+        ev.prevent_default();
+        if cut {
+            engine::with(|e| e.delete_selection());
+        }
+    }
+}
+
+/// Text from the clipboard or a drop: cards, a link, or a new note.
+pub fn paste_text(text: &str, at: Point) {
+    let text = text.trim();
+    if text.is_empty() {
+        return;
+    }
+    engine::with(|e| {
+        if e.paste_cards(text, Some(at)) {
+            return;
+        }
+        let single_line = !text.contains('\n');
+        if single_line && (text.starts_with("http://") || text.starts_with("https://")) {
+            e.add_link(at, text, "");
+        } else {
+            e.add_note(at, text);
+        }
+    });
+}
+
+/// Asks for an address and adds a link card there.
+pub fn ask_for_link(at: Point) {
+    let Some(window) = dom::window() else { return };
+    let Ok(Some(url)) = window.prompt_with_message_and_default("Link address", "https://") else { return };
+    let url = url.trim().to_owned();
+    if url.is_empty() || url == "https://" {
+        return;
+    }
+    let url = if url.contains("://") { url } else { format!("https://{url}") };
+    engine::with(|e| e.add_link(at, &url, ""));
+}
+
+/// Asks for a link card's new address and title.
+pub fn edit_link(id: CardId) {
+    let Some(window) = dom::window() else { return };
+    let Some(card) = engine::with(|e| e.board().card(id)).flatten() else { return };
+    let board_model::Content::Link { url, title } = card.content else { return };
+    let Ok(Some(new_url)) = window.prompt_with_message_and_default("Link address", &url) else { return };
+    let Ok(Some(new_title)) = window.prompt_with_message_and_default("Title (optional)", &title) else {
+        return;
+    };
+    engine::with(|e| e.set_link(id, new_url.trim(), new_title.trim()));
+}
+
+/// Reads dropped, pasted or chosen files; images become cards, fanned out
+/// from `at`; anything else gets a clear message.
+pub fn add_files(files: web_sys::FileList, at: Point) {
+    let files: Vec<web_sys::File> = (0..files.length()).filter_map(|i| files.get(i)).collect();
+    leptos::task::spawn_local(async move {
+        for (i, file) in files.iter().enumerate() {
+            match images::read_file(file).await {
+                Ok(image) => {
+                    let offset = i as f64 * 32.0;
+                    let point = Point { x: at.x + offset, y: at.y + offset };
+                    engine::with(|e| e.add_image(image, point));
+                }
+                Err(message) => notify::error(&message),
+            }
+        }
+    });
+}

@@ -1,0 +1,12 @@
+//! What the user sees: the home screen and the board page (with its parts:
+//! the title bar, menus, gestures, keys and cards). Views read signals and
+//! call the engine; they are the only code that touches the DOM besides
+//! the web-based homes in `platform`.
+
+pub mod board_page;
+pub mod card_view;
+pub mod gestures;
+pub mod home;
+pub mod keys;
+pub mod menus;
+pub mod top_bar;
