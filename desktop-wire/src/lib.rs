@@ -239,10 +239,53 @@ impl IceServer {
         IceServer { url: url.trim().to_owned(), username: String::new(), credential: String::new() }
     }
 
-    /// Whether this is a STUN or TURN URL of a sane length.
+    /// Whether this is a well-formed STUN or TURN URL (RFC 7064, RFC 7065)
+    /// of a sane length: a WebRTC stack refuses to build any connection
+    /// with a malformed one, so it must never reach one.
     pub fn is_valid(&self) -> bool {
-        ICE_SCHEMES.iter().any(|scheme| self.url.starts_with(scheme)) && self.url.len() <= MAX_ICE_URL_BYTES
+        self.url.len() <= MAX_ICE_URL_BYTES && valid_ice_url(&self.url)
     }
+}
+
+/// `stun(s):host[:port]` or `turn(s):host[:port][?transport=udp|tcp]`.
+fn valid_ice_url(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once(':') else { return false };
+    if !ICE_SCHEMES.iter().any(|known| known.trim_end_matches(':') == scheme) {
+        return false;
+    }
+    let (address, query) = match rest.split_once('?') {
+        Some((address, query)) => (address, Some(query)),
+        None => (rest, None),
+    };
+    if let Some(query) = query
+        && (scheme.starts_with("stun") || !matches!(query, "transport=udp" | "transport=tcp"))
+    {
+        return false;
+    }
+    let (host, port) = match address.strip_prefix('[') {
+        Some(bracketed) => {
+            let Some((ip, after)) = bracketed.split_once(']') else { return false };
+            if ip.is_empty() || !ip.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
+                return false;
+            }
+            match after {
+                "" => (ip, None),
+                _ => match after.strip_prefix(':') {
+                    Some(port) => (ip, Some(port)),
+                    None => return false,
+                },
+            }
+        }
+        None => match address.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (address, None),
+        },
+    };
+    let host_ok = !host.is_empty()
+        && (address.starts_with('[')
+            || host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'));
+    let port_ok = port.is_none_or(|port| port.parse::<u16>().is_ok_and(|port| port > 0));
+    host_ok && port_ok
 }
 
 /// Checks a list of servers: at most [`MAX_ICE_SERVERS`], each a STUN or TURN URL.
@@ -283,6 +326,34 @@ mod tests {
         assert!(check_ice_servers(&servers).is_ok());
         assert!(check_ice_servers(&[IceServer::new("http://example.org")]).is_err());
         assert!(check_ice_servers(&vec![IceServer::new("stun:a"); 9]).is_err());
+    }
+
+    #[test]
+    fn malformed_stun_and_turn_urls_are_refused() {
+        for good in [
+            "stun:stun.example.org",
+            "stun:127.0.0.1:3478",
+            "stuns:stun.example.org:5349",
+            "turn:relay.example.org:3478?transport=tcp",
+            "turns:[2001:db8::1]:5349?transport=tcp",
+            "turn:[::1]",
+        ] {
+            assert!(IceServer::new(good).is_valid(), "{good}");
+        }
+        for bad in [
+            "stun:127.0.0.1:49854stun:127.0.0.1:34234",
+            "stun:",
+            "stun://example.org",
+            "stun:example.org:0",
+            "stun:example.org:99999",
+            "stun:example.org?transport=tcp",
+            "turn:relay.example.org?transport=sctp",
+            "turn:[::1",
+            "turn:exa mple.org",
+            "http://example.org",
+        ] {
+            assert!(!IceServer::new(bad).is_valid(), "{bad}");
+        }
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub const LABEL: &str = "corkboard";
 pub const SEND_BUFFER_LIMIT: usize = 1024 * 1024;
 /// Frames queued between the node and a channel's writer.
 pub const WRITER_QUEUE: usize = 16;
+/// How long gathering ICE candidates may take before the SDP goes as is (as in the web app).
+pub const GATHERING_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// STUN/TURN servers and where to bind.
 #[derive(Clone, Debug)]
@@ -212,14 +214,22 @@ pub async fn connect(options: &Options, answering: bool) -> Result<Connection, E
 }
 
 impl Connection {
+    /// The local SDP once every ICE candidate is gathered, or after
+    /// [`GATHERING_TIMEOUT`] with those gathered so far (a STUN or TURN
+    /// server that does not answer must not keep peers apart: the host
+    /// candidates may well do).
     async fn gathered_sdp(&mut self) -> Result<String, Error> {
-        tokio::time::timeout(
-            Duration::from_secs(10),
+        let complete = tokio::time::timeout(
+            GATHERING_TIMEOUT,
             self.gathering.wait_for(|state| *state == RTCIceGatheringState::Complete),
         )
         .await
-        .map_err(|_| Error::Gathering)?
-        .map_err(|_| Error::Gathering)?;
+        .is_ok_and(|waited| waited.is_ok());
+        if !complete {
+            tracing::warn!(
+                "ICE gathering is taking long (a STUN/TURN server not answering?); offering what is gathered"
+            );
+        }
         Ok(self.pc.local_description().await.ok_or(Error::Gathering)?.sdp)
     }
 

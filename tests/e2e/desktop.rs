@@ -350,9 +350,23 @@ fn is_stun_binding_request(datagram: &[u8]) -> bool {
     datagram.len() >= 20 && datagram[..2] == [0x00, 0x01] && datagram[4..8] == [0x21, 0x12, 0xa4, 0x42]
 }
 
+/// A STUN server's answer to a Binding request from `from`: a Binding
+/// success response with the sender's address as XOR-MAPPED-ADDRESS.
+fn stun_binding_response(request: &[u8], from: std::net::SocketAddr) -> Option<Vec<u8>> {
+    let std::net::SocketAddr::V4(from) = from else { return None };
+    let mut response = vec![0x01, 0x01, 0x00, 0x0c];
+    response.extend_from_slice(&request[4..20]); // magic cookie and transaction id
+    response.extend_from_slice(&[0x00, 0x20, 0x00, 0x08, 0x00, 0x01]);
+    response.extend_from_slice(&(from.port() ^ 0x2112).to_be_bytes());
+    let ip = u32::from(*from.ip()) ^ 0x2112_a442;
+    response.extend_from_slice(&ip.to_be_bytes());
+    Some(response)
+}
+
 /// The STUN server set in the desktop's profile menu reaches its embedded
 /// node: the next connection the node makes asks that server for this
-/// machine's address (seen here as a real Binding request on a UDP socket).
+/// machine's address (a Binding request on a UDP socket the test answers
+/// as a STUN server does), and the connection opens.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn desktop_stun_setting_reaches_the_embedded_node() -> Result<()> {
     let signaling = Signaling::start()?;
@@ -370,28 +384,38 @@ async fn desktop_stun_setting_reaches_the_embedded_node() -> Result<()> {
 
     action::click(d, r#"[data-testid="profile"]"#).await?;
     let servers = check::element(d, r#"[data-testid="profile-ice"]"#).await?;
+    servers.clear().await?;
     servers.send_keys(&stun_url).await?;
     action::click(d, r#"[data-testid="profile-save"]"#).await?;
 
     // A browser joins: the node builds a new connection, with the server.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = done.clone();
     let listener = tokio::task::spawn_blocking(move || -> Result<bool> {
-        stun.set_read_timeout(Some(std::time::Duration::from_millis(200)))?;
-        let until = std::time::Instant::now() + check::deadline();
+        stun.set_read_timeout(Some(std::time::Duration::from_millis(100)))?;
+        let until = std::time::Instant::now() + check::deadline() * 3;
         let mut datagram = [0u8; 1500];
-        while std::time::Instant::now() < until {
-            if let Ok((len, _)) = stun.recv_from(&mut datagram)
+        let mut asked = false;
+        // Answers every request until the test is over (a connection asks more than once).
+        while std::time::Instant::now() < until && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Ok((len, from)) = stun.recv_from(&mut datagram)
                 && is_stun_binding_request(&datagram[..len])
             {
-                return Ok(true);
+                asked = true;
+                if let Some(response) = stun_binding_response(&datagram[..len], from) {
+                    let _ = stun.send_to(&response, from);
+                }
             }
         }
-        Ok(false)
+        Ok(asked)
     });
     let browser = Browser::start().await?;
     let b = browser.client();
     browser.open(&signaling.board_url(&link)?).await?;
-    ensure!(listener.await??, "no STUN Binding request reached {stun_url} from the desktop app");
     check::peers(b, 2).await?;
     browser.close().await?;
-    desktop.quit().await
+    desktop.quit().await?;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    ensure!(listener.await??, "no STUN Binding request reached {stun_url} from the desktop app");
+    Ok(())
 }

@@ -193,6 +193,11 @@ impl Desktop {
                 .env("NO_AT_BRIDGE", "1")
                 .env_remove("WAYLAND_DISPLAY")
                 .env("CORKBOARD_DATA_DIR", &data)
+                // The webview's own storage (localStorage: the profile and
+                // STUN/TURN settings) lives with the test's data, not in the
+                // user's real app data, and lasts across a restart.
+                .env("XDG_DATA_HOME", data.join("webview-data"))
+                .env("XDG_CACHE_HOME", data.join("webview-cache"))
                 .env("CORKBOARD_SIGNAL", signal);
             // The app inherits tauri-driver's output: its log is this log.
             let log = dir.join(format!("app-{attempt}.log"));
