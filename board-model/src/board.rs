@@ -19,14 +19,19 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use loro::{
-    ExportMode, Frontiers, LoroDoc, LoroMap, LoroMovableList, LoroText, LoroValue, Subscription, UndoManager,
-    ValueOrContainer, VersionVector,
+    LoroDoc, LoroMap, LoroMovableList, LoroText, LoroValue, Subscription, UndoManager, ValueOrContainer,
+    VersionVector,
 };
 
 use crate::blob;
-use crate::card::{self, Card, CardId, Color, Content, ImageRef, Kind, NewCard, Point, Size, limits};
+use crate::card::{self, Card, CardId, Color, Content, Kind, NewCard, Point, Size, limits};
 use crate::error::{Error, LoadError};
 use crate::event::{self, Changes};
+
+mod read;
+mod save;
+
+use read::{kind_of, read_card, string_field};
 
 pub(crate) const META: &str = "meta";
 pub(crate) const CARDS: &str = "cards";
@@ -566,64 +571,6 @@ impl Board {
         std::mem::take(&mut *self.changes.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    // ----- versions, save and load ------------------------------------------
-
-    /// Everything this replica holds.
-    pub fn version(&self) -> Version {
-        Version(self.doc.oplog_vv())
-    }
-
-    /// The whole board with its full history.
-    pub fn save(&self) -> Vec<u8> {
-        self.export(ExportMode::Snapshot)
-    }
-
-    /// The board as it is now with its history trimmed: for an explicit
-    /// "compact this board" and for handing a big board to a new peer quickly.
-    pub fn save_shallow(&self) -> Vec<u8> {
-        let frontiers: Frontiers = self.doc.oplog_frontiers();
-        self.export(ExportMode::shallow_snapshot(&frontiers))
-    }
-
-    /// The changes this replica has that `since` lacks (empty when none).
-    pub fn updates_since(&self, since: &Version) -> Vec<u8> {
-        if self.version().included_in(since) {
-            return Vec::new();
-        }
-        self.export(ExportMode::updates(&since.0))
-    }
-
-    /// Imports a snapshot or updates from a peer or a file. Arbitrary bytes
-    /// give an error and leave the board as it was.
-    pub fn import(&mut self, bytes: &[u8]) -> Result<Imported, LoadError> {
-        if bytes.is_empty() {
-            return Err(LoadError::Empty);
-        }
-        let status = self.doc.import(bytes).map_err(|error| LoadError::Corrupt(error.to_string()))?;
-        let mut received = VersionVector::default();
-        for (peer, (_, end)) in status.success.iter() {
-            received.insert(*peer, *end);
-        }
-        let pending = match &status.pending {
-            Some(range) => {
-                for (peer, (_, end)) in range.iter() {
-                    if received.get(peer).is_none_or(|have| have < end) {
-                        received.insert(*peer, *end);
-                    }
-                }
-                true
-            }
-            None => false,
-        };
-        Ok(Imported { received: Version(received), pending })
-    }
-
-    fn export(&self, mode: ExportMode<'_>) -> Vec<u8> {
-        // Exporting a consistent, committed document cannot fail; an empty
-        // result would be refused by `import` rather than misread.
-        self.doc.export(mode).unwrap_or_default()
-    }
-
     // ----- helpers -------------------------------------------------------
 
     fn card_map(&self, id: CardId) -> Option<LoroMap> {
@@ -699,87 +646,4 @@ fn check_splice(start: usize, delete: usize, len: usize, inserted: usize) -> Res
 
 fn is_key_at(list: &LoroMovableList, index: usize, key: &str) -> bool {
     matches!(list.get(index), Some(ValueOrContainer::Value(LoroValue::String(s))) if *s == key)
-}
-
-fn string_field(map: &LoroMap, key: &str) -> Option<String> {
-    match map.get(key)? {
-        ValueOrContainer::Value(LoroValue::String(s)) => Some(s.to_string()),
-        _ => None,
-    }
-}
-
-fn number_field(map: &LoroMap, key: &str) -> Option<f64> {
-    match map.get(key)? {
-        ValueOrContainer::Value(LoroValue::Double(value)) => Some(value),
-        ValueOrContainer::Value(LoroValue::I64(value)) => Some(value as f64),
-        _ => None,
-    }
-}
-
-fn integer_field(map: &LoroMap, key: &str) -> Option<i64> {
-    match map.get(key)? {
-        ValueOrContainer::Value(LoroValue::I64(value)) => Some(value),
-        _ => None,
-    }
-}
-
-fn kind_of(map: &LoroMap) -> Option<Kind> {
-    string_field(map, "kind").and_then(|s| Kind::parse(&s))
-}
-
-/// Reads a card leniently: numbers a peer wrote out of range are brought
-/// back into range; a card without a known kind is skipped.
-fn read_card(id: CardId, map: &LoroMap, z: usize) -> Option<Card> {
-    let kind = kind_of(map)?;
-    let coordinate = |key| {
-        let value = number_field(map, key).unwrap_or(0.0);
-        if value.is_finite() { value.clamp(-limits::MAX_COORDINATE, limits::MAX_COORDINATE) } else { 0.0 }
-    };
-    let min = kind.min_size();
-    let default = kind.default_size();
-    let dimension = |key, min: f64, default: f64| {
-        let value = number_field(map, key).unwrap_or(default);
-        if value.is_finite() { value.clamp(min, limits::MAX_DIMENSION) } else { default }
-    };
-    let content = match kind {
-        Kind::Note => Content::Note {
-            text: match map.get("text") {
-                Some(ValueOrContainer::Container(loro::Container::Text(text))) => text.to_string(),
-                _ => String::new(),
-            },
-        },
-        Kind::Image => {
-            let hash = blob::Hash::from_hex(&string_field(map, "sha256")?).ok()?;
-            let pixels = |key| {
-                integer_field(map, key)
-                    .and_then(|v| u32::try_from(v).ok())
-                    .filter(|v| (1..=limits::MAX_IMAGE_PIXELS).contains(v))
-                    .unwrap_or(1)
-            };
-            Content::Image(ImageRef {
-                hash,
-                media_type: string_field(map, "media_type").unwrap_or_default(),
-                natural_width: pixels("natural_w"),
-                natural_height: pixels("natural_h"),
-                file_name: string_field(map, "file_name").unwrap_or_default(),
-            })
-        }
-        Kind::Link => Content::Link {
-            url: string_field(map, "url").filter(|url| card::check_url(url).is_ok()).unwrap_or_default(),
-            title: string_field(map, "title").unwrap_or_default(),
-        },
-    };
-    Some(Card {
-        id,
-        position: Point { x: coordinate("x"), y: coordinate("y") },
-        size: Size {
-            width: dimension("w", min.width, default.width),
-            height: dimension("h", min.height, default.height),
-        },
-        z,
-        color: string_field(map, "color").and_then(|s| Color::parse(&s).ok()),
-        content,
-        created_by: string_field(map, "created_by").unwrap_or_default(),
-        created_at: integer_field(map, "created_at").unwrap_or(0),
-    })
 }

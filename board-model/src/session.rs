@@ -50,6 +50,8 @@ use crate::error::LoadError;
 use crate::presence::{self, Identity};
 use crate::protocol::{self, Message, Reassembler};
 
+mod blobs;
+
 /// How often each side re-announces its version (anti-entropy), in milliseconds.
 pub const SYNC_INTERVAL_MS: u64 = 5_000;
 /// A wanted blob with no answer for this long is given up (the application
@@ -414,122 +416,6 @@ impl Session {
         Ok(())
     }
 
-    fn on_blob_want(&mut self, hash: Hash, offset: u64, blobs: &dyn blob::Store) -> Result<(), Error> {
-        self.outgoing.retain(|outgoing| outgoing.hash != hash);
-        match blobs.complete_len(&hash) {
-            Some(size) => {
-                if self.outgoing.len() >= MAX_OUTSTANDING_BLOB_REQUESTS {
-                    return Err(Error::TooManyBlobRequests);
-                }
-                self.send(&Message::BlobHave { hash, size });
-                let next = if offset <= size { offset } else { 0 };
-                if next < size {
-                    self.outgoing.push_back(Outgoing { hash, next, size });
-                }
-            }
-            None => self.send(&Message::BlobMissing { hash }),
-        }
-        Ok(())
-    }
-
-    fn on_blob_have(
-        &mut self,
-        hash: Hash,
-        size: u64,
-        blobs: &mut dyn blob::Store,
-        now_ms: u64,
-    ) -> Result<(), Error> {
-        let Some(incoming) = self.incoming.get_mut(&hash) else {
-            return Ok(()); // Not wanted (any more): chunks that follow are ignored.
-        };
-        incoming.total = Some(size);
-        incoming.last_activity_ms = Some(now_ms);
-        let held = blobs.partial_len(&hash);
-        if held > size {
-            // What we held does not belong to this blob: start again.
-            blobs.discard_partial(&hash);
-            self.send(&Message::BlobWant { hash, offset: 0 });
-            return Ok(());
-        }
-        incoming.verifier = Some(blob::Verifier::resume(blobs, &hash)?);
-        blobs.expect_partial(&hash, size);
-        if held == size {
-            self.finish_blob(hash, blobs);
-        }
-        Ok(())
-    }
-
-    fn on_blob_chunk(
-        &mut self,
-        hash: Hash,
-        offset: u64,
-        data: &[u8],
-        blobs: &mut dyn blob::Store,
-        now_ms: u64,
-    ) -> Result<(), Error> {
-        let Some(incoming) = self.incoming.get_mut(&hash) else {
-            return Ok(()); // Cancelled or never wanted.
-        };
-        let Some(total) = incoming.total else {
-            return Ok(()); // A late chunk of an earlier, abandoned transfer.
-        };
-        incoming.last_activity_ms = Some(now_ms);
-        if offset != blobs.partial_len(&hash) {
-            return Err(Error::BlobProtocol("chunk at the wrong offset"));
-        }
-        if offset + data.len() as u64 > total {
-            return Err(Error::BlobProtocol("chunk beyond the announced size"));
-        }
-        blobs.append_partial(&hash, data)?;
-        if let Some(verifier) = incoming.verifier.as_mut() {
-            verifier.update(data);
-        }
-        let received = offset + data.len() as u64;
-        self.events.push_back(Event::BlobProgress { hash, received, total });
-        if received == total {
-            self.finish_blob(hash, blobs);
-        }
-        Ok(())
-    }
-
-    fn finish_blob(&mut self, hash: Hash, blobs: &mut dyn blob::Store) {
-        let verifier = self.incoming.remove(&hash).and_then(|incoming| incoming.verifier);
-        let verified = match verifier {
-            Some(verifier) => verifier.finish(blobs, &hash),
-            None => blob::finish(blobs, &hash),
-        };
-        match verified {
-            Ok(_) => self.events.push_back(Event::BlobReady { hash }),
-            Err(error) => self.events.push_back(Event::BlobRejected { hash, reason: error.to_string() }),
-        }
-    }
-
-    /// Asks the remote for a blob (resuming what the store already holds of
-    /// it). Returns false when the blob is already here or already wanted.
-    pub fn want_blob(&mut self, hash: Hash, blobs: &dyn blob::Store) -> bool {
-        if self.phase == Phase::Closed
-            || blobs.complete_len(&hash).is_some()
-            || self.incoming.contains_key(&hash)
-        {
-            return false;
-        }
-        self.incoming.insert(hash, Incoming { total: None, verifier: None, last_activity_ms: None });
-        self.send(&Message::BlobWant { hash, offset: blobs.partial_len(&hash) });
-        true
-    }
-
-    /// Stops fetching a blob (it arrived from another peer, or is no longer shown).
-    pub fn cancel_blob(&mut self, hash: Hash) {
-        if self.incoming.remove(&hash).is_some() {
-            self.send(&Message::BlobCancel { hash });
-        }
-    }
-
-    /// Blobs wanted from this remote and not yet arrived.
-    pub fn wanted_blobs(&self) -> impl Iterator<Item = &Hash> {
-        self.incoming.keys()
-    }
-
     /// Sets what the remote sees of us; sent at the next poll, latest state wins.
     /// Tells the remote about a third peer's presence (the remote must take
     /// relayed presence, see [`Config::accept_relayed_presence`]). Sent at
@@ -650,24 +536,6 @@ impl Session {
             }
         }
         self.next_blob_chunk(blobs)
-    }
-
-    fn next_blob_chunk(&mut self, blobs: &dyn blob::Store) -> Option<Vec<u8>> {
-        let mut outgoing = self.outgoing.pop_front()?;
-        match blobs.read(&outgoing.hash, outgoing.next, blob::CHUNK_SIZE) {
-            Ok(data) if !data.is_empty() => {
-                let offset = outgoing.next;
-                outgoing.next += data.len() as u64;
-                let hash = outgoing.hash;
-                if outgoing.next < outgoing.size {
-                    // Round robin between blobs in flight.
-                    self.outgoing.push_back(outgoing);
-                }
-                self.send(&Message::BlobChunk { hash, offset, data: ByteBuf::from(data) });
-            }
-            _ => self.send(&Message::BlobMissing { hash: outgoing.hash }),
-        }
-        self.queue.pop_front()
     }
 
     /// The next event for the application, if any.

@@ -1,0 +1,195 @@
+//! Sessions on links: frames in, what each session reports acted on, time
+//! passing (timeouts, closing links, retries, presence expiry), and what an
+//! app link is shown of everyone else.
+
+use board_model::blob;
+use board_model::session::{self, Event as SessionEvent, Remote};
+use board_model::{Board, Session};
+
+use super::Room;
+use crate::io::{Cause, Event, Output};
+use crate::link::{Kind, Link, LinkId, Phase};
+use crate::{CONNECT_TIMEOUT_MS, EARLY_FRAMES};
+
+impl Room {
+    pub(super) fn start_session(
+        &mut self,
+        id: LinkId,
+        config: session::Config,
+        board: &mut Board,
+        blobs: &mut dyn blob::Store,
+        now: u64,
+    ) {
+        let Some(link) = self.links.get_mut(&id) else { return };
+        let mut session = Session::new(config);
+        if link.kind != Kind::App
+            && let Some(state) = self.own_presence.clone()
+        {
+            session.set_presence(state);
+        }
+        link.session = Some(session);
+        link.phase = Phase::Open;
+        let early = std::mem::take(&mut link.early);
+        for frame in early {
+            self.on_frame(id, &frame, board, blobs, now);
+        }
+    }
+
+    pub(super) fn on_frame(
+        &mut self,
+        id: LinkId,
+        frame: &[u8],
+        board: &mut Board,
+        blobs: &mut dyn blob::Store,
+        now: u64,
+    ) {
+        let Some(link) = self.links.get_mut(&id) else { return };
+        if link.is_closing() {
+            // It failed or said goodbye; what was sent after is not read.
+            return;
+        }
+        let Some(session) = link.session.as_mut() else {
+            // The remote was quicker to set up its side: keep its hello.
+            if link.early.len() < EARLY_FRAMES {
+                link.early.push(frame.to_vec());
+            } else {
+                self.end(id, Cause::Lost("too many frames before the session started".into()), now);
+            }
+            return;
+        };
+        if session.is_closed() {
+            return;
+        }
+        let result = session.receive(frame, board, blobs, now);
+        self.drain_session(id, board, blobs, now);
+        if let Err(error) = result {
+            self.end(id, Cause::Failed(error), now);
+        }
+    }
+
+    pub(super) fn on_tick(&mut self, board: &mut Board, blobs: &mut dyn blob::Store, now: u64) {
+        let ids: Vec<LinkId> = self.links.keys().copied().collect();
+        for id in &ids {
+            if let Some(session) = self.links.get_mut(id).and_then(Link::open_session_mut) {
+                session.tick(board, now);
+                self.drain_session(*id, board, blobs, now);
+            }
+        }
+        self.people.expire(now, &mut self.events);
+        self.fetcher.expire(now);
+        for id in ids {
+            let Some(link) = self.links.get(&id) else { continue };
+            match link.phase {
+                Phase::Closing { until, failed } if until <= now => {
+                    self.links.remove(&id);
+                    self.outputs.push_back(Output::Close { link: id, failed });
+                }
+                Phase::Closing { .. } => {}
+                _ if link.opened_ms.is_none()
+                    && now.saturating_sub(link.started_ms) >= CONNECT_TIMEOUT_MS =>
+                {
+                    self.end(id, Cause::TimedOut, now);
+                }
+                _ => {}
+            }
+        }
+        self.ensure_connections(now);
+        self.relay_due = true;
+        self.fetch_missing_blobs(board, blobs);
+    }
+
+    /// Acts on what a link's session reports.
+    pub(super) fn drain_session(
+        &mut self,
+        id: LinkId,
+        board: &mut Board,
+        blobs: &mut dyn blob::Store,
+        now: u64,
+    ) {
+        let Some(link) = self.links.get_mut(&id) else { return };
+        let kind = link.kind;
+        let Some(session) = link.session.as_mut() else { return };
+        let mut reported = Vec::new();
+        while let Some(event) = session.poll_event() {
+            reported.push(event);
+        }
+        let (mut changed, mut fetch) = (false, false);
+        for event in reported {
+            match event {
+                SessionEvent::Opened(remote) => {
+                    self.on_opened(id, kind, remote, now);
+                    fetch = true;
+                }
+                SessionEvent::BoardChanged => changed = true,
+                SessionEvent::Presence { peer, state } => match kind {
+                    Kind::Remote => {
+                        self.people.presence(peer, state, now, &mut self.events);
+                        self.relay_due = true;
+                    }
+                    // The app's presence is this device's.
+                    Kind::App => self.set_presence(state),
+                    // The node shows others this page's presence as its own.
+                    Kind::Node => {}
+                },
+                SessionEvent::RelayedPresence { peer, identity, state } => {
+                    self.people.seen(peer, identity, id, false, &mut self.events);
+                    self.people.presence(peer, state, now, &mut self.events);
+                }
+                SessionEvent::RelayedLeft { peer } => self.people.left_via(peer, id, &mut self.events),
+                SessionEvent::BlobProgress { hash, received, total } => {
+                    self.events.push_back(Event::BlobProgress { hash, received, total })
+                }
+                SessionEvent::BlobReady { hash } => self.events.push_back(Event::BlobReady { hash }),
+                SessionEvent::BlobRejected { hash, reason } => {
+                    self.events.push_back(Event::BlobRejected { hash, reason });
+                    self.fetcher.next_turn();
+                    fetch = true;
+                }
+                SessionEvent::BlobUnavailable { hash } | SessionEvent::BlobStalled { hash } => {
+                    self.fetcher.lacks(id, hash, now);
+                    fetch = true;
+                }
+                SessionEvent::Closed { reason } => {
+                    self.end(id, Cause::Goodbye(reason), now);
+                    fetch = true;
+                }
+            }
+        }
+        if changed {
+            self.events.push_back(Event::BoardChanged { link: id });
+            fetch = true;
+        }
+        if fetch {
+            self.fetch_missing_blobs(board, blobs);
+        }
+    }
+
+    pub(super) fn on_opened(&mut self, id: LinkId, kind: Kind, remote: Remote, now: u64) {
+        let Some(link) = self.links.get_mut(&id) else { return };
+        link.opened_ms = Some(now);
+        link.replica = Some(remote.peer);
+        if kind != Kind::App
+            && let (Some(state), Some(session)) = (self.own_presence.clone(), link.session.as_mut())
+        {
+            session.set_presence(state);
+        }
+        if kind == Kind::Remote {
+            self.people.seen(remote.peer, remote.identity.clone(), id, true, &mut self.events);
+        }
+        self.relay_due = true;
+        self.events.push_back(Event::LinkOpened { link: id, kind, remote });
+    }
+
+    /// Shows every app link who else is here.
+    pub(super) fn relay(&mut self, now: u64) {
+        for link in self.links.values_mut().filter(|link| link.kind == Kind::App) {
+            let Link { session, relayed, phase, .. } = link;
+            if *phase != Phase::Open {
+                continue;
+            }
+            if let Some(session) = session.as_mut().filter(|session| session.is_open()) {
+                self.people.relay_to(session, relayed, now);
+            }
+        }
+    }
+}
