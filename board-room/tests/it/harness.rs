@@ -101,3 +101,26 @@ fn rooms_converge_when_half_of_all_signals_are_lost() {
         run(seed, 200, Faults { lose_signal: 0.5, setup_fails: 0.2, never_opens: 0.2 });
     }
 }
+
+/// Seed 57 once ended with a device keeping its link to a peer under the
+/// peer's old signaling id: the peer lost signaling and came back under a
+/// new id while their data channel stayed open. A working channel outlives
+/// its peer's id, and stays the one link between the two devices.
+#[test]
+fn regression_seed_57_a_working_link_outlives_its_peers_signaling_id() {
+    run(57, 250, NOISY);
+}
+
+/// Seed 63: a channel broke while one of its devices had lost signaling;
+/// the break must still end that device's link (and it connects again).
+#[test]
+fn regression_seed_63_a_channel_that_breaks_while_signaling_is_down_is_ended() {
+    run(63, 250, NOISY);
+}
+
+/// Seed 277: every copy of an image left with the devices that held it;
+/// the others hold the same board and stop asking nobody for it.
+#[test]
+fn regression_seed_277_an_image_whose_copies_left_is_not_waited_for() {
+    run(277, 250, NOISY);
+}

@@ -251,11 +251,22 @@ impl Node {
             if let Some(signal) = net.signal {
                 signal.leave(&room_id);
             }
-            if let Some(mut served) = self.boards.remove(&room_id) {
+            if let Some(served) = self.boards.remove(&room_id) {
+                // The board's files close now (they are deleted next); its
+                // connections a moment later, once the goodbyes went out.
+                let connections: Vec<transport::Connection> = served
+                    .connections
+                    .into_values()
+                    .filter_map(|slot| match slot {
+                        Slot::Built { connection, .. } => Some(connection),
+                        Slot::Building => None,
+                    })
+                    .collect();
                 tokio::spawn(async move {
-                    // Let the goodbyes go out.
                     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                    served.close_everything().await;
+                    for connection in connections {
+                        connection.close().await;
+                    }
                 });
             }
         }

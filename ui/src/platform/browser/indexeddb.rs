@@ -107,6 +107,27 @@ impl IndexedDb {
         *self.db.borrow_mut() = Some(Rc::clone(&db));
         Ok(db)
     }
+
+    /// Puts one value in one object store, in a transaction of its own.
+    async fn put_one(&self, store: &str, key: &JsValue, value: &JsValue) -> Result<(), StorageError> {
+        let db = self.database().await?;
+        let tx = db.transaction(&[store], TransactionMode::ReadWrite).map_err(failed)?;
+        tx.object_store(store)
+            .map_err(failed)?
+            .put(value, Some(key))
+            .map_err(failed)?
+            .await
+            .map_err(failed)?;
+        tx.commit().map_err(failed)?.await.map_err(failed)?;
+        Ok(())
+    }
+
+    /// One value of one object store, if there.
+    async fn get_one(&self, store: &str, key: JsValue) -> Result<Option<JsValue>, StorageError> {
+        let db = self.database().await?;
+        let tx = db.transaction(&[store], TransactionMode::ReadOnly).map_err(failed)?;
+        tx.object_store(store).map_err(failed)?.get(key).map_err(failed)?.await.map_err(failed)
+    }
 }
 
 fn key(board: uuid::Uuid) -> String {
@@ -170,30 +191,13 @@ impl Library for IndexedDb {
     }
 
     async fn entry(&self, board: uuid::Uuid) -> Result<Option<BoardEntry>, StorageError> {
-        let db = self.database().await?;
-        let tx = db.transaction(&[BOARDS], TransactionMode::ReadOnly).map_err(failed)?;
-        let value = tx
-            .object_store(BOARDS)
-            .map_err(failed)?
-            .get(JsValue::from_str(&key(board)))
-            .map_err(failed)?
-            .await
-            .map_err(failed)?;
+        let value = self.get_one(BOARDS, JsValue::from_str(&key(board))).await?;
         Ok(value.and_then(|v| v.as_string()).and_then(|text| serde_json::from_str(&text).ok()))
     }
 
     async fn put_entry(&self, entry: &BoardEntry) -> Result<(), StorageError> {
-        let db = self.database().await?;
         let text = serde_json::to_string(entry).map_err(|e| StorageError::Failed(e.to_string()))?;
-        let tx = db.transaction(&[BOARDS], TransactionMode::ReadWrite).map_err(failed)?;
-        tx.object_store(BOARDS)
-            .map_err(failed)?
-            .put(&JsValue::from_str(&text), Some(&JsValue::from_str(&entry.board)))
-            .map_err(failed)?
-            .await
-            .map_err(failed)?;
-        tx.commit().map_err(failed)?.await.map_err(failed)?;
-        Ok(())
+        self.put_one(BOARDS, &JsValue::from_str(&entry.board), &JsValue::from_str(&text)).await
     }
 }
 
@@ -242,17 +246,8 @@ impl BoardStore for IndexedDb {
     }
 
     async fn append(&self, board: uuid::Uuid, seq: u64, bytes: &[u8]) -> Result<(), StorageError> {
-        let db = self.database().await?;
-        let tx = db.transaction(&[UPDATES], TransactionMode::ReadWrite).map_err(failed)?;
         let record = JsValue::from_str(&update_key(&key(board), seq));
-        tx.object_store(UPDATES)
-            .map_err(failed)?
-            .put(&bytes_value(bytes), Some(&record))
-            .map_err(failed)?
-            .await
-            .map_err(failed)?;
-        tx.commit().map_err(failed)?.await.map_err(failed)?;
-        Ok(())
+        self.put_one(UPDATES, &record, &bytes_value(bytes)).await
     }
 
     async fn compact(&self, board: uuid::Uuid, snapshot: &[u8], up_to: u64) -> Result<(), StorageError> {
@@ -303,29 +298,11 @@ impl BoardStore for IndexedDb {
     }
 
     async fn put_blob(&self, hash: &Hash, bytes: &[u8]) -> Result<(), StorageError> {
-        let db = self.database().await?;
-        let tx = db.transaction(&[BLOBS], TransactionMode::ReadWrite).map_err(failed)?;
-        let record = JsValue::from_str(&hash.to_hex());
-        tx.object_store(BLOBS)
-            .map_err(failed)?
-            .put(&bytes_value(bytes), Some(&record))
-            .map_err(failed)?
-            .await
-            .map_err(failed)?;
-        tx.commit().map_err(failed)?.await.map_err(failed)?;
-        Ok(())
+        self.put_one(BLOBS, &JsValue::from_str(&hash.to_hex()), &bytes_value(bytes)).await
     }
 
     async fn get_blob(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
-        let db = self.database().await?;
-        let tx = db.transaction(&[BLOBS], TransactionMode::ReadOnly).map_err(failed)?;
-        let value = tx
-            .object_store(BLOBS)
-            .map_err(failed)?
-            .get(JsValue::from_str(&hash.to_hex()))
-            .map_err(failed)?
-            .await
-            .map_err(failed)?;
+        let value = self.get_one(BLOBS, JsValue::from_str(&hash.to_hex())).await?;
         Ok(value.as_ref().and_then(value_bytes))
     }
 }
