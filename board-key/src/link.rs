@@ -58,6 +58,15 @@ impl ShareLink {
         parse_pairs(fragment)
     }
 
+    /// Whether text looks meant as a share link (a `corkboard:` link, or a
+    /// web link with a board fragment), before it is parsed: how a program
+    /// picks a link out of its arguments.
+    pub fn looks_like_link(text: &str) -> bool {
+        let lower = text.trim().to_ascii_lowercase();
+        lower.starts_with("corkboard:")
+            || ((lower.starts_with("http://") || lower.starts_with("https://")) && lower.contains("#board="))
+    }
+
     /// Parses a link of either form or a bare fragment.
     pub fn parse_any(text: &str) -> Result<ShareLink, Error> {
         let bare = text.trim().trim_start_matches('#');

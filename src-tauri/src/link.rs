@@ -7,10 +7,7 @@ use board_key::link::ShareLink;
 /// The first share link among command-line arguments (the program name excluded).
 pub fn from_arguments(arguments: impl IntoIterator<Item = String>) -> Option<ShareLink> {
     arguments.into_iter().find_map(|argument| {
-        let lower = argument.trim().to_ascii_lowercase();
-        let looks_like_link = lower.starts_with("corkboard:")
-            || ((lower.starts_with("http://") || lower.starts_with("https://")) && lower.contains("#board="));
-        if !looks_like_link {
+        if !ShareLink::looks_like_link(&argument) {
             return None;
         }
         match ShareLink::parse_any(&argument) {
