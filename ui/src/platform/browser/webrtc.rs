@@ -126,11 +126,7 @@ pub(super) fn offer(shared: &Rc<Shared>, link: LinkId) {
             Some(pc.local_description()?.sdp())
         }
         .await;
-        match (sdp, weak.upgrade()) {
-            (Some(sdp), Some(shared)) => shared.emit(NetEvent::Room(Input::Described { link, sdp })),
-            (None, _) => failed(&weak, link, "could not make an offer"),
-            (Some(_), None) => {}
-        }
+        described(&weak, link, sdp, "could not make an offer");
     });
 }
 
@@ -160,12 +156,17 @@ pub(super) fn answer(shared: &Rc<Shared>, link: LinkId, offer: String) {
             Some(pc.local_description()?.sdp())
         }
         .await;
-        match (sdp, weak.upgrade()) {
-            (Some(sdp), Some(shared)) => shared.emit(NetEvent::Room(Input::Described { link, sdp })),
-            (None, _) => failed(&weak, link, "could not answer an offer"),
-            (Some(_), None) => {}
-        }
+        described(&weak, link, sdp, "could not answer an offer");
     });
+}
+
+/// Reports a connection's complete SDP, or that it could not be made.
+fn described(shared: &Weak<Shared>, link: LinkId, sdp: Option<String>, why_not: &str) {
+    match (sdp, shared.upgrade()) {
+        (Some(sdp), Some(shared)) => shared.emit(NetEvent::Room(Input::Described { link, sdp })),
+        (None, _) => failed(shared, link, why_not),
+        (Some(_), None) => {}
+    }
 }
 
 /// Applies the peer's answer to the connection that offered.
