@@ -24,16 +24,19 @@
 //! use board_model::{Board, BoardId, ReplicaId, blob::MemoryStore, presence::Identity};
 //! use board_room::{Config, Input, Output, Room};
 //!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let link = ShareLink { board: uuid::Uuid::from_bytes([1; 16]), key: BoardKey([7; 32]) };
 //! let identity = Identity { name: "Ann".into(), color: "#336699".into() };
 //! let mut room = Room::new(Config::new(link, 1, identity, [0; 32]));
-//! let mut board = Board::empty(ReplicaId(1)).unwrap();
+//! let mut board = Board::empty(ReplicaId(1))?;
 //! let mut blobs = MemoryStore::new();
 //! // The signaling server says we joined as "a" and "b" is already there:
 //! // the smaller id offers, so the room asks for a connection to "b".
 //! let joined = Input::Joined { me: "a".into(), peers: vec!["b".into()] };
 //! room.handle(joined, &mut board, &mut blobs, 0);
 //! assert!(matches!(room.poll_output(), Some(Output::Connect { peer, .. }) if peer == "b"));
+//! # Ok(())
+//! # }
 //! ```
 
 mod fetch;
