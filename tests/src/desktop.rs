@@ -219,10 +219,19 @@ impl Desktop {
                 "browserName": "wry",
                 "tauri:options": { "application": bin, "args": args },
             });
-            let client = harness::webdriver_session(port, capabilities).await.map_err(|e| {
-                anyhow!("tauri-driver could not start {}: {e}; log:\n{}", bin.display(), driver.log())
-            })?;
-            return Ok(Desktop { client, driver, xvfb, bin, data, dir, _turn: turn });
+            // WebKitWebDriver sometimes loses the app it starts (it picks the
+            // app's inspector port by binding port 0 and letting it go):
+            // another attempt starts everything again.
+            match harness::webdriver_session(port, capabilities).await {
+                Ok(client) => return Ok(Desktop { client, driver, xvfb, bin, data, dir, _turn: turn }),
+                Err(error) => {
+                    last = anyhow!(
+                        "tauri-driver could not start {}: {error}; log:\n{}",
+                        bin.display(),
+                        driver.log()
+                    );
+                }
+            }
         }
         Err(last)
     }
