@@ -351,3 +351,42 @@ fn a_peer_lacking_an_image_is_left_alone_while_another_is_asked() {
     assert!(asked.contains(&first) && asked.contains(&second), "both were asked in turn: {wants:?}");
     assert!(wants.len() <= 3, "a peer that lacks it is not asked again at once: {wants:?}");
 }
+
+/// Issue 10 #7: anyone who knows the room id can join and leave over and
+/// over under an id that sorts high, so this side always offers. Every
+/// attempt must be closed when its peer leaves, and nothing may pile up.
+#[test]
+fn join_leave_churn_leaves_no_connection_behind() {
+    let mut a = Side::empty(1);
+    a.handle(Input::Joined { me: "a".into(), peers: vec![] }, 0);
+    let (mut connects, mut closes) = (0, 0);
+    for cycle in 0..200u64 {
+        let peer = format!("z{cycle:04}");
+        let now = cycle * 10;
+        a.handle(Input::PeerJoined { peer: peer.clone() }, now);
+        for output in a.outputs() {
+            if let Output::Connect { link, .. } = output {
+                connects += 1;
+                // Half the attempts got as far as an offer.
+                if cycle % 2 == 0 {
+                    a.handle(Input::Described { link, sdp: "offer".into() }, now + 1);
+                }
+            }
+        }
+        a.handle(Input::PeerLeft { peer }, now + 2);
+        closes += a.outputs().iter().filter(|o| matches!(o, Output::Close { .. })).count();
+        a.handle(Input::Tick, now + 3);
+    }
+    assert_eq!(connects, 200, "each newcomer was offered to");
+    assert_eq!(closes, 200, "and each attempt closed when its peer left");
+    assert_eq!(a.room.links().count(), 0);
+    assert_eq!(a.room.retrying().count(), 0);
+    assert_eq!(a.room.present().count(), 0);
+    // The mesh cap was never reached by dead entries: a real peer still gets a connection.
+    a.handle(Input::PeerJoined { peer: "real".into() }, 5_000);
+    assert_eq!(connects_in(&a.outputs()), 1);
+}
+
+fn connects_in(outputs: &[Output]) -> usize {
+    outputs.iter().filter(|o| matches!(o, Output::Connect { .. })).count()
+}
