@@ -61,7 +61,7 @@ impl Engine for BoardEngine {
         let mut board = board_with(cards, 1, false);
         let ids: Vec<CardId> = (0..cards).map(id).collect();
         moved(&mut board, cards, moves, &mut Lcg::new(seed), &ids);
-        (board.save(), Some(board.save_shallow()))
+        (board.save().expect("save"), Some(board.save_shallow().expect("save")))
     }
 
     fn load_and_read(bytes: &[u8]) -> usize {
@@ -71,7 +71,7 @@ impl Engine for BoardEngine {
 
     fn reconcile(edits: usize, seed: u64) -> Reconcile {
         let mut a = board_with(100, 1, true);
-        let mut b = Board::load(&a.save(), ReplicaId(2)).expect("load");
+        let mut b = Board::load(&a.save().expect("save"), ReplicaId(2)).expect("load");
         let fork = a.version();
         let ids: Vec<CardId> = (0..100).map(id).collect();
         for (board, mut rng) in [(&mut a, Lcg::new(seed)), (&mut b, Lcg::new(seed + 1))] {
@@ -122,7 +122,7 @@ impl Engine for BoardEngine {
 
     fn concurrent_colours(peers: usize) -> Colours {
         let base = board_with(1, 1, false);
-        let saved = base.save();
+        let saved = base.save().expect("save");
         let fork = base.version();
         let updates: Vec<Vec<u8>> = (0..peers)
             .map(|i| {
@@ -144,6 +144,6 @@ impl Engine for BoardEngine {
             reverse.import(update).expect("import");
         }
         let converged = receiver.card(id(0)).map(|c| c.color) == reverse.card(id(0)).map(|c| c.color);
-        Colours { apply, saved_bytes: receiver.save().len(), converged }
+        Colours { apply, saved_bytes: receiver.save().expect("save").len(), converged }
     }
 }

@@ -41,8 +41,8 @@ fn main() -> std::io::Result<()> {
         std::fs::create_dir_all(&dir)?;
         std::fs::write(dir.join(name), bytes)
     };
-    write("board_load", "snapshot", &board.save())?;
-    write("board_load", "shallow", &board.save_shallow())?;
+    write("board_load", "snapshot", &board.save().expect("save"))?;
+    write("board_load", "shallow", &board.save_shallow().expect("save"))?;
     write("board_load", "updates", &board.updates_since(&empty))?;
     write("board_load", "version", &board.version().encode())?;
 

@@ -28,6 +28,8 @@ pub enum Error {
     TooManyCards { max: usize },
     #[error("the document refused the change: {0}")]
     Document(String),
+    #[error("the board could not be exported ({0}); nothing was written")]
+    Export(String),
 }
 
 /// Bytes could not be loaded as a board (snapshot or update).

@@ -239,7 +239,7 @@ async fn reconcile(edits: usize) -> (Driven, usize) {
                 .collect(),
         )
         .expect("cards");
-    let mut board_b = Board::load(&board_a.save(), ReplicaId(2)).expect("load");
+    let mut board_b = Board::load(&board_a.save().expect("save"), ReplicaId(2)).expect("load");
     let fork = board_a.version();
     for (board, seed) in [(&mut board_a, 1u64), (&mut board_b, 2u64)] {
         let mut state = seed;

@@ -457,7 +457,8 @@ impl BoardFile {
 
     /// Writes a fresh snapshot and empties the log.
     pub fn compact(&mut self, board: &Board) -> Result<(), Error> {
-        let body = board.save();
+        // A failed export is an error before any file is touched.
+        let body = board.save()?;
         let mut bytes = Vec::with_capacity(8 + body.len());
         bytes.extend_from_slice(SNAPSHOT_MAGIC);
         bytes.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());

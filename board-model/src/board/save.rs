@@ -5,7 +5,7 @@
 use loro::{ExportMode, Frontiers, VersionVector};
 
 use super::{Board, Imported, Version};
-use crate::error::LoadError;
+use crate::error::{Error, LoadError};
 
 impl Board {
     /// Everything this replica holds.
@@ -13,14 +13,16 @@ impl Board {
         Version(self.doc.oplog_vv())
     }
 
-    /// The whole board with its full history.
-    pub fn save(&self) -> Vec<u8> {
+    /// The whole board with its full history. Never empty: an export that
+    /// fails or comes out empty is an error, so nothing empty is ever
+    /// written over a saved board.
+    pub fn save(&self) -> Result<Vec<u8>, Error> {
         self.export(ExportMode::Snapshot)
     }
 
     /// The board as it is now with its history trimmed: for an explicit
     /// "compact this board" and for handing a big board to a new peer quickly.
-    pub fn save_shallow(&self) -> Vec<u8> {
+    pub fn save_shallow(&self) -> Result<Vec<u8>, Error> {
         let frontiers: Frontiers = self.doc.oplog_frontiers();
         self.export(ExportMode::shallow_snapshot(&frontiers))
     }
@@ -30,7 +32,8 @@ impl Board {
         if self.version().included_in(since) {
             return Vec::new();
         }
-        self.export(ExportMode::updates(&since.0))
+        // A failed export sends nothing now; the next version announcement asks again.
+        self.export(ExportMode::updates(&since.0)).unwrap_or_default()
     }
 
     /// Imports a snapshot or updates from a peer or a file. Arbitrary bytes
@@ -58,9 +61,11 @@ impl Board {
         Ok(Imported { received: Version(received), pending })
     }
 
-    fn export(&self, mode: ExportMode<'_>) -> Vec<u8> {
-        // Exporting a consistent, committed document cannot fail; an empty
-        // result would be refused by `import` rather than misread.
-        self.doc.export(mode).unwrap_or_default()
+    fn export(&self, mode: ExportMode<'_>) -> Result<Vec<u8>, Error> {
+        match self.doc.export(mode) {
+            Ok(bytes) if !bytes.is_empty() => Ok(bytes),
+            Ok(_) => Err(Error::Export("the export came out empty".into())),
+            Err(error) => Err(Error::Export(error.to_string())),
+        }
     }
 }

@@ -176,7 +176,7 @@ fn an_undo_group_is_one_step() {
 fn undo_never_reverts_a_peers_change() {
     let mut ours = new_board(1);
     ours.add_card(note(id(1), "", 0.0, 0.0)).unwrap();
-    let mut theirs = Board::load(&ours.save(), ReplicaId(2)).unwrap();
+    let mut theirs = Board::load(&ours.save().expect("save"), ReplicaId(2)).unwrap();
     theirs.move_card(id(1), Point { x: 500.0, y: 500.0 }).unwrap();
     theirs.add_card(note(id(2), "theirs", 0.0, 0.0)).unwrap();
     ours.import(&theirs.updates_since(&ours.version())).unwrap();
@@ -193,7 +193,7 @@ fn undo_never_reverts_a_peers_change() {
 fn concurrent_text_edits_merge_character_by_character() {
     let mut a = new_board(1);
     a.add_card(note(id(1), "the cat", 0.0, 0.0)).unwrap();
-    let mut b = Board::load(&a.save(), ReplicaId(2)).unwrap();
+    let mut b = Board::load(&a.save().expect("save"), ReplicaId(2)).unwrap();
     a.splice_text(id(1), 4, 0, "big ").unwrap();
     b.splice_text(id(1), 7, 0, " sat").unwrap();
     let (va, vb) = (a.version(), b.version());
@@ -207,7 +207,7 @@ fn concurrent_text_edits_merge_character_by_character() {
 fn a_card_deleted_while_a_peer_moves_it_comes_back_with_the_move_on_undo() {
     let mut a = new_board(1);
     a.add_card(note(id(1), "x", 0.0, 0.0)).unwrap();
-    let mut b = Board::load(&a.save(), ReplicaId(2)).unwrap();
+    let mut b = Board::load(&a.save().expect("save"), ReplicaId(2)).unwrap();
     a.delete_cards(&[id(1)]).unwrap();
     b.move_card(id(1), Point { x: 42.0, y: 7.0 }).unwrap();
     a.import(&b.updates_since(&Board::empty(ReplicaId(3)).unwrap().version())).unwrap();
@@ -234,7 +234,7 @@ fn events_report_local_and_remote_changes_precisely() {
         matches!(&events[0], Event::CardChanged { id: card, fields } if *card == id(1) && fields.position && !fields.size)
     );
 
-    let mut b = Board::load(&a.save(), ReplicaId(2)).unwrap();
+    let mut b = Board::load(&a.save().expect("save"), ReplicaId(2)).unwrap();
     assert!(b.take_changes().is_empty(), "load starts with a clean event queue");
     let version = b.version();
     a.splice_text(id(1), 2, 0, "!").unwrap();
@@ -281,8 +281,8 @@ fn save_load_and_shallow_snapshots_round_trip() {
             board.move_card(id(n), Point { x: f64::from(step), y: f64::from(n) }).unwrap();
         }
     }
-    let full = board.save();
-    let shallow = board.save_shallow();
+    let full = board.save().expect("save");
+    let shallow = board.save_shallow().expect("save");
     assert!(shallow.len() < full.len(), "trimmed history is smaller: {} vs {}", shallow.len(), full.len());
     for bytes in [&full, &shallow] {
         let loaded = Board::load(bytes, ReplicaId(7)).unwrap();
@@ -301,7 +301,7 @@ fn save_load_and_shallow_snapshots_round_trip() {
 #[test]
 fn loading_garbage_returns_an_error_not_a_panic() {
     assert_eq!(Board::load(b"", ReplicaId(1)).err(), Some(LoadError::Empty));
-    let good = new_board(1).save();
+    let good = new_board(1).save().expect("save");
     let mut inputs: Vec<Vec<u8>> = vec![b"garbage".to_vec(), vec![0; 100], vec![0xff; 3]];
     inputs.push(good[..good.len() / 2].to_vec());
     let mut flipped = good.clone();
@@ -350,7 +350,7 @@ fn a_card_deleted_by_a_peer_can_no_longer_be_edited_here_until_restored() {
     let mut a = new_board(1);
     a.add_card(note(id(1), "x", 0.0, 0.0)).unwrap();
     a.move_card(id(1), Point { x: 1.0, y: 1.0 }).unwrap();
-    let mut b = Board::load(&a.save(), ReplicaId(2)).unwrap();
+    let mut b = Board::load(&a.save().expect("save"), ReplicaId(2)).unwrap();
     let version = a.version();
     b.delete_cards(&[id(1)]).unwrap();
     a.import(&b.updates_since(&version)).unwrap();
@@ -360,4 +360,17 @@ fn a_card_deleted_by_a_peer_can_no_longer_be_edited_here_until_restored() {
     a.import(&b.updates_since(&version)).unwrap();
     a.move_card(id(1), Point { x: 3.0, y: 3.0 }).unwrap();
     assert_eq!(a.card(id(1)).map(|c| c.position), Some(Point { x: 3.0, y: 3.0 }));
+}
+
+/// Issue 10 #4: a save is never empty bytes — an export that fails or comes
+/// out empty is an error — so nothing empty is ever written over a board
+/// (an empty snapshot would load as an empty board and take its log along).
+#[test]
+fn a_save_is_never_empty_bytes() {
+    let mut full = new_board(1);
+    full.add_card(note(id(1), "kept", 1.0, 2.0)).expect("card");
+    for board in [Board::empty(ReplicaId(2)).expect("empty"), new_board(3), full] {
+        assert!(board.save().is_ok_and(|bytes| !bytes.is_empty()));
+        assert!(board.save_shallow().is_ok_and(|bytes| !bytes.is_empty()));
+    }
 }

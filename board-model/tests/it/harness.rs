@@ -42,7 +42,7 @@ impl Network {
         let creator =
             Board::create(board_model::BoardId::from_random_bytes(rng.random()), "Harness", ReplicaId(1))
                 .expect("create");
-        let saved = creator.save();
+        let saved = creator.save().expect("save");
         let mut peers = vec![Peer::new(creator)];
         for n in 2..=peer_count as u64 {
             // Some peers start with the board, others join empty.

@@ -32,7 +32,7 @@ fn two_peers_greet_and_an_empty_replica_receives_the_board() {
 #[test]
 fn live_changes_stream_both_ways() {
     let board = new_board(1);
-    let copy = Board::load(&board.save(), ReplicaId(2)).unwrap();
+    let copy = Board::load(&board.save().expect("save"), ReplicaId(2)).unwrap();
     let (mut a, mut b) = pair(board, copy);
     pump(&mut a, &mut b, 0);
     a.0.board.add_card(note(id(1), "from a", 0.0, 0.0)).unwrap();
@@ -48,7 +48,7 @@ fn live_changes_stream_both_ways() {
 fn diverged_replicas_reconcile_in_one_round_trip() {
     let mut base = new_board(1);
     base.add_card(note(id(1), "shared", 0.0, 0.0)).unwrap();
-    let mut other = Board::load(&base.save(), ReplicaId(2)).unwrap();
+    let mut other = Board::load(&base.save().expect("save"), ReplicaId(2)).unwrap();
     for n in 0..50 {
         base.move_card(id(1), Point { x: f64::from(n), y: 0.0 }).unwrap();
         other.splice_text(id(1), 0, 0, "b").unwrap();
@@ -62,7 +62,7 @@ fn diverged_replicas_reconcile_in_one_round_trip() {
     // and updates back, updates out.
     assert!(traffic.flights <= 3, "{traffic:?}");
     // Nothing but the missing changes travels: no full history.
-    assert!(traffic.bytes < 2 * (a.0.board.save().len()), "{traffic:?}");
+    assert!(traffic.bytes < 2 * (a.0.board.save().expect("save").len()), "{traffic:?}");
 }
 
 #[test]
@@ -110,8 +110,10 @@ fn messages_before_hello_and_bad_updates_are_refused_without_touching_the_board(
         Err(Error::BeforeHello("sync updates"))
     );
 
-    let (mut a2, _) =
-        pair(Board::load(&a.0.board.save(), ReplicaId(3)).unwrap(), Board::empty(ReplicaId(4)).unwrap());
+    let (mut a2, _) = pair(
+        Board::load(&a.0.board.save().expect("save"), ReplicaId(3)).unwrap(),
+        Board::empty(ReplicaId(4)).unwrap(),
+    );
     let hello = Message::Hello(protocol::Hello {
         peer: 9,
         name: "x".into(),

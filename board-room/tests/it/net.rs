@@ -89,7 +89,7 @@ impl World {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let link = ShareLink { board: uuid::Uuid::from_bytes(rng.random()), key: BoardKey(rng.random()) };
         let creator = Board::create(BoardId(link.board), "Room harness", ReplicaId(1)).expect("create");
-        let saved = creator.save();
+        let saved = creator.save().expect("save");
         let mut devices = Vec::new();
         for n in 0..device_count {
             let replica = n as u64 + 1;

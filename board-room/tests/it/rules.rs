@@ -313,7 +313,7 @@ fn a_peer_lacking_an_image_is_left_alone_while_another_is_asked() {
             created_at: 0,
         })
         .expect("card");
-    let saved = board.save();
+    let saved = board.save().expect("save");
     let mut me = Side::new(1, Board::load(&saved, ReplicaId(1)).expect("load"));
     // Two local links stand in for two peers that hold the board but not the image.
     let (first, second) = (LinkId::local(1), LinkId::local(2));

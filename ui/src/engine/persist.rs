@@ -89,10 +89,19 @@ impl Engine {
         let previous = self.persist.saved.clone();
         let now = self.board.version();
         if self.persist.since_compaction >= COMPACT_AFTER {
+            let snapshot = match self.board.save() {
+                Ok(snapshot) => snapshot,
+                Err(error) => {
+                    // Nothing is written; the updates keep being appended.
+                    crate::log::warn(&error.to_string());
+                    self.persist.since_compaction = 0;
+                    return self.take_unsaved();
+                }
+            };
             let up_to = self.persist.next_seq.saturating_sub(1);
             self.persist.since_compaction = 0;
             self.persist.saved = now;
-            return Some((store, board, SaveWork::Compact { snapshot: self.board.save(), up_to, previous }));
+            return Some((store, board, SaveWork::Compact { snapshot, up_to, previous }));
         }
         if now == previous {
             return None;

@@ -54,7 +54,7 @@ fn opened(home: &TestHome, signals: BoardSignals) {
     }
     let store = home.store.clone();
     futures::executor::block_on(async {
-        store.compact(link().board, &board.save(), 0).await.expect("stored");
+        store.compact(link().board, &board.save().expect("save"), 0).await.expect("stored");
         open(home.platform.clone(), link(), signals, profile(), None).await;
     });
     settle();

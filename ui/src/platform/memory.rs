@@ -122,6 +122,9 @@ impl BoardStore for TestStore {
     }
 
     async fn compact(&self, board: uuid::Uuid, snapshot: &[u8], up_to: u64) -> Result<(), StorageError> {
+        if snapshot.is_empty() {
+            return Err(StorageError::EmptySnapshot);
+        }
         self.write()?;
         self.snapshots.borrow_mut().insert(board, snapshot.to_vec());
         if let Some(updates) = self.updates.borrow_mut().get_mut(&board) {

@@ -42,6 +42,8 @@ pub enum StorageError {
     Failed(String),
     #[error("stored data is damaged: {0}")]
     Damaged(String),
+    #[error("refused to write an empty snapshot over the board; nothing was written")]
+    EmptySnapshot,
 }
 
 /// What is stored of one board: its last snapshot and the updates after it.
@@ -90,7 +92,8 @@ pub trait BoardStore {
     async fn load(&self, board: uuid::Uuid) -> Result<StoredBoard, StorageError>;
     /// Appends one update record, numbered `seq`.
     async fn append(&self, board: uuid::Uuid, seq: u64, bytes: &[u8]) -> Result<(), StorageError>;
-    /// Replaces the snapshot and drops the updates it includes (`..=up_to`), at once.
+    /// Replaces the snapshot and drops the updates it includes (`..=up_to`),
+    /// at once. An empty snapshot is refused (nothing is written).
     async fn compact(&self, board: uuid::Uuid, snapshot: &[u8], up_to: u64) -> Result<(), StorageError>;
     /// Forgets a board's contents (its images stay: other boards may show them).
     async fn remove(&self, board: uuid::Uuid) -> Result<(), StorageError>;

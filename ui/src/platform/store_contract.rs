@@ -53,6 +53,11 @@ pub async fn run(store: &dyn BoardStore) -> Result<(), String> {
         "a later compaction replaces the snapshot",
     )?;
 
+    // An empty snapshot (a failed export) would load as an empty board and
+    // take the updates with it: it is refused and nothing changes.
+    check(store.compact(a, b"", 12).await.is_err(), "an empty snapshot is refused")?;
+    check(store.load(a).await.map_err(|e| e.to_string())? == again, "a refused compaction changes nothing")?;
+
     let other = store.load(b).await.map_err(|e| e.to_string())?;
     check(other.updates == vec![(1, b"other board".to_vec())], "another board's updates are untouched")?;
 

@@ -163,7 +163,8 @@ impl Library for IndexedDb {
         let replica = ReplicaId(u64::from_le_bytes(random_bytes(&*self.clock)) % (u64::MAX - 1));
         let board = Board::create(BoardId(link.board), title, replica)
             .map_err(|e| StorageError::Failed(e.to_string()))?;
-        self.compact(link.board, &board.save(), 0).await?;
+        let snapshot = board.save().map_err(|e| StorageError::Failed(e.to_string()))?;
+        self.compact(link.board, &snapshot, 0).await?;
         let now = self.clock.now_ms();
         self.put_entry(&BoardEntry {
             board: key(link.board),
@@ -251,6 +252,9 @@ impl BoardStore for IndexedDb {
     }
 
     async fn compact(&self, board: uuid::Uuid, snapshot: &[u8], up_to: u64) -> Result<(), StorageError> {
+        if snapshot.is_empty() {
+            return Err(StorageError::EmptySnapshot);
+        }
         let board = key(board);
         let db = self.database().await?;
         let tx = db.transaction(&[SNAPSHOTS, UPDATES], TransactionMode::ReadWrite).map_err(failed)?;
