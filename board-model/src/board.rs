@@ -31,7 +31,7 @@ use crate::event::{self, Changes};
 mod read;
 mod save;
 
-use read::{kind_of, read_card, string_field};
+use read::{bounded_field, kind_of, read_card, string_field};
 
 pub(crate) const META: &str = "meta";
 pub(crate) const CARDS: &str = "cards";
@@ -200,7 +200,7 @@ impl Board {
     }
 
     pub fn title(&self) -> String {
-        string_field(&self.meta, "title").unwrap_or_default()
+        bounded_field(&self.meta, "title", limits::MAX_TITLE_CHARS).unwrap_or_default()
     }
 
     pub fn background(&self) -> Option<Color> {
@@ -251,7 +251,12 @@ impl Board {
             .collect();
         unlisted.sort();
         ids.extend(unlisted);
-        ids.into_iter().enumerate().filter_map(|(z, id)| read_card(id, &self.card_map(id)?, z)).collect()
+        // A peer's document may hold more cards than a board may: the rest is not read.
+        ids.into_iter()
+            .enumerate()
+            .filter_map(|(z, id)| read_card(id, &self.card_map(id)?, z))
+            .take(limits::MAX_CARDS)
+            .collect()
     }
 
     /// Hashes of every image the board references, for fetching blobs.

@@ -14,6 +14,20 @@ pub(super) fn string_field(map: &LoroMap, key: &str) -> Option<String> {
     }
 }
 
+/// A string field cut to at most `max_chars` characters (a peer's document
+/// is held to the limits local writes are).
+pub(super) fn bounded_field(map: &LoroMap, key: &str, max_chars: usize) -> Option<String> {
+    string_field(map, key).map(|text| bounded(text, max_chars))
+}
+
+/// `text` cut to at most `max_chars` characters.
+pub(super) fn bounded(text: String, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => text[..end].to_owned(),
+        None => text,
+    }
+}
+
 pub(super) fn number_field(map: &LoroMap, key: &str) -> Option<f64> {
     match map.get(key)? {
         ValueOrContainer::Value(LoroValue::Double(value)) => Some(value),
@@ -50,7 +64,9 @@ pub(super) fn read_card(id: CardId, map: &LoroMap, z: usize) -> Option<Card> {
     let content = match kind {
         Kind::Note => Content::Note {
             text: match map.get("text") {
-                Some(ValueOrContainer::Container(loro::Container::Text(text))) => text.to_string(),
+                Some(ValueOrContainer::Container(loro::Container::Text(text))) => {
+                    bounded(text.to_string(), limits::MAX_NOTE_CHARS)
+                }
                 _ => String::new(),
             },
         },
@@ -64,15 +80,19 @@ pub(super) fn read_card(id: CardId, map: &LoroMap, z: usize) -> Option<Card> {
             };
             Content::Image(ImageRef {
                 hash,
-                media_type: string_field(map, "media_type").unwrap_or_default(),
+                media_type: string_field(map, "media_type")
+                    .filter(|media_type| media_type.len() <= limits::MAX_MEDIA_TYPE_BYTES)
+                    .unwrap_or_default(),
                 natural_width: pixels("natural_w"),
                 natural_height: pixels("natural_h"),
-                file_name: string_field(map, "file_name").unwrap_or_default(),
+                file_name: bounded_field(map, "file_name", limits::MAX_LABEL_CHARS).unwrap_or_default(),
             })
         }
         Kind::Link => Content::Link {
-            url: string_field(map, "url").filter(|url| card::check_url(url).is_ok()).unwrap_or_default(),
-            title: string_field(map, "title").unwrap_or_default(),
+            url: string_field(map, "url")
+                .filter(|url| url.len() <= limits::MAX_URL_BYTES && card::check_url(url).is_ok())
+                .unwrap_or_default(),
+            title: bounded_field(map, "title", limits::MAX_LABEL_CHARS).unwrap_or_default(),
         },
     };
     Some(Card {
@@ -85,7 +105,7 @@ pub(super) fn read_card(id: CardId, map: &LoroMap, z: usize) -> Option<Card> {
         z,
         color: string_field(map, "color").and_then(|s| Color::parse(&s).ok()),
         content,
-        created_by: string_field(map, "created_by").unwrap_or_default(),
+        created_by: bounded_field(map, "created_by", limits::MAX_AUTHOR_CHARS).unwrap_or_default(),
         created_at: integer_field(map, "created_at").unwrap_or(0),
     })
 }

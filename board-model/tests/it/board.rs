@@ -374,3 +374,68 @@ fn a_save_is_never_empty_bytes() {
         assert!(board.save_shallow().is_ok_and(|bytes| !bytes.is_empty()));
     }
 }
+
+/// Issue 10 #10: a peer's document is held to the same limits as local
+/// writes when it is read: megabyte titles, names and texts are cut to their
+/// limits, an over-long address is dropped, and at most `MAX_CARDS` cards
+/// are read.
+#[test]
+fn fields_a_peer_wrote_past_their_limits_are_read_within_them() {
+    use board_model::card::limits;
+    let doc = loro::LoroDoc::new();
+    doc.set_peer_id(5).unwrap();
+    let huge = "x".repeat(1_000_000);
+    doc.get_map("meta").insert("title", huge.as_str()).unwrap();
+    let cards = doc.get_map("cards");
+    let image = cards.ensure_mergeable_map(&id(1).to_string()).unwrap();
+    image.insert("kind", "image").unwrap();
+    image.insert("sha256", "ab".repeat(32).as_str()).unwrap();
+    image.insert("file_name", huge.as_str()).unwrap();
+    image.insert("media_type", huge.as_str()).unwrap();
+    image.insert("created_by", huge.as_str()).unwrap();
+    let link = cards.ensure_mergeable_map(&id(2).to_string()).unwrap();
+    link.insert("kind", "link").unwrap();
+    link.insert("url", format!("https://example.org/{huge}").as_str()).unwrap();
+    link.insert("title", huge.as_str()).unwrap();
+    let note = cards.ensure_mergeable_map(&id(3).to_string()).unwrap();
+    note.insert("kind", "note").unwrap();
+    let text = note.insert_container("text", loro::LoroText::new()).unwrap();
+    text.insert(0, &"y".repeat(limits::MAX_NOTE_CHARS + 5_000)).unwrap();
+    doc.commit();
+    let board = Board::load(&doc.export(loro::ExportMode::Snapshot).unwrap(), ReplicaId(6)).unwrap();
+    assert_eq!(board.title().chars().count(), limits::MAX_TITLE_CHARS);
+    for card in board.cards() {
+        assert!(card.created_by.chars().count() <= limits::MAX_AUTHOR_CHARS);
+        match card.content {
+            Content::Image(image) => {
+                assert_eq!(image.file_name.chars().count(), limits::MAX_LABEL_CHARS);
+                assert!(image.media_type.len() <= limits::MAX_MEDIA_TYPE_BYTES);
+            }
+            Content::Link { url, title } => {
+                assert!(url.is_empty(), "an address past the limit is dropped ({} bytes)", url.len());
+                assert_eq!(title.chars().count(), limits::MAX_LABEL_CHARS);
+            }
+            Content::Note { text } => assert_eq!(text.chars().count(), limits::MAX_NOTE_CHARS),
+        }
+    }
+}
+
+/// Issue 10 #10: a document with more cards than a board may hold is read
+/// up to `MAX_CARDS` of them (the top of the stack is what is left out).
+#[test]
+fn a_document_with_too_many_cards_is_read_up_to_the_limit() {
+    use board_model::card::limits;
+    let doc = loro::LoroDoc::new();
+    doc.set_peer_id(5).unwrap();
+    let cards = doc.get_map("cards");
+    let order = doc.get_movable_list("order");
+    for n in 0..limits::MAX_CARDS + 10 {
+        let card = CardId::from_random_bytes((n as u128).to_le_bytes());
+        let map = cards.ensure_mergeable_map(&card.to_string()).unwrap();
+        map.insert("kind", "link").unwrap();
+        order.push(card.to_string()).unwrap();
+    }
+    doc.commit();
+    let board = Board::load(&doc.export(loro::ExportMode::Snapshot).unwrap(), ReplicaId(6)).unwrap();
+    assert_eq!(board.cards().len(), limits::MAX_CARDS);
+}
