@@ -54,6 +54,10 @@ pub enum Error {
     NoSuchBoard(String),
     #[error("board {0} already exists in this data directory")]
     AlreadyExists(String),
+    #[error(
+        "this link's key is not the key of board {0} stored here (a mistyped link, or another board claiming its id); the stored board and its key were left as they are"
+    )]
+    WrongKey(String),
     #[error("board: {0}")]
     Board(#[from] board_model::Error),
 }
@@ -151,8 +155,15 @@ impl DataDir {
     /// Opens a stored board for writing (one process at a time) and loads it.
     pub fn open_board(&self, link: &ShareLink, replica: ReplicaId) -> Result<(BoardFile, Board), Error> {
         let dir = self.board_dir(&link.board);
-        if !dir.join("link").exists() {
+        let link_path = dir.join("link");
+        if !link_path.exists() {
             return Err(Error::NoSuchBoard(link.board.to_string()));
+        }
+        let text = fs::read_to_string(&link_path).map_err(io_error(&link_path))?;
+        let stored = ShareLink::parse(text.trim())
+            .map_err(|error| Error::Corrupt { path: link_path.clone(), reason: error.to_string() })?;
+        if stored.key != link.key {
+            return Err(Error::WrongKey(link.board.to_string()));
         }
         let mut file = BoardFile::lock(&dir, link)?;
         let board = file.load(replica)?;

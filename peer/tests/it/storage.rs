@@ -158,3 +158,23 @@ fn a_board_is_deleted_only_when_nobody_writes_it_and_remembers_when_it_was_opene
     assert!(matches!(data.delete_board(&link(8).board), Err(Error::NoSuchBoard(_))));
     assert!(matches!(data.mark_opened(&link(8).board, 1), Err(Error::NoSuchBoard(_))));
 }
+
+#[test]
+fn a_link_with_the_right_board_id_and_a_wrong_key_is_refused_and_changes_nothing() {
+    let data = DataDir::open(temp_dir("wrong-key")).unwrap();
+    let (mut file, mut board) = created(&data, 11);
+    board.add_card(note(1)).unwrap();
+    file.persist(&board).unwrap();
+    drop(file);
+    let link_file = data.root().join("boards").join(link(11).board.hyphenated().to_string()).join("link");
+    let before = fs::read(&link_file).unwrap();
+    let forged = ShareLink { board: link(11).board, key: BoardKey([99; 32]) };
+    for result in [data.open_board(&forged, ReplicaId(2)), data.open_or_join(&forged, ReplicaId(3))] {
+        let error = result.err().expect("a wrong key is refused");
+        assert!(matches!(error, Error::WrongKey(_)), "{error}");
+        assert!(error.to_string().contains("left as they are"), "{error}");
+    }
+    assert_eq!(fs::read(&link_file).unwrap(), before, "the stored key is unchanged");
+    let (_, reopened) = data.open_board(&link(11), ReplicaId(4)).unwrap();
+    assert_eq!(reopened.cards(), board.cards(), "the board is unchanged");
+}
