@@ -100,10 +100,11 @@ pub trait Store {
     fn read_partial(&self, hash: &Hash, offset: u64, max: usize) -> Result<Vec<u8>, StoreError>;
     /// Appends to an incomplete blob.
     fn append_partial(&mut self, hash: &Hash, data: &[u8]) -> Result<(), StoreError>;
-    /// A hint that an incomplete blob will grow to `total` bytes (announced
-    /// by the sender, at most [`MAX_BLOB_SIZE`]); stores may prepare room.
-    fn expect_partial(&mut self, hash: &Hash, total: u64) {
-        let _ = (hash, total);
+    /// Nobody is sending this incomplete blob any more. A store in memory
+    /// lets it go (memory holds only transfers under way); one on disk may
+    /// keep it to resume later.
+    fn partial_abandoned(&mut self, hash: &Hash) {
+        self.discard_partial(hash);
     }
     /// Turns a verified incomplete blob into a complete one.
     fn promote_partial(&mut self, hash: &Hash) -> Result<(), StoreError>;
@@ -111,6 +112,27 @@ pub trait Store {
     fn discard_partial(&mut self, hash: &Hash);
     /// Stores a complete blob whose hash the caller computed from these bytes.
     fn put_verified(&mut self, hash: Hash, bytes: Vec<u8>) -> Result<(), StoreError>;
+}
+
+/// The media type of image bytes, judged by their signature: PNG, JPEG,
+/// GIF, WebP or BMP (pictures a browser shows without running anything;
+/// never SVG, which can carry script), else `None`.
+pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
+    match bytes {
+        [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, ..] => Some("image/png"),
+        [0xff, 0xd8, 0xff, ..] => Some("image/jpeg"),
+        [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some("image/gif"),
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some("image/webp"),
+        [b'B', b'M', ..] if bytes.len() > 26 => Some("image/bmp"),
+        _ => None,
+    }
+}
+
+/// The type to show verified bytes as: what their signature says (see
+/// [`image_type`]), whatever a card claims; else `application/octet-stream`,
+/// which a browser never renders or runs.
+pub fn display_type(bytes: &[u8]) -> &'static str {
+    image_type(bytes).unwrap_or("application/octet-stream")
 }
 
 /// Adds bytes the user supplied (a dropped file) and returns their hash.
@@ -226,6 +248,17 @@ impl MemoryStore {
         self.complete.len()
     }
 
+    /// Bytes of memory set aside for incomplete blobs: never more than was
+    /// received of them (a peer's announced size reserves nothing).
+    pub fn partial_bytes_reserved(&self) -> usize {
+        self.partial.values().map(Vec::capacity).sum()
+    }
+
+    /// How many incomplete blobs are held.
+    pub fn partial_count(&self) -> usize {
+        self.partial.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.complete.is_empty()
     }
@@ -265,12 +298,6 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn expect_partial(&mut self, hash: &Hash, total: u64) {
-        let entry = self.partial.entry(*hash).or_default();
-        let total = usize::try_from(total.min(MAX_BLOB_SIZE)).unwrap_or(0);
-        entry.reserve(total.saturating_sub(entry.len()));
-    }
-
     fn promote_partial(&mut self, hash: &Hash) -> Result<(), StoreError> {
         let bytes = self.partial.remove(hash).ok_or(StoreError::NotFound(*hash))?;
         self.complete.insert(*hash, bytes);
@@ -290,6 +317,20 @@ impl Store for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shown_type_comes_from_the_bytes_never_from_a_claim() {
+        let png = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0];
+        assert_eq!(display_type(&png), "image/png");
+        assert_eq!(display_type(b"\xff\xd8\xff\xe0"), "image/jpeg");
+        assert_eq!(display_type(b"GIF89a...."), "image/gif");
+        assert_eq!(display_type(b"RIFF\0\0\0\0WEBPVP8 "), "image/webp");
+        let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>"#;
+        assert_eq!(display_type(svg), "application/octet-stream");
+        assert_eq!(display_type(b"<html><script>alert(1)</script>"), "application/octet-stream");
+        assert_eq!(display_type(b""), "application/octet-stream");
+        assert_eq!(display_type(b"BM"), "application/octet-stream", "too short for a bitmap");
+    }
 
     #[test]
     fn hash_hex_round_trips_and_rejects_garbage() {

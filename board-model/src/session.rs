@@ -62,6 +62,12 @@ pub const BLOB_STALL_MS: u64 = 20_000;
 pub const MAX_SYNC_REQUESTS_PER_SECOND: u32 = 50;
 /// Most blob requests a peer may have outstanding with us.
 pub const MAX_OUTSTANDING_BLOB_REQUESTS: usize = 1_024;
+/// Most answers to a peer's requests waiting to be sent: a peer that keeps
+/// asking without reading the answers is cut off at this many.
+pub const MAX_UNREAD_REPLIES: usize = 256;
+/// Most blobs this side fetches from one remote at a time (each may grow
+/// to [`crate::blob::MAX_BLOB_SIZE`] as its bytes arrive).
+pub const MAX_WANTS_PER_PEER: usize = 4;
 
 /// How this side presents itself.
 #[derive(Clone, Debug)]
@@ -153,12 +159,16 @@ pub enum Error {
     TooManyBlobRequests,
     #[error("the peer sent too many {0} messages")]
     Flooding(&'static str),
+    #[error("the peer kept asking without reading the answers ({0} unread)")]
+    NotReading(usize),
     #[error("blob storage failed: {0}")]
     Store(#[from] blob::StoreError),
     #[error("the session is closed")]
     Closed,
     #[error("the peer relayed another peer's presence, which this session does not take")]
     UnexpectedRelay,
+    #[error("handling the peer's data failed inside this program ({0}); only this peer was cut off")]
+    Internal(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,6 +205,9 @@ pub struct Session {
     reassembler: Reassembler,
     /// Frames ready to go; a fragmented message's frames stay contiguous.
     queue: VecDeque<Vec<u8>>,
+    /// Answers to the remote's requests (blob haves and misses), sent
+    /// before anything else; at most [`MAX_UNREAD_REPLIES`].
+    replies: VecDeque<Vec<u8>>,
     /// What we believe the remote holds: nothing we know it has is sent again.
     remote_known: Version,
     /// The last version the remote told us it holds.
@@ -223,6 +236,7 @@ impl Session {
             remote: None,
             reassembler: Reassembler::new(),
             queue: VecDeque::new(),
+            replies: VecDeque::new(),
             remote_known: Version::empty(),
             remote_reported: None,
             announce_due: false,
@@ -329,7 +343,7 @@ impl Session {
                 Ok(())
             }
             Message::SyncUpdates { updates } => {
-                let imported = board.import(&updates).map_err(Error::BadUpdates)?;
+                let imported = board.import_updates(&updates).map_err(Error::BadUpdates)?;
                 self.remote_known.merge(&imported.received);
                 self.events.push_back(Event::BoardChanged);
                 self.announce_due = true;
@@ -498,6 +512,7 @@ impl Session {
 
     fn fail(&mut self, error: &Error) {
         self.queue.clear();
+        self.replies.clear();
         self.hello_sent = true;
         self.outgoing.clear();
         let reason = truncate(&error.to_string(), protocol::MAX_TEXT_BYTES);
@@ -512,6 +527,9 @@ impl Session {
             self.send_hello(board);
         }
         if let Some(frame) = self.queue.pop_front() {
+            return Some(frame);
+        }
+        if let Some(frame) = self.replies.pop_front() {
             return Some(frame);
         }
         if self.phase != Phase::Open {
@@ -545,6 +563,16 @@ impl Session {
 
     fn send(&mut self, message: &Message) {
         self.queue.extend(message.encode(self.config.max_frame_size));
+    }
+
+    /// Queues an answer to the remote's request; one that leaves more than
+    /// [`MAX_UNREAD_REPLIES`] unsent means the remote is not reading.
+    fn reply(&mut self, message: &Message) -> Result<(), Error> {
+        if self.replies.len() >= MAX_UNREAD_REPLIES {
+            return Err(Error::NotReading(self.replies.len()));
+        }
+        self.replies.extend(message.encode(self.config.max_frame_size));
+        Ok(())
     }
 }
 

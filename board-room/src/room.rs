@@ -226,6 +226,7 @@ impl Room {
             }
             Input::Tick => self.on_tick(board, blobs, now),
         }
+        self.people.release_held(now, &mut self.events);
         if std::mem::take(&mut self.relay_due) {
             self.relay(now);
         }
@@ -291,9 +292,14 @@ impl Room {
         self.retries.clear();
     }
 
+    /// How many images the board shows that the store lacks.
+    pub fn missing_blobs(&mut self, board: &Board, blobs: &dyn blob::Store) -> usize {
+        self.fetcher.missing(board, blobs).len()
+    }
+
     /// Asks for every image the board shows but the store lacks (the driver
     /// calls it when images arrived or went missing outside the room).
-    pub fn fetch_missing_blobs(&mut self, board: &Board, blobs: &dyn blob::Store) {
+    pub fn fetch_missing_blobs(&mut self, board: &Board, blobs: &mut dyn blob::Store) {
         let sessions = self.links.iter_mut().filter_map(|(id, link)| Some((*id, link.open_session_mut()?)));
         self.fetcher.want_missing(board, blobs, sessions);
     }

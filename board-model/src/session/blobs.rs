@@ -4,7 +4,9 @@
 
 use serde_bytes::ByteBuf;
 
-use super::{Error, Event, Incoming, MAX_OUTSTANDING_BLOB_REQUESTS, Outgoing, Phase, Session};
+use super::{
+    Error, Event, Incoming, MAX_OUTSTANDING_BLOB_REQUESTS, MAX_WANTS_PER_PEER, Outgoing, Phase, Session,
+};
 use crate::blob::{self, Hash};
 use crate::protocol::Message;
 
@@ -21,13 +23,13 @@ impl Session {
                 if self.outgoing.len() >= MAX_OUTSTANDING_BLOB_REQUESTS {
                     return Err(Error::TooManyBlobRequests);
                 }
-                self.send(&Message::BlobHave { hash, size });
+                self.reply(&Message::BlobHave { hash, size })?;
                 let next = if offset <= size { offset } else { 0 };
                 if next < size {
                     self.outgoing.push_back(Outgoing { hash, next, size });
                 }
             }
-            None => self.send(&Message::BlobMissing { hash }),
+            None => self.reply(&Message::BlobMissing { hash })?,
         }
         Ok(())
     }
@@ -52,7 +54,6 @@ impl Session {
             return Ok(());
         }
         incoming.verifier = Some(blob::Verifier::resume(blobs, &hash)?);
-        blobs.expect_partial(&hash, size);
         if held == size {
             self.finish_blob(hash, blobs);
         }
@@ -105,11 +106,13 @@ impl Session {
     }
 
     /// Asks the remote for a blob (resuming what the store already holds of
-    /// it). Returns false when the blob is already here or already wanted.
+    /// it). Returns false when the blob is already here or already wanted,
+    /// or [`MAX_WANTS_PER_PEER`] are already under way with this remote.
     pub fn want_blob(&mut self, hash: Hash, blobs: &dyn blob::Store) -> bool {
         if self.phase == Phase::Closed
             || blobs.complete_len(&hash).is_some()
             || self.incoming.contains_key(&hash)
+            || self.incoming.len() >= MAX_WANTS_PER_PEER
         {
             return false;
         }

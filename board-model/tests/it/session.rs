@@ -418,3 +418,49 @@ fn a_peer_flooding_sync_requests_is_cut_off() {
         }
     }
 }
+
+#[test]
+fn a_claimed_blob_size_reserves_no_memory_and_wants_per_peer_are_capped() {
+    let (mut a, mut b) = pair(new_board(1), Board::empty(ReplicaId(2)).unwrap());
+    pump(&mut a, &mut b, 0);
+    // A hostile peer answers every want: "I have it, 32 MiB", and sends nothing.
+    let mut asked = 0;
+    for n in 0..40u8 {
+        let hash = blob::Hash::of(&[n]);
+        if !b.1.want_blob(hash, &b.0.blobs) {
+            continue;
+        }
+        asked += 1;
+        let have = Message::BlobHave { hash, size: blob::MAX_BLOB_SIZE }.encode(1 << 16).remove(0);
+        b.1.receive(&have, &mut b.0.board, &mut b.0.blobs, 0).unwrap();
+    }
+    assert_eq!(asked, session::MAX_WANTS_PER_PEER, "wants from one peer are capped");
+    assert!(
+        b.0.blobs.partial_bytes_reserved() < 1024,
+        "memory grows with bytes received, not bytes claimed: {} reserved",
+        b.0.blobs.partial_bytes_reserved()
+    );
+}
+
+#[test]
+fn a_peer_asking_without_reading_the_answers_is_cut_off_with_a_bye() {
+    let (mut a, mut b) = pair(new_board(1), Board::empty(ReplicaId(2)).unwrap());
+    pump(&mut a, &mut b, 0);
+    // The hostile side sends wants for unknown images and never reads.
+    let mut outcome = Ok(());
+    let mut sent = 0;
+    for n in 0..10_000u32 {
+        let want = Message::BlobWant { hash: blob::Hash::of(&n.to_le_bytes()), offset: 0 };
+        outcome = a.1.receive(&want.encode(1 << 16).remove(0), &mut a.0.board, &mut a.0.blobs, 0);
+        sent += 1;
+        if outcome.is_err() {
+            break;
+        }
+    }
+    assert!(matches!(outcome, Err(Error::NotReading(_))), "{outcome:?} after {sent} wants");
+    assert!(sent <= session::MAX_UNREAD_REPLIES + 1, "cut off at the limit, after {sent}");
+    let frame = a.1.poll_transmit(&a.0.board, &a.0.blobs).expect("a bye");
+    let bye =
+        protocol::Reassembler::default().push(&frame).unwrap().map(|body| Message::decode(&body).unwrap());
+    assert!(matches!(bye, Some(Message::Bye { reason }) if reason.contains("without reading")));
+}

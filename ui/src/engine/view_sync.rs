@@ -120,7 +120,7 @@ impl Engine {
         self.refresh_undo();
         self.request_save();
         if blobs_changed {
-            self.room.fetch_missing_blobs(&self.board, &self.blobs);
+            self.room.fetch_missing_blobs(&self.board, &mut self.blobs);
         }
         self.flush_links();
     }
