@@ -8,6 +8,8 @@
 
 pub mod connection;
 pub mod hub;
+pub mod server;
+pub mod web_app;
 /// The wire format lives in its own crate, shared with the clients.
 pub use signal_wire as wire;
 
@@ -20,7 +22,6 @@ use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
-use tower_http::services::{ServeDir, ServeFile};
 
 pub use hub::{Hub, Stats};
 
@@ -41,6 +42,8 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// Frames queued for a connection before it counts as too slow and is cut off.
     pub outbox_frames: usize,
+    /// A connection whose request headers take longer than this is closed.
+    pub header_read_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -53,6 +56,7 @@ impl Default for Limits {
             rooms_per_connection: 64,
             idle_timeout: Duration::from_secs(60),
             outbox_frames: 512,
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -75,10 +79,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let router = Router::new().route("/ws", get(websocket)).route("/healthz", get(healthz));
     let router = match &state.static_dir {
-        Some(dir) => {
-            let index = ServeFile::new(dir.join("index.html"));
-            router.fallback_service(ServeDir::new(dir).fallback(index))
-        }
+        Some(dir) => web_app::serve(router, dir),
         None => router,
     };
     router.with_state(state)

@@ -46,7 +46,8 @@ async fn main() -> Result<()> {
     let address = listener.local_addr()?;
     tracing::info!(%address, static_dir = ?args.static_dir, "signaling server listening");
     println!("listening on http://{address}");
-    axum::serve(listener, signaling::app(state)).with_graceful_shutdown(shutdown()).await?;
+    let header_read_timeout = state.hub.limits.header_read_timeout;
+    signaling::server::serve(listener, signaling::app(state), header_read_timeout, shutdown()).await;
     tracing::info!("shut down");
     Ok(())
 }

@@ -7,11 +7,13 @@
 //! - [`commands`]: what the web app invokes;
 //! - [`menu`]: the native menu;
 //! - [`link`]: share links in their several forms;
+//! - [`navigation`]: the window never leaves the app;
 //! - [`state`]: what the app holds while it runs.
 
 mod commands;
 mod link;
 mod menu;
+mod navigation;
 mod startup;
 mod state;
 
@@ -42,6 +44,7 @@ fn main() -> std::process::ExitCode {
     let app = builder
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_deep_link::init())
+        .plugin(navigation::guard())
         .menu(menu::build)
         .on_menu_event(menu::on_event)
         .setup(startup::setup)

@@ -13,16 +13,7 @@ use crate::engine::NewImage;
 pub const MAX_IMAGE_BYTES: usize = 32 * 1024 * 1024;
 
 /// The media type of image bytes, judged by their signature.
-pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    match bytes {
-        [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, ..] => Some("image/png"),
-        [0xff, 0xd8, 0xff, ..] => Some("image/jpeg"),
-        [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some("image/gif"),
-        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some("image/webp"),
-        [b'B', b'M', ..] if bytes.len() > 26 => Some("image/bmp"),
-        _ => None,
-    }
-}
+pub use board_model::blob::image_type as sniff;
 
 /// Reads and checks a file; the error is a sentence for the user.
 pub async fn read_file(file: &web_sys::File) -> Result<NewImage, String> {

@@ -269,5 +269,47 @@ async fn healthz_reports_counts_and_the_web_app_is_served_with_an_index_fallback
     assert!(health.contains("\"status\":\"ok\"") && health.contains("\"peers\":1"), "{health}");
     assert!(get("/app.js").await.contains("console.log(1)"));
     assert!(get("/boards/some/deep/link").await.contains("<h1>Corkboard</h1>"));
+    // The app's files carry the policy that keeps a board's content from
+    // running as the app; the signaling endpoints need none.
+    for path in ["/", "/app.js", "/boards/x"] {
+        let response = get(path).await.to_ascii_lowercase();
+        assert!(
+            response.contains(
+                "content-security-policy: default-src 'none'; script-src 'self' 'wasm-unsafe-eval'"
+            ),
+            "{path}: {response}"
+        );
+        assert!(response.contains("x-content-type-options: nosniff"), "{path}");
+    }
     std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_that_never_finish_their_headers_are_closed_and_healthz_keeps_answering() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let server = listener.local_addr().expect("address");
+    let deadline = Duration::from_millis(300);
+    let limits = Limits { header_read_timeout: deadline, ..Limits::default() };
+    let app = signaling::app(AppState::new(limits, None));
+    tokio::spawn(signaling::server::serve(listener, app, deadline, std::future::pending()));
+    // Slowloris: 300 clients start a request and never finish its headers.
+    let mut slow = Vec::new();
+    for _ in 0..300 {
+        let mut stream = TcpStream::connect(server).await.expect("connect");
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.expect("write");
+        slow.push(stream);
+    }
+    let mut healthy = TcpStream::connect(server).await.expect("connect");
+    healthy.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.expect("write");
+    let mut answer = String::new();
+    healthy.read_to_string(&mut answer).await.expect("read");
+    assert!(answer.contains("\"status\":\"ok\""), "{answer}");
+    // Each slow connection is closed by the server (a hang guard only: the
+    // deadline is 300 ms).
+    for stream in &mut slow {
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut rest)).await;
+        assert!(closed.is_ok(), "a connection that never finished its headers was left open");
+    }
 }

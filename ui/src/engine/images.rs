@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
+use board_model::CardId;
 use board_model::blob::{self, Hash};
-use board_model::{CardId, Content};
 use leptos::prelude::*;
 
 use super::{Engine, with};
@@ -48,16 +48,10 @@ impl Engine {
         if !self.images.urls.contains_key(&hash)
             && let Some(bytes) = self.blobs.get(&hash)
         {
-            let media_type = self
-                .board
-                .cards()
-                .into_iter()
-                .find_map(|c| match c.content {
-                    Content::Image(image) if image.hash == hash => Some(image.media_type),
-                    _ => None,
-                })
-                .unwrap_or_else(|| "application/octet-stream".into());
-            if let Some(url) = self.platform.shell.image_url(bytes, &media_type) {
+            // Shown as what the bytes are, never as what a card claims (a
+            // peer's "image/svg+xml" would run script in this origin).
+            let media_type = board_model::blob::display_type(bytes);
+            if let Some(url) = self.platform.shell.image_url(bytes, media_type) {
                 self.images.urls.insert(hash, url);
             }
         }
@@ -106,7 +100,7 @@ impl Engine {
 /// asks peers for the rest.
 pub(super) async fn load_blobs(hashes: Vec<Hash>) {
     let Some(store) = with(|e| e.platform.store.clone()).flatten() else {
-        with(|e| e.room.fetch_missing_blobs(&e.board, &e.blobs));
+        with(|e| e.room.fetch_missing_blobs(&e.board, &mut e.blobs));
         return;
     };
     for hash in hashes {
@@ -127,7 +121,7 @@ pub(super) async fn load_blobs(hashes: Vec<Hash>) {
         }
     }
     with(|e| {
-        e.room.fetch_missing_blobs(&e.board, &e.blobs);
+        e.room.fetch_missing_blobs(&e.board, &mut e.blobs);
         e.flush_links();
     });
 }

@@ -20,15 +20,15 @@ use crate::platform::{BoardStore, NetEvent};
 use crate::profile::Profile;
 use crate::view_model::{BoardSignals, Status, Toasts};
 
-fn link() -> ShareLink {
+pub(super) fn link() -> ShareLink {
     ShareLink { board: uuid::Uuid::from_bytes([7; 16]), key: BoardKey([9; 32]) }
 }
 
-fn profile() -> Profile {
+pub(super) fn profile() -> Profile {
     Profile { name: "Ann Tester".into(), color: "#336699".into() }
 }
 
-fn note(n: u8, text: &str, x: f64) -> NewCard {
+pub(super) fn note(n: u8, text: &str, x: f64) -> NewCard {
     NewCard {
         id: CardId::from_random_bytes([n; 16]),
         position: Point { x, y: 10.0 },
@@ -41,12 +41,12 @@ fn note(n: u8, text: &str, x: f64) -> NewCard {
 }
 
 /// Runs spawned tasks (the save loop) until none can go on.
-fn settle() {
+pub(super) fn settle() {
     any_spawner::Executor::poll_local();
 }
 
 /// A home whose store holds a board "Trip" with three notes; opened.
-fn opened(home: &TestHome, signals: BoardSignals) {
+pub(super) fn opened(home: &TestHome, signals: BoardSignals) {
     let _ = any_spawner::Executor::init_futures_executor();
     let mut board = Board::create(BoardId(link().board), "Trip", ReplicaId(5)).expect("board");
     for (n, text) in [(1, "one"), (2, "two"), (3, "three")] {
@@ -54,13 +54,14 @@ fn opened(home: &TestHome, signals: BoardSignals) {
     }
     let store = home.store.clone();
     futures::executor::block_on(async {
-        store.compact(link().board, &board.save().expect("save"), 0).await.expect("stored");
+        let snapshot = board.save().expect("save");
+        store.compact(link().board, &mut |_| Ok(snapshot.clone())).await.expect("stored");
         open(home.platform.clone(), link(), signals, profile(), None).await;
     });
     settle();
 }
 
-fn ids(signals: BoardSignals) -> Vec<CardId> {
+pub(super) fn ids(signals: BoardSignals) -> Vec<CardId> {
     signals.order.get_untracked().iter().map(|entry| entry.id).collect()
 }
 
@@ -159,17 +160,120 @@ fn a_failed_write_is_not_counted_as_saved_and_is_written_again() {
     close();
 }
 
+#[test]
+fn a_board_whose_saved_copy_cannot_be_read_opens_read_only_and_nothing_is_written() {
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    close();
+    let snapshot = home.store.snapshots.borrow().get(&link().board).cloned();
+    let writes = home.store.writes.get();
+    home.store.fail_reads.set(true);
+    let again = BoardSignals::new();
+    futures::executor::block_on(open(home.platform.clone(), link(), again, profile(), None));
+    settle();
+    let why = again.read_only.get_untracked().unwrap_or_default();
+    assert!(why.contains("read-only") && why.contains("could not be read"), "the user is told: {why}");
+    assert_eq!(with(|e| e.add_note(Point { x: 1.0, y: 1.0 }, "lost?")).flatten(), None, "edits are refused");
+    with(Engine::tick);
+    settle();
+    assert_eq!(home.store.writes.get(), writes, "nothing was written");
+    assert_eq!(
+        home.store.snapshots.borrow().get(&link().board).cloned(),
+        snapshot,
+        "the saved board is intact"
+    );
+    close();
+    home.store.fail_reads.set(false);
+    let later = BoardSignals::new();
+    futures::executor::block_on(open(home.platform.clone(), link(), later, profile(), None));
+    assert_eq!(ids(later).len(), 3, "once readable, the board is all there");
+    assert_eq!(later.read_only.get_untracked(), None);
+    close();
+}
+
+#[test]
+fn a_link_with_the_stored_board_id_and_another_key_does_not_open() {
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    close();
+    let entry = home.store.entries.borrow().get(&link().board).cloned();
+    let writes = home.store.writes.get();
+    let forged = ShareLink { board: link().board, key: BoardKey([1; 32]) };
+    let again = BoardSignals::new();
+    futures::executor::block_on(open(home.platform.clone(), forged, again, profile(), None));
+    settle();
+    assert!(again.refused.get_untracked().is_some_and(|why| why.contains("another key")));
+    assert!(!again.loaded.get_untracked() && with(|_| ()).is_none(), "nothing was opened");
+    assert_eq!(home.store.entries.borrow().get(&link().board).cloned(), entry, "the stored key is unchanged");
+    assert_eq!(home.store.writes.get(), writes, "nothing was written");
+    assert_eq!(home.net.borrow().started, 1, "no network was started for it");
+}
+
+#[test]
+fn a_compaction_takes_in_what_another_tab_saved_and_no_record_is_replaced() {
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    // Another tab, with the same saved board, adds a note.
+    let mut other =
+        Board::load(home.store.snapshots.borrow().get(&link().board).expect("stored"), ReplicaId(77))
+            .expect("loads");
+    let before = other.version();
+    let theirs = CardId::from_random_bytes([42; 16]);
+    other.add_card(note(42, "from the other tab", 900.0)).expect("card");
+    let store = home.store.clone();
+    futures::executor::block_on(store.append(link().board, &other.updates_since(&before))).expect("appended");
+    // This tab saves enough to compact.
+    for n in 0..=super::persist::COMPACT_AFTER {
+        with(|e| e.add_note(Point { x: n as f64, y: 0.0 }, "mine"));
+        settle();
+    }
+    assert!(signals.saved.get_untracked());
+    let stored = home.store.snapshots.borrow().get(&link().board).cloned().expect("snapshot");
+    let compacted = Board::load(&stored, ReplicaId(78)).expect("loads");
+    assert!(compacted.contains(theirs), "the other tab's note is in the new snapshot");
+    assert!(ids(signals).contains(&theirs), "and on this tab's board");
+    close();
+}
+
+#[test]
+fn a_failed_compaction_is_not_counted_as_saved_and_is_tried_again() {
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    for n in 0..super::persist::COMPACT_AFTER {
+        with(|e| e.add_note(Point { x: n as f64, y: 0.0 }, "note"));
+        settle();
+    }
+    home.store.fail.set(true);
+    let last = with(|e| e.add_note(Point { x: 0.0, y: 500.0 }, "last")).flatten().expect("added");
+    settle();
+    assert!(!signals.saved.get_untracked(), "a failed compaction is not saved");
+    home.store.fail.set(false);
+    with(Engine::tick);
+    settle();
+    assert!(signals.saved.get_untracked());
+    close();
+    let again = BoardSignals::new();
+    futures::executor::block_on(open(home.platform.clone(), link(), again, profile(), None));
+    assert!(ids(again).contains(&last));
+    assert_eq!(ids(again).len(), 3 + super::persist::COMPACT_AFTER as usize + 1);
+    close();
+}
+
 /// The page's end of a link to a node (as in the desktop app), played by a
 /// raw session over the engine's room.
-struct Node {
+pub(super) struct Node {
     session: Session,
-    board: Board,
-    blobs: MemoryStore,
+    pub board: Board,
+    pub blobs: MemoryStore,
     link: LinkId,
 }
 
 impl Node {
-    fn attach(home: &TestHome) -> Node {
+    pub fn attach(home: &TestHome) -> Node {
         let link = LinkId::local(1);
         home.net.borrow_mut().open.push(link);
         with(|e| e.on_net(NetEvent::Room(Input::LocalLinkUp { link, kind: Kind::Node })));
@@ -183,7 +287,7 @@ impl Node {
     }
 
     /// Frames both ways until quiet.
-    fn exchange(&mut self, home: &TestHome) {
+    pub fn exchange(&mut self, home: &TestHome) {
         loop {
             let sent: Vec<Vec<u8>> = std::mem::take(&mut home.net.borrow_mut().sent)
                 .into_iter()
@@ -210,7 +314,7 @@ impl Node {
     }
 }
 
-fn identity(name: &str) -> Identity {
+pub(super) fn identity(name: &str) -> Identity {
     Identity { name: name.into(), color: "#aa3366".into() }
 }
 
@@ -303,5 +407,34 @@ fn working_offline_says_goodbye_and_tells_the_transport() {
     let connects = home.net.borrow().outputs.iter().filter(|o| matches!(o, Output::Connect { .. })).count();
     assert_eq!(connects, 1, "no new connections while offline");
     assert_eq!(signals.status.get_untracked(), Status::Online { peers: 0 });
+    close();
+}
+
+#[test]
+fn an_image_a_peer_says_is_svg_is_shown_as_what_its_bytes_are() {
+    use board_model::{ImageRef, blob};
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    let mut node = Node::attach(&home);
+    node.exchange(&home);
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(localStorage.length)</script></svg>"#;
+    let hash = blob::insert(&mut node.blobs, svg.to_vec()).expect("blob");
+    let image = ImageRef {
+        hash,
+        media_type: "image/svg+xml".into(),
+        natural_width: 10,
+        natural_height: 10,
+        file_name: "cat.svg".into(),
+    };
+    let id = CardId::from_random_bytes([20; 16]);
+    node.board.add_card(NewCard { content: Content::Image(image), ..note(20, "", 0.0) }).expect("card");
+    node.exchange(&home);
+    settle();
+    node.exchange(&home);
+    let src = super::card_signal(id)
+        .and_then(|s| s.with_untracked(|v| v.image.as_ref().and_then(|i| i.src.clone())));
+    let src = src.expect("the image arrived and is shown");
+    assert!(src.contains("application/octet-stream") && !src.contains("svg"), "shown as {src}");
     close();
 }
