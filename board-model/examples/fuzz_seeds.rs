@@ -45,6 +45,11 @@ fn main() -> std::io::Result<()> {
     write("board_load", "shallow", &board.save_shallow().expect("save"))?;
     write("board_load", "updates", &board.updates_since(&empty))?;
     write("board_load", "version", &board.version().encode())?;
+    // The same blobs without their 20-byte header (magic and checksum),
+    // which the `loro_body` target puts back right.
+    write("loro_body", "snapshot", &board.save().expect("save")[20..])?;
+    write("loro_body", "shallow", &board.save_shallow().expect("save")[20..])?;
+    write("loro_body", "updates", &board.updates_since(&empty)[20..])?;
 
     // The frames a peer sends when it opens a session and streams a change.
     let identity = presence::Identity { name: "seed".into(), color: "#123456".into() };

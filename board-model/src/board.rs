@@ -30,6 +30,7 @@ use crate::event::{self, Changes};
 
 mod read;
 mod save;
+pub use save::MAX_PENDING_OPS;
 
 use read::{bounded_field, kind_of, read_card, string_field};
 
@@ -111,6 +112,12 @@ pub struct Board {
     /// events (local, remote, undo alike): the hot path of a move skips the
     /// map lookup.
     handles: Arc<Mutex<HashMap<CardId, LoroMap>>>,
+    /// Each card's place in the stack, built on first need after the order
+    /// changed (dropped by the document's events): reading one card is not
+    /// a walk of the whole order list.
+    stack: Arc<Mutex<Option<HashMap<CardId, usize>>>>,
+    /// How far imported changes still waiting for their dependencies reach.
+    pending_until: VersionVector,
     _subscription: Subscription,
 }
 
@@ -166,12 +173,17 @@ impl Board {
         doc.set_peer_id(replica.0)?;
         let changes: Arc<Mutex<Vec<Changes>>> = Arc::default();
         let handles: Arc<Mutex<HashMap<CardId, LoroMap>>> = Arc::default();
+        let stack: Arc<Mutex<Option<HashMap<CardId, usize>>>> = Arc::default();
         let sink = Arc::clone(&changes);
         let live = Arc::clone(&handles);
+        let stale = Arc::clone(&stack);
         let roots = event::Roots::new();
         let subscription = doc.subscribe_root(Arc::new(move |diff| {
             event::track_cards(&diff, &roots, &mut live.lock().unwrap_or_else(PoisonError::into_inner));
             let batch = event::translate(&diff, &roots);
+            if batch.events.iter().any(event::Event::changes_stack) {
+                *stale.lock().unwrap_or_else(PoisonError::into_inner) = None;
+            }
             if !batch.events.is_empty() {
                 sink.lock().unwrap_or_else(PoisonError::into_inner).push(batch);
             }
@@ -188,6 +200,8 @@ impl Board {
             undo,
             changes,
             handles,
+            stack,
+            pending_until: VersionVector::default(),
             _subscription: subscription,
         })
     }
@@ -223,8 +237,15 @@ impl Board {
     /// One card, if it exists and is well formed.
     pub fn card(&self, id: CardId) -> Option<Card> {
         let map = self.card_map(id)?;
-        let z =
-            self.order_positions().iter().position(|(listed, _)| *listed == id).unwrap_or(self.order.len());
+        let mut stack = self.stack.lock().unwrap_or_else(PoisonError::into_inner);
+        let places = stack.get_or_insert_with(|| {
+            let mut places = HashMap::new();
+            for (place, (listed, _)) in self.order_positions().into_iter().enumerate() {
+                places.entry(listed).or_insert(place);
+            }
+            places
+        });
+        let z = places.get(&id).copied().unwrap_or(self.order.len());
         read_card(id, &map, z)
     }
 
@@ -510,9 +531,17 @@ impl Board {
         if on_top {
             return Ok(false);
         }
-        for (_, id) in &selected {
+        // Taken in stack order, each moved card shifts the later ones down
+        // by one: the k-th is at its old index minus k (checked, searched
+        // for only if the list is not as expected).
+        for (moved, (index, id)) in selected.iter().enumerate() {
             let key = id.to_string();
-            let from = (0..self.order.len()).find(|&i| is_key_at(&self.order, i, &key));
+            let expected = index - moved;
+            let from = if is_key_at(&self.order, expected, &key) {
+                Some(expected)
+            } else {
+                (0..self.order.len()).find(|&i| is_key_at(&self.order, i, &key))
+            };
             if let Some(from) = from {
                 self.order.mov(from, self.order.len() - 1)?;
             }

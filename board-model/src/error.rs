@@ -41,6 +41,12 @@ pub enum LoadError {
     Corrupt(String),
     #[error("the update depends on changes this board has not seen yet")]
     MissingDependencies,
+    #[error("a peer may send only updates, not a {0}")]
+    NotUpdates(String),
+    #[error("the update holds changes under this replica's own id that it never made")]
+    Impersonation,
+    #[error("more than {max} changes are waiting for earlier ones the peer never sent")]
+    TooMuchPending { max: u64 },
 }
 
 impl From<loro::LoroError> for Error {

@@ -2,7 +2,7 @@
 //! changes alike, so a UI updates exactly what changed instead of re-reading
 //! the whole board.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use loro::event::{Diff, DiffEvent};
 use loro::{ContainerID, ContainerType, EventTriggerKind, Index, TextDelta};
@@ -70,6 +70,13 @@ pub enum Event {
     OrderChanged,
     /// Title or background changed.
     MetaChanged,
+}
+
+impl Event {
+    /// Whether the event can change which card is where in the stack.
+    pub fn changes_stack(&self) -> bool {
+        matches!(self, Event::CardAdded(_) | Event::CardRemoved(_) | Event::OrderChanged)
+    }
 }
 
 /// A batch of events from one commit or import.
@@ -144,6 +151,7 @@ pub(crate) fn translate(event: &DiffEvent<'_>, roots: &Roots) -> Changes {
         }
     }
 
+    let fresh: HashSet<CardId> = added.iter().chain(&removed).copied().collect();
     let mut events = Vec::new();
     for id in &removed {
         events.push(Event::CardRemoved(*id));
@@ -153,12 +161,12 @@ pub(crate) fn translate(event: &DiffEvent<'_>, roots: &Roots) -> Changes {
     }
     for (id, fields) in changed {
         // A card added in this batch is reported once, as added.
-        if !added.contains(&id) && !removed.contains(&id) {
+        if !fresh.contains(&id) {
             events.push(Event::CardChanged { id, fields });
         }
     }
     events.extend(texts.into_iter().filter(|event| match event {
-        Event::TextChanged { id, .. } => !added.contains(id) && !removed.contains(id),
+        Event::TextChanged { id, .. } => !fresh.contains(id),
         _ => true,
     }));
     if order {

@@ -20,7 +20,7 @@ pub mod presence;
 pub mod protocol;
 pub mod session;
 
-pub use board::{Board, BoardId, Imported, ReplicaId, Version};
+pub use board::{Board, BoardId, Imported, MAX_PENDING_OPS, ReplicaId, Version};
 pub use card::{Card, CardId, Color, Content, ImageRef, Kind, NewCard, Point, Size};
 pub use error::{Error, LoadError};
 pub use event::{Changes, Event, Fields, Source};

@@ -60,6 +60,9 @@ pub const CLOSE_GRACE_MS: u64 = 200;
 pub const STABLE_MS: u64 = 10_000;
 /// How long a peer that said it lacks an image is not asked for it again.
 pub const LACKING_BACKOFF_MS: u64 = 2_000;
+/// Each person's presence is reported at most this often, in milliseconds
+/// (125 a second: above a pointer's rate, so real motion passes whole).
+pub const PRESENCE_INTERVAL_MS: u64 = 8;
 /// Most frames kept from a link before its session exists (its hello and a
 /// few more; a link sending more is dropped).
 pub const EARLY_FRAMES: usize = 64;

@@ -1,6 +1,10 @@
 //! Who else is on the board: every person seen through a link (a remote
 //! peer's hello, or a person the embedded node relays), their presence with
-//! expiry, and what an app link was last shown of them.
+//! expiry, and what an app link was last shown of them. Each person's
+//! presence is reported at most once per [`crate::PRESENCE_INTERVAL_MS`]:
+//! faster updates are held, the latest replacing the one before, and
+//! reported once the interval has passed (a peer flooding presence costs
+//! the page a bounded rate of work, and the last state always arrives).
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -28,6 +32,10 @@ impl Person {
 pub(crate) struct People {
     persons: BTreeMap<u64, Person>,
     presence: presence::Store,
+    /// When each person's presence was last reported.
+    reported_at: BTreeMap<u64, u64>,
+    /// Presence changed within the interval, not reported yet.
+    held: BTreeMap<u64, presence::State>,
 }
 
 impl People {
@@ -59,13 +67,45 @@ impl People {
         }
     }
 
-    /// A known person's presence; reported when it changed.
+    /// A known person's presence; reported when it changed, at most once
+    /// per interval (held otherwise, latest wins).
     pub fn presence(&mut self, peer: u64, state: presence::State, now: u64, events: &mut VecDeque<Event>) {
         if !self.persons.contains_key(&peer) {
             return;
         }
-        if self.presence.apply(peer, state.clone(), now) {
+        if !self.presence.apply(peer, state.clone(), now) {
+            return;
+        }
+        let due = self
+            .reported_at
+            .get(&peer)
+            .is_none_or(|at| now.saturating_sub(*at) >= crate::PRESENCE_INTERVAL_MS);
+        if due {
+            self.held.remove(&peer);
+            self.reported_at.insert(peer, now);
             events.push_back(Event::Presence { peer, state });
+        } else {
+            self.held.insert(peer, state);
+        }
+    }
+
+    /// Reports held presence whose interval has passed.
+    pub fn release_held(&mut self, now: u64, events: &mut VecDeque<Event>) {
+        let due: Vec<u64> = self
+            .held
+            .keys()
+            .filter(|peer| {
+                self.reported_at
+                    .get(peer)
+                    .is_none_or(|at| now.saturating_sub(*at) >= crate::PRESENCE_INTERVAL_MS)
+            })
+            .copied()
+            .collect();
+        for peer in due {
+            if let Some(state) = self.held.remove(&peer) {
+                self.reported_at.insert(peer, now);
+                events.push_back(Event::Presence { peer, state });
+            }
         }
     }
 
@@ -96,12 +136,15 @@ impl People {
     fn forget(&mut self, peer: u64, events: &mut VecDeque<Event>) {
         self.persons.remove(&peer);
         self.presence.remove(peer);
+        self.held.remove(&peer);
+        self.reported_at.remove(&peer);
         events.push_back(Event::PersonLeft { peer });
     }
 
     /// Forgets presence not refreshed in time (the person stays, idle).
     pub fn expire(&mut self, now: u64, events: &mut VecDeque<Event>) {
         for peer in self.presence.expire(now) {
+            self.held.remove(&peer);
             events.push_back(Event::Presence { peer, state: presence::State::default() });
         }
     }
@@ -140,5 +183,39 @@ impl People {
                 relayed.insert(*peer, (person.identity.clone(), state, now));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use board_model::Point;
+
+    use super::*;
+
+    fn at(x: f64) -> presence::State {
+        presence::State { cursor: Some(Point { x, y: 0.0 }), ..presence::State::default() }
+    }
+
+    #[test]
+    fn a_peer_flooding_presence_is_reported_at_a_bounded_rate_and_the_latest_arrives() {
+        let mut people = People::default();
+        let mut events = VecDeque::new();
+        let identity = Identity { name: "Mallory".into(), color: "#000000".into() };
+        people.seen(9, identity, LinkId::local(1), true, &mut events);
+        events.clear();
+        for n in 0..10_000u32 {
+            people.presence(9, at(f64::from(n)), 1_000, &mut events);
+        }
+        assert_eq!(events.len(), 1, "one report for a burst within the interval");
+        people.release_held(1_000 + crate::PRESENCE_INTERVAL_MS - 1, &mut events);
+        assert_eq!(events.len(), 1, "nothing more before the interval has passed");
+        people.release_held(1_000 + crate::PRESENCE_INTERVAL_MS, &mut events);
+        assert_eq!(events.len(), 2);
+        assert!(
+            matches!(events.back(), Some(Event::Presence { state, .. }) if *state == at(9_999.0)),
+            "the held report is the latest state"
+        );
+        people.release_held(5_000, &mut events);
+        assert_eq!(events.len(), 2, "nothing is reported twice");
     }
 }

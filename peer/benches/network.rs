@@ -73,7 +73,7 @@ async fn raw_throughput(total: usize) -> f64 {
     let mut received = 0;
     while received < total {
         match b.events.recv().await {
-            Some(LinkEvent::Message(bytes)) => received += bytes.len(),
+            Some(LinkEvent::Message(inbound)) => received += inbound.frame.len(),
             Some(LinkEvent::Closed(reason)) => panic!("closed: {reason}"),
             None => break,
             Some(_) => {}
@@ -128,11 +128,11 @@ async fn drive(
         }
         let now = start.elapsed().as_millis() as u64;
         tokio::select! {
-            event = a.events.recv() => if let Some(LinkEvent::Message(frame)) = event {
-                sa.receive(&frame, board_a, blobs_a, now).expect("a receives");
+            event = a.events.recv() => if let Some(LinkEvent::Message(inbound)) = event {
+                sa.receive(&inbound.frame, board_a, blobs_a, now).expect("a receives");
             },
-            event = b.events.recv() => if let Some(LinkEvent::Message(frame)) = event {
-                sb.receive(&frame, board_b, blobs_b, now).expect("b receives");
+            event = b.events.recv() => if let Some(LinkEvent::Message(inbound)) = event {
+                sb.receive(&inbound.frame, board_b, blobs_b, now).expect("b receives");
             },
             _ = ticker.tick() => {
                 sa.tick(board_a, now);
@@ -186,8 +186,8 @@ async fn blob_throughput(size: usize) -> f64 {
             }
             tokio::select! {
                 event = a.events.recv() => match event {
-                    Some(LinkEvent::Message(frame)) => {
-                        let _ = sa.receive(&frame, &mut board_a, &mut blobs_a, 0);
+                    Some(LinkEvent::Message(inbound)) => {
+                        let _ = sa.receive(&inbound.frame, &mut board_a, &mut blobs_a, 0);
                     }
                     Some(_) => {}
                     None => return,
@@ -208,8 +208,8 @@ async fn blob_throughput(size: usize) -> f64 {
                 break;
             }
         }
-        if let Some(LinkEvent::Message(frame)) = b.events.recv().await {
-            sb.receive(&frame, &mut board_b, &mut blobs_b, 0).expect("b receives");
+        if let Some(LinkEvent::Message(inbound)) = b.events.recv().await {
+            sb.receive(&inbound.frame, &mut board_b, &mut blobs_b, 0).expect("b receives");
         }
         while sb.poll_event().is_some() {}
     }

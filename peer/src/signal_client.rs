@@ -1,5 +1,7 @@
-//! The signaling client: one WebSocket to the signaling server carrying any
-//! number of rooms, reconnecting with backoff when the server goes away.
+//! The signaling client: WebSockets to the signaling server carrying any
+//! number of rooms — each connection at most [`ROOMS_PER_CONNECTION`] (the
+//! server's limit), more connections opened as boards are added — each
+//! reconnecting with backoff when the server goes away.
 //! It moves sealed envelopes and room notices; it never sees an envelope's
 //! contents (that is `board_key::envelope`, used by the node).
 
@@ -42,10 +44,11 @@ pub enum Event {
         code: ErrorCode,
         message: String,
     },
-    /// The connection dropped; it is retried after `retry_in`.
+    /// A connection dropped, with the rooms it carried; it is retried after `retry_in`.
     Disconnected {
         reason: String,
         retry_in: Duration,
+        rooms: Vec<String>,
     },
 }
 
@@ -78,12 +81,71 @@ impl Handle {
     }
 }
 
+/// Rooms one connection carries: the signaling server's limit per
+/// connection (its default; a server refusing more is reported).
+pub const ROOMS_PER_CONNECTION: usize = 64;
+
 /// Starts the client for a server URL (`ws://host:port/ws`, or an `http(s)://host:port` base).
 pub fn spawn(url: &str) -> (Handle, mpsc::UnboundedReceiver<Event>) {
     let (commands, command_rx) = mpsc::unbounded_channel();
     let (events, event_rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(websocket_url(url), command_rx, events));
+    tokio::spawn(route(websocket_url(url), command_rx, events));
     (Handle { commands }, event_rx)
+}
+
+/// One connection of the pool: where its commands go, and its rooms.
+struct Connection {
+    commands: mpsc::UnboundedSender<Command>,
+    rooms: std::collections::HashSet<String>,
+}
+
+impl Connection {
+    fn open(url: &str, events: &mpsc::UnboundedSender<Event>) -> Connection {
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(url.to_owned(), command_rx, events.clone()));
+        Connection { commands, rooms: std::collections::HashSet::new() }
+    }
+}
+
+/// Places every room on a connection with room for it (opening another
+/// when all are full) and sends each command where its room is.
+async fn route(
+    url: String,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let mut pool = vec![Connection::open(&url, &events)];
+    while let Some(command) = commands.recv().await {
+        let room = match &command {
+            Command::Join { room } | Command::Leave { room } | Command::Signal { room, .. } => room.clone(),
+        };
+        let holding = pool.iter().position(|c| c.rooms.contains(&room));
+        let index = match (&command, holding) {
+            (_, Some(index)) => index,
+            (Command::Join { .. }, None) => {
+                match pool.iter().position(|c| c.rooms.len() < ROOMS_PER_CONNECTION) {
+                    Some(index) => index,
+                    None => {
+                        pool.push(Connection::open(&url, &events));
+                        pool.len() - 1
+                    }
+                }
+            }
+            // Not in that room: nothing to leave, nobody to signal.
+            (_, None) => continue,
+        };
+        let connection = &mut pool[index];
+        match &command {
+            Command::Join { .. } => {
+                connection.rooms.insert(room);
+            }
+            Command::Leave { .. } => {
+                connection.rooms.remove(&room);
+            }
+            Command::Signal { .. } => {}
+        }
+        let _ = connection.commands.send(command);
+    }
 }
 
 /// Accepts `ws(s)://…/ws` as is and turns `http(s)://host[:port][/]` into its `/ws` endpoint.
@@ -123,7 +185,7 @@ async fn run(
         if events.is_closed() {
             return;
         }
-        let _ = events.send(Event::Disconnected { reason, retry_in: backoff });
+        let _ = events.send(Event::Disconnected { reason, retry_in: backoff, rooms: rooms.clone() });
         // Keep taking commands while waiting, so rooms joined meanwhile are remembered.
         let deadline = tokio::time::sleep(backoff);
         tokio::pin!(deadline);

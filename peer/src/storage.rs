@@ -18,9 +18,12 @@
 //! Every write is crash-safe: snapshots are written to a temporary file,
 //! synced and renamed over the old one; log records are appended and synced
 //! before `persist` returns, and each carries a checksum, so a kill at any
-//! moment loses at most the record being written. On open, a torn tail is
-//! cut off (the damaged log is kept aside first), and anything corrupt is
-//! reported naming the file while the rest stays usable.
+//! moment loses at most the record being written. A write that fails half
+//! way (a full disk) is cut back to the last whole record before anything
+//! else is appended. On open, a torn tail is cut off (the damaged log is
+//! kept aside first, as `log.damaged`, `log.damaged.2`, …: an earlier one is
+//! never overwritten), and anything corrupt is reported naming the file
+//! while the rest stays usable.
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
@@ -333,15 +336,38 @@ fn read_log(path: &Path) -> Result<(Vec<Vec<u8>>, u64), Error> {
     Ok((records, offset as u64))
 }
 
+/// The log as appended to: a file, or in tests one that fails part way.
+trait LogWriter: Write + Send + std::fmt::Debug {
+    fn sync(&mut self) -> io::Result<()>;
+}
+
+impl LogWriter for File {
+    fn sync(&mut self) -> io::Result<()> {
+        self.sync_data()
+    }
+}
+
+/// A name for a damaged log kept aside that no earlier one has.
+fn free_damaged_name(dir: &Path) -> PathBuf {
+    let first = dir.join("log.damaged");
+    if !first.exists() {
+        return first;
+    }
+    (2u32..).map(|n| dir.join(format!("log.damaged.{n}"))).find(|path| !path.exists()).unwrap_or(first)
+}
+
 /// A board's files, opened for writing by this process.
 #[derive(Debug)]
 pub struct BoardFile {
     dir: PathBuf,
     link: ShareLink,
     _lock: File,
-    log: Option<File>,
+    log: Option<Box<dyn LogWriter>>,
     saved: Version,
+    /// The length of the log's whole records: all of it is good.
     log_bytes: u64,
+    /// A write failed part way: the log may hold torn bytes past `log_bytes`.
+    torn: bool,
 }
 
 impl BoardFile {
@@ -367,6 +393,7 @@ impl BoardFile {
             log: None,
             saved: Version::empty(),
             log_bytes: 0,
+            torn: false,
         })
     }
 
@@ -379,7 +406,7 @@ impl BoardFile {
     }
 
     /// Loads the snapshot and replays the log, cutting off a torn tail (a
-    /// damaged log is first copied aside as `log.damaged`).
+    /// damaged log is first copied aside under a name of its own).
     fn load(&mut self, replica: ReplicaId) -> Result<Board, Error> {
         let mut board = read_snapshot(&self.dir.join("snapshot"), replica)?;
         let log_path = self.dir.join("log");
@@ -391,10 +418,10 @@ impl BoardFile {
             }
         }
         if good < total {
-            let aside = self.dir.join("log.damaged");
+            let aside = free_damaged_name(&self.dir);
             fs::copy(&log_path, &aside).map_err(io_error(&aside))?;
-            tracing::warn!(path = %log_path.display(), kept = good, lost = total - good,
-                "the log ended in a torn or damaged record (a crash while writing); it was cut off and the original kept as log.damaged");
+            tracing::warn!(path = %log_path.display(), kept = good, lost = total - good, aside = %aside.display(),
+                "the log ended in a torn or damaged record (a crash while writing); it was cut off and the original kept aside");
             let file = OpenOptions::new().write(true).open(&log_path).map_err(io_error(&log_path))?;
             file.set_len(good).map_err(io_error(&log_path))?;
             file.sync_all().map_err(io_error(&log_path))?;
@@ -447,23 +474,45 @@ impl BoardFile {
             return Ok(false);
         }
         let path = self.dir.join("log");
+        if self.torn {
+            self.cut_torn_tail()?;
+        }
         if self.log.is_none() {
             let file = OpenOptions::new().create(true).append(true).open(&path).map_err(io_error(&path))?;
-            self.log = Some(file);
+            self.log = Some(Box::new(file));
         }
         let Some(log) = self.log.as_mut() else { return Ok(false) };
         let mut record = Vec::with_capacity(RECORD_HEADER + updates.len());
         record.extend_from_slice(&(updates.len() as u32).to_le_bytes());
         record.extend_from_slice(&crc32fast::hash(&updates).to_le_bytes());
         record.extend_from_slice(&updates);
-        log.write_all(&record).map_err(io_error(&path))?;
-        log.sync_data().map_err(io_error(&path))?;
+        if let Err(source) = log.write_all(&record).and_then(|()| log.sync()) {
+            // Whatever part of the record reached the file must go before
+            // the next one is appended, or that one would follow torn bytes
+            // and be cut off with them on the next open.
+            self.log = None;
+            self.torn = true;
+            if let Err(error) = self.cut_torn_tail() {
+                tracing::warn!(%error, "the log could not be cut back after a failed write; tried again before the next");
+            }
+            return Err(Error::Io { path, source });
+        }
         self.log_bytes += record.len() as u64;
         self.saved = board.version();
         if self.log_bytes >= COMPACT_LOG_BYTES {
             self.compact(board)?;
         }
         Ok(true)
+    }
+
+    /// Cuts the log back to its whole records after a failed write.
+    fn cut_torn_tail(&mut self) -> Result<(), Error> {
+        let path = self.dir.join("log");
+        let file = OpenOptions::new().write(true).open(&path).map_err(io_error(&path))?;
+        file.set_len(self.log_bytes).map_err(io_error(&path))?;
+        file.sync_all().map_err(io_error(&path))?;
+        self.torn = false;
+        Ok(())
     }
 
     /// Writes a fresh snapshot and empties the log.
@@ -487,6 +536,7 @@ impl BoardFile {
         log.sync_all().map_err(io_error(&path))?;
         self.log = None;
         self.log_bytes = 0;
+        self.torn = false;
         self.saved = board.version();
         Ok(())
     }
@@ -591,6 +641,10 @@ impl blob::Store for DiskBlobs {
         Ok(())
     }
 
+    /// A partial file stays on disk (bounded by the blob size limit, and
+    /// only for images a board shows), so a later transfer resumes it.
+    fn partial_abandoned(&mut self, _hash: &Hash) {}
+
     fn discard_partial(&mut self, hash: &Hash) {
         let _ = fs::remove_file(self.partial_path(hash));
     }
@@ -602,3 +656,6 @@ impl blob::Store for DiskBlobs {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

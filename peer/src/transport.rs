@@ -47,6 +47,20 @@ impl Default for Options {
     }
 }
 
+/// Frames of one channel read but not yet handled by the node: the channel
+/// is not read further until the node catches up, so a peer sending faster
+/// than it is handled is slowed by the transport's flow control (SCTP's
+/// receive window) instead of filling memory.
+pub const INBOUND_FRAMES: usize = 256;
+
+/// One frame read from a data channel; it counts against the channel's
+/// [`INBOUND_FRAMES`] until dropped.
+#[derive(Debug)]
+pub struct Inbound {
+    pub frame: Vec<u8>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
 /// What a data channel did.
 #[derive(Debug)]
 pub enum LinkEvent {
@@ -57,7 +71,7 @@ pub enum LinkEvent {
         remote_fingerprint: String,
         writer: mpsc::Sender<Vec<u8>>,
     },
-    Message(Vec<u8>),
+    Message(Inbound),
     /// The writer sent a frame: there may be room for more.
     Writable,
     /// The connection lost contact with the remote (it may recover).
@@ -349,6 +363,7 @@ fn spawn_channel(
             }
         })
     });
+    let unhandled = Arc::new(tokio::sync::Semaphore::new(INBOUND_FRAMES));
     tokio::spawn(async move {
         let mut kicker = kicker;
         while let Some(event) = channel.poll().await {
@@ -369,10 +384,13 @@ fn spawn_channel(
                         break;
                     }
                 }
-                DataChannelEvent::OnMessage(message)
-                    if events.send(LinkEvent::Message(message.data.to_vec())).is_err() =>
-                {
-                    break;
+                DataChannelEvent::OnMessage(message) => {
+                    // Waits while the node holds INBOUND_FRAMES of this channel.
+                    let Ok(permit) = Arc::clone(&unhandled).acquire_owned().await else { break };
+                    let inbound = Inbound { frame: message.data.to_vec(), _permit: permit };
+                    if events.send(LinkEvent::Message(inbound)).is_err() {
+                        break;
+                    }
                 }
                 DataChannelEvent::OnClose => break,
                 _ => {}

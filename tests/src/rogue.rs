@@ -85,7 +85,8 @@ async fn run(signal_url: &str, link: &ShareLink, when: When, frames: Vec<Vec<u8>
                         send_all(writer.as_ref(), frames).await?;
                     }
                 }
-                LinkEvent::Message(frame) => {
+                LinkEvent::Message(inbound) => {
+                    let frame = inbound.frame;
                     if let Some(frames) = frames.take() {
                         // Their first frame is their hello: now the garbage.
                         send_all(writer.as_ref(), frames).await?;

@@ -227,6 +227,10 @@ pub struct BoardSignals {
     pub loaded: RwSignal<bool>,
     /// True when every change is in IndexedDB.
     pub saved: RwSignal<bool>,
+    /// Why the board is open read-only (its saved copy could not be read).
+    pub read_only: RwSignal<Option<String>>,
+    /// Why the board was not opened at all (a link with the wrong key).
+    pub refused: RwSignal<Option<String>>,
 }
 
 impl Default for BoardSignals {
@@ -253,6 +257,8 @@ impl BoardSignals {
             focus_request: RwSignal::new(None),
             loaded: RwSignal::new(false),
             saved: RwSignal::new(true),
+            read_only: RwSignal::new(None),
+            refused: RwSignal::new(None),
         }
     }
 }

@@ -23,3 +23,14 @@ async fn indexeddb_keeps_the_store_contract() {
         panic!("{broken}");
     }
 }
+
+#[wasm_bindgen_test]
+async fn two_tabs_on_one_indexeddb_keep_the_store_contract() {
+    // Two connections to one database, as two tabs have.
+    let name = format!("corkboard-two-tabs-{}", js_sys::Date::now());
+    let (first, second) =
+        (IndexedDb::named(&name, Rc::new(WebClock)), IndexedDb::named(&name, Rc::new(WebClock)));
+    if let Err(broken) = store_contract::run_two_writers(&first, &second).await {
+        panic!("{broken}");
+    }
+}

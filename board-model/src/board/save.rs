@@ -2,10 +2,14 @@
 //! version, and importing a peer's or a file's bytes (arbitrary bytes give
 //! an error and leave the board as it was).
 
-use loro::{ExportMode, Frontiers, VersionVector};
+use loro::{EncodedBlobMode, ExportMode, Frontiers, LoroDoc, VersionVector};
 
 use super::{Board, Imported, Version};
 use crate::error::{Error, LoadError};
+
+/// Most operations a board holds waiting for earlier changes a peer never
+/// sent; past it, that peer's updates are refused.
+pub const MAX_PENDING_OPS: u64 = 200_000;
 
 impl Board {
     /// Everything this replica holds.
@@ -36,8 +40,46 @@ impl Board {
         self.export(ExportMode::updates(&since.0)).unwrap_or_default()
     }
 
-    /// Imports a snapshot or updates from a peer or a file. Arbitrary bytes
-    /// give an error and leave the board as it was.
+    /// Imports a peer's changes, checked before anything is decoded beyond
+    /// the header: only the kind the protocol sends (updates; never a
+    /// snapshot, which a peer has no reason to send and which is compressed,
+    /// so a small one can unpack to gigabytes), never changes under this
+    /// replica's own id that it did not make (they would make the replicas
+    /// diverge), and no more than [`MAX_PENDING_OPS`] held waiting for
+    /// earlier changes the peer never sends.
+    pub fn import_updates(&mut self, bytes: &[u8]) -> Result<Imported, LoadError> {
+        if bytes.is_empty() {
+            return Err(LoadError::Empty);
+        }
+        let meta = LoroDoc::decode_import_blob_meta(bytes, true)
+            .map_err(|error| LoadError::Corrupt(error.to_string()))?;
+        if meta.mode != EncodedBlobMode::Updates {
+            return Err(LoadError::NotUpdates(meta.mode.to_string()));
+        }
+        let me = self.doc.peer_id();
+        let made = self.doc.oplog_vv().get(&me).copied().unwrap_or(0);
+        if meta.partial_end_vv.get(&me).is_some_and(|end| *end > made) {
+            return Err(LoadError::Impersonation);
+        }
+        if self.pending_ops() > MAX_PENDING_OPS {
+            return Err(LoadError::TooMuchPending { max: MAX_PENDING_OPS });
+        }
+        self.import(bytes)
+    }
+
+    /// Changes held that wait for earlier ones not received yet (an upper
+    /// bound, in operations).
+    fn pending_ops(&self) -> u64 {
+        let have = self.doc.oplog_vv();
+        self.pending_until
+            .iter()
+            .map(|(peer, end)| u64::try_from(end - have.get(peer).copied().unwrap_or(0)).unwrap_or(0))
+            .sum()
+    }
+
+    /// Imports a snapshot or updates from this device's own storage or a
+    /// file. Arbitrary bytes give an error and leave the board as it was.
+    /// (A peer's bytes go through [`Board::import_updates`].)
     pub fn import(&mut self, bytes: &[u8]) -> Result<Imported, LoadError> {
         if bytes.is_empty() {
             return Err(LoadError::Empty);
@@ -52,6 +94,9 @@ impl Board {
                 for (peer, (_, end)) in range.iter() {
                     if received.get(peer).is_none_or(|have| have < end) {
                         received.insert(*peer, *end);
+                    }
+                    if self.pending_until.get(peer).is_none_or(|until| until < end) {
+                        self.pending_until.insert(*peer, *end);
                     }
                 }
                 true

@@ -439,3 +439,58 @@ fn a_document_with_too_many_cards_is_read_up_to_the_limit() {
     let board = Board::load(&doc.export(loro::ExportMode::Snapshot).unwrap(), ReplicaId(6)).unwrap();
     assert_eq!(board.cards().len(), limits::MAX_CARDS);
 }
+
+#[test]
+fn a_peer_may_send_updates_only_never_a_snapshot_or_a_shallow_snapshot() {
+    let mut theirs = new_board(1);
+    // Highly compressible content: a snapshot of it is a small blob that
+    // unpacks large (a snapshot is never even decoded past its header).
+    theirs.add_card(note(id(1), &"a".repeat(100_000), 0.0, 0.0)).unwrap();
+    let mut ours = Board::empty(ReplicaId(2)).unwrap();
+    let before = rendered(&ours);
+    for (kind, bytes) in
+        [("snapshot", theirs.save().unwrap()), ("shallow snapshot", theirs.save_shallow().unwrap())]
+    {
+        let refused = ours.import_updates(&bytes);
+        assert!(matches!(refused, Err(LoadError::NotUpdates(_))), "a {kind}: {refused:?}");
+        assert_eq!(rendered(&ours), before, "a refused {kind} changes nothing");
+    }
+    let updates = theirs.updates_since(&ours.version());
+    assert!(ours.import_updates(&updates).is_ok(), "updates are taken");
+    assert_eq!(ours.card_count(), 1);
+}
+
+#[test]
+fn a_peer_writing_changes_under_this_replicas_id_is_refused() {
+    let mut ours = new_board(2);
+    ours.add_card(note(id(1), "mine", 0.0, 0.0)).unwrap();
+    // A forger who learned our replica id writes "our" next changes.
+    let mut forged = Board::load(&ours.save().unwrap(), ReplicaId(2)).unwrap();
+    let start = forged.version();
+    forged.add_card(note(id(2), "not mine", 0.0, 0.0)).unwrap();
+    let refused = ours.import_updates(&forged.updates_since(&start));
+    assert_eq!(refused.err(), Some(LoadError::Impersonation));
+    assert!(!ours.contains(id(2)));
+    // Our own changes coming back (relayed by a peer) are fine.
+    let echoed = ours.updates_since(&board_model::Version::empty());
+    assert!(ours.import_updates(&echoed).is_ok());
+}
+
+#[test]
+fn changes_held_for_missing_dependencies_are_bounded() {
+    let mut theirs = new_board(50);
+    let base = theirs.version();
+    theirs.add_card(note(id(1), "first", 0.0, 0.0)).unwrap();
+    let after_first = theirs.version();
+    for n in 2..5 {
+        theirs.add_card(note(id(n), &"x".repeat(100_000), 0.0, 0.0)).unwrap();
+    }
+    let big = theirs.updates_since(&after_first);
+    let _ = base;
+    let mut ours = Board::empty(ReplicaId(2)).unwrap();
+    // Without the first change, the rest waits: held, up to the limit.
+    let held = ours.import_updates(&big).expect("held");
+    assert!(held.pending);
+    let more = ours.import_updates(&theirs.updates_since(&after_first));
+    assert_eq!(more.err(), Some(LoadError::TooMuchPending { max: board_model::MAX_PENDING_OPS }));
+}

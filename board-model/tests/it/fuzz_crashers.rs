@@ -36,6 +36,24 @@ fn frame_decoder_corpus_and_crashers_replay_without_panics() {
 }
 
 #[test]
+fn loro_decoder_corpus_and_crashers_replay_without_panics() {
+    replay("loro_body", |data| fuzzing::loro_body(data).is_ok());
+}
+
+#[test]
+fn a_valid_header_is_put_back_exactly_as_loro_writes_it() {
+    let board = board_model::Board::create(
+        board_model::BoardId::from_random_bytes([3; 16]),
+        "Seed",
+        board_model::ReplicaId(5),
+    )
+    .expect("board");
+    let saved = board.save().expect("save");
+    assert_eq!(fuzzing::with_valid_header(&saved[20..]), saved, "the target's header is Loro's");
+    assert!(fuzzing::loro_body(&saved[20..]).is_ok(), "a real body behind the header loads");
+}
+
+#[test]
 fn board_loader_corpus_and_crashers_replay_without_panics() {
     replay("board_load", |data| fuzzing::board_load(data).is_ok());
 }

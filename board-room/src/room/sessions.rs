@@ -60,7 +60,12 @@ impl Room {
         if session.is_closed() {
             return;
         }
-        let result = session.receive(frame, board, blobs, now);
+        // A dependency that panics on one peer's bytes (the document's
+        // decoder, a store) ends that peer's link, never the whole program.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            session.receive(frame, board, blobs, now)
+        }))
+        .unwrap_or_else(|panic| Err(session::Error::Internal(panic_message(panic.as_ref()))));
         self.drain_session(id, board, blobs, now);
         if let Err(error) = result {
             self.end(id, Cause::Failed(error), now);
@@ -192,4 +197,13 @@ impl Room {
             }
         }
     }
+}
+
+/// The message a panic carried, if it was text.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
 }

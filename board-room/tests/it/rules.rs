@@ -390,3 +390,71 @@ fn join_leave_churn_leaves_no_connection_behind() {
 fn connects_in(outputs: &[Output]) -> usize {
     outputs.iter().filter(|o| matches!(o, Output::Connect { .. })).count()
 }
+
+/// A blob store that panics, as a dependency with a bug would.
+struct PanickingStore;
+
+impl board_model::blob::Store for PanickingStore {
+    fn complete_len(&self, _: &board_model::blob::Hash) -> Option<u64> {
+        panic!("a bug in the store")
+    }
+    fn read(
+        &self,
+        _: &board_model::blob::Hash,
+        _: u64,
+        _: usize,
+    ) -> Result<Vec<u8>, board_model::blob::StoreError> {
+        panic!("a bug in the store")
+    }
+    fn partial_len(&self, _: &board_model::blob::Hash) -> u64 {
+        0
+    }
+    fn read_partial(
+        &self,
+        _: &board_model::blob::Hash,
+        _: u64,
+        _: usize,
+    ) -> Result<Vec<u8>, board_model::blob::StoreError> {
+        panic!("a bug in the store")
+    }
+    fn append_partial(
+        &mut self,
+        _: &board_model::blob::Hash,
+        _: &[u8],
+    ) -> Result<(), board_model::blob::StoreError> {
+        panic!("a bug in the store")
+    }
+    fn promote_partial(&mut self, _: &board_model::blob::Hash) -> Result<(), board_model::blob::StoreError> {
+        panic!("a bug in the store")
+    }
+    fn discard_partial(&mut self, _: &board_model::blob::Hash) {}
+    fn put_verified(
+        &mut self,
+        _: board_model::blob::Hash,
+        _: Vec<u8>,
+    ) -> Result<(), board_model::blob::StoreError> {
+        panic!("a bug in the store")
+    }
+}
+
+#[test]
+fn a_panic_while_handling_one_peers_bytes_ends_that_link_only() {
+    let board = Board::create(BoardId(share_link().board), "Plans", ReplicaId(1)).expect("board");
+    let (mut a, mut b) = (Side::new(1, board), Side::empty(2));
+    let (a_link, _) = connect(&mut a, &mut b, None);
+    a.events();
+    let want =
+        board_model::protocol::Message::BlobWant { hash: board_model::blob::Hash::of(b"x"), offset: 0 };
+    for frame in want.encode(1 << 16) {
+        a.room.handle(Input::Frame { link: a_link, frame }, &mut a.board, &mut PanickingStore, 10);
+    }
+    let closed = a.events().into_iter().find_map(|event| match event {
+        Event::LinkClosed { cause, .. } => Some(cause.to_string()),
+        _ => None,
+    });
+    assert!(closed.as_deref().is_some_and(|why| why.contains("a bug in the store")), "{closed:?}");
+    assert_eq!(a.room.connected_peers(), 0, "that peer is cut off");
+    // The room, and the board, go on working.
+    a.handle(Input::Tick, 11);
+    assert_eq!(a.board.title(), "Plans");
+}

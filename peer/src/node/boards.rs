@@ -35,20 +35,32 @@ pub(super) struct Served {
     pub connections: HashMap<LinkId, Slot>,
     /// The app's end of each local link.
     pub apps: HashMap<LinkId, mpsc::UnboundedSender<Vec<u8>>>,
+    /// The room took inputs whose outcome is not carried out yet ([`Served::pump`]).
+    pub pending: bool,
+    /// The board changed since it was last saved.
+    pub dirty: bool,
 }
 
 impl Served {
-    /// Hands the room an input and carries out what follows.
-    pub fn handle(&mut self, input: RoomInput, net: &Net) {
+    /// Hands the room an input; what follows is carried out by the next
+    /// [`Served::pump`] (the node pumps once per batch of inputs, so a burst
+    /// of changes is saved with one synced write).
+    pub fn handle(&mut self, input: RoomInput, _net: &Net) {
         self.room.handle(input, &mut self.board, &mut self.blobs, clock::now_ms());
-        self.pump(net);
+        self.pending = true;
     }
 
-    /// Saves what changed first, then does what the room asks, then hands
-    /// the channels their frames.
+    /// Saves what changed first (one synced write), then does what the room
+    /// asks, then hands the channels their frames: nothing that tells a peer
+    /// what this node holds leaves before it is on disk.
     pub fn pump(&mut self, net: &Net) {
+        self.pending = false;
         while let Some(event) = self.room.poll_event() {
             self.on_event(event);
+        }
+        if self.dirty {
+            self.dirty = false;
+            self.persist();
         }
         self.board.take_changes();
         while let Some(output) = self.room.poll_output() {
@@ -60,7 +72,7 @@ impl Served {
     fn on_event(&mut self, event: Event) {
         let board = self.link.board;
         match event {
-            Event::BoardChanged { .. } => self.persist(),
+            Event::BoardChanged { .. } => self.dirty = true,
             Event::LinkOpened { link, kind, remote } => tracing::info!(
                 %board, peer = %remote.identity.name, replica = remote.peer, via = kind.as_str(), %link,
                 "peer connected"
@@ -107,12 +119,12 @@ impl Served {
     }
 
     /// Every image here and some peer holds what this node holds.
-    pub fn synced(&self) -> bool {
+    pub fn synced(&mut self) -> bool {
         self.missing_images() == 0 && self.room.synced_with_a_peer(&self.board)
     }
 
-    pub fn missing_images(&self) -> usize {
-        self.board.referenced_blobs().iter().filter(|hash| !self.blobs.contains(hash)).count()
+    pub fn missing_images(&mut self) -> usize {
+        self.room.missing_blobs(&self.board, &self.blobs)
     }
 
     /// Closes every connection and local link at once.
@@ -152,6 +164,8 @@ impl Node {
             blobs: self.data.blobs(),
             connections: HashMap::new(),
             apps: HashMap::new(),
+            pending: false,
+            dirty: false,
         };
         self.boards.insert(room_id.clone(), served);
         Ok(room_id)

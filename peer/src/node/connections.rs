@@ -98,7 +98,7 @@ impl Served {
                 let fingerprints = Fingerprints { local: local_fingerprint, remote: remote_fingerprint };
                 RoomInput::ChannelOpened { link, fingerprints: Some(fingerprints) }
             }
-            LinkEvent::Message(frame) => RoomInput::Frame { link, frame },
+            LinkEvent::Message(inbound) => RoomInput::Frame { link, frame: inbound.frame },
             LinkEvent::Writable => {
                 self.flush(net);
                 return;

@@ -15,6 +15,10 @@ use crate::signal_client::{self, Event as SignalEvent};
 use crate::storage::DataDir;
 use crate::transport::{self, LinkEvent};
 
+/// Most inputs taken before the boards' rooms are carried out (and their
+/// changes saved): bounds the delay a burst adds to everything else.
+pub const INPUT_BATCH: usize = 512;
+
 /// Everything that reaches the node's task.
 pub(crate) enum Input {
     /// An event of signaling client number `client` (events of a client
@@ -132,12 +136,46 @@ impl Node {
         }
     }
 
+    /// Takes `first` and whatever else is already waiting (up to
+    /// [`INPUT_BATCH`]), then carries out what the boards' rooms decided: a
+    /// flood of changes costs one synced write per batch, not one per
+    /// message. Returns false when told to stop.
+    pub fn on_inputs(&mut self, first: Input, inputs: &mut mpsc::UnboundedReceiver<Input>) -> bool {
+        let mut next = Some(first);
+        let mut taken = 0;
+        while let Some(input) = next.take() {
+            if matches!(input, Input::Interrupt) {
+                self.settle();
+                return false;
+            }
+            self.on_input(input);
+            taken += 1;
+            if taken < INPUT_BATCH {
+                next = inputs.try_recv().ok();
+            }
+        }
+        self.settle();
+        true
+    }
+
+    /// Carries out what every board's room decided since its last pump.
+    pub fn settle(&mut self) {
+        let net =
+            Net { signal: self.signal.as_ref(), inputs: &self.inputs, transport: &self.config.transport };
+        for served in self.boards.values_mut() {
+            if served.pending {
+                served.pump(&net);
+            }
+        }
+    }
+
     pub fn on_tick(&mut self) {
         let net =
             Net { signal: self.signal.as_ref(), inputs: &self.inputs, transport: &self.config.transport };
         for served in self.boards.values_mut() {
             served.apply_inbox();
             served.handle(RoomInput::Tick, &net);
+            served.pump(&net);
         }
     }
 
@@ -148,16 +186,18 @@ impl Node {
                 self.signaling = SignalingState::Connected;
                 return;
             }
-            SignalEvent::Disconnected { reason, retry_in } => {
-                tracing::warn!(%reason, ?retry_in, "signaling server unreachable; retrying");
+            SignalEvent::Disconnected { reason, retry_in, rooms } => {
+                tracing::warn!(%reason, ?retry_in, rooms = rooms.len(), "signaling server unreachable; retrying");
                 self.signaling = SignalingState::Unreachable;
                 let net = Net {
                     signal: self.signal.as_ref(),
                     inputs: &self.inputs,
                     transport: &self.config.transport,
                 };
-                for served in self.boards.values_mut() {
-                    served.handle(RoomInput::SignalingLost, &net);
+                for room in &rooms {
+                    if let Some(served) = self.boards.get_mut(room) {
+                        served.handle(RoomInput::SignalingLost, &net);
+                    }
                 }
                 return;
             }
@@ -246,14 +286,14 @@ impl Node {
         self.config.transport.ice_servers = servers;
     }
 
-    pub fn all_synced(&self) -> bool {
-        self.boards.values().all(Served::synced)
+    pub fn all_synced(&mut self) -> bool {
+        self.boards.values_mut().all(Served::synced)
     }
 
     /// What the node holds, for a timeout's message.
-    pub fn describe(&self) -> String {
+    pub fn describe(&mut self) -> String {
         let connected: usize = self.boards.values().map(|served| served.room.connected_peers()).sum();
-        let missing: usize = self.boards.values().map(Served::missing_images).sum();
+        let missing: usize = self.boards.values_mut().map(Served::missing_images).sum();
         format!(" ({connected} peers connected, {missing} images missing)")
     }
 

@@ -131,11 +131,16 @@ async fn serve_commands(
                     let _ = reply.send(());
                     return;
                 }
-                Some(command) => on_command(&mut node, command),
+                Some(command) => {
+                    on_command(&mut node, command);
+                    node.settle();
+                }
             },
             input = input_rx.recv() => match input {
                 Some(Input::Interrupt) | None => {}
-                Some(input) => node.on_input(input),
+                Some(input) => {
+                    node.on_inputs(input, &mut input_rx);
+                }
             },
             _ = ticker.tick() => node.on_tick(),
         }

@@ -136,7 +136,12 @@ pub async fn run(
                     node.shut_down().await;
                     return Ok(());
                 }
-                Some(input) => node.on_input(input),
+                Some(input) => {
+                    if !node.on_inputs(input, &mut input_rx) {
+                        node.shut_down().await;
+                        return Ok(());
+                    }
+                }
             },
             _ = ticker.tick() => node.on_tick(),
         }

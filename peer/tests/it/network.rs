@@ -396,3 +396,32 @@ fn a_damaged_image_is_never_served_and_is_fetched_from_another_peer() {
     serving_a.stop();
     serving_c.stop();
 }
+
+#[test]
+fn a_node_in_more_rooms_than_one_connection_carries_joins_every_one() {
+    // The server lets one connection into 64 rooms; a node serving 130
+    // boards must still be in all 130 (the 65th board used to never sync).
+    let (signal, runtime) = start_signaling();
+    runtime.block_on(async {
+        let (handle, mut events) = peer::signal_client::spawn(&signal);
+        let rooms: Vec<String> = (0..130u32).map(|n| format!("{n:064x}")).collect();
+        for room in &rooms {
+            handle.join(room);
+        }
+        let mut joined = std::collections::HashSet::new();
+        let all = async {
+            while joined.len() < rooms.len() {
+                match events.recv().await {
+                    Some(peer::signal_client::Event::Joined { room, .. }) => {
+                        joined.insert(room);
+                    }
+                    Some(peer::signal_client::Event::Refused { message, .. }) => panic!("refused: {message}"),
+                    Some(_) => {}
+                    None => panic!("the client stopped"),
+                }
+            }
+        };
+        // A guard against a hang only; joining takes milliseconds.
+        tokio::time::timeout(Duration::from_secs(60), all).await.expect("every room joined");
+    });
+}

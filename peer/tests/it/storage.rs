@@ -170,11 +170,34 @@ fn a_link_with_the_right_board_id_and_a_wrong_key_is_refused_and_changes_nothing
     let before = fs::read(&link_file).unwrap();
     let forged = ShareLink { board: link(11).board, key: BoardKey([99; 32]) };
     for result in [data.open_board(&forged, ReplicaId(2)), data.open_or_join(&forged, ReplicaId(3))] {
-        let error = result.err().expect("a wrong key is refused");
+        let error = result.expect_err("a wrong key is refused");
         assert!(matches!(error, Error::WrongKey(_)), "{error}");
         assert!(error.to_string().contains("left as they are"), "{error}");
     }
     assert_eq!(fs::read(&link_file).unwrap(), before, "the stored key is unchanged");
     let (_, reopened) = data.open_board(&link(11), ReplicaId(4)).unwrap();
     assert_eq!(reopened.cards(), board.cards(), "the board is unchanged");
+}
+
+#[test]
+fn a_second_torn_log_never_overwrites_the_first_one_kept_aside() {
+    let data = DataDir::open(temp_dir("torn-twice")).unwrap();
+    let (mut file, mut board) = created(&data, 12);
+    let dir = file.dir().to_owned();
+    let mut kept = Vec::new();
+    for n in 0..2u8 {
+        board.add_card(note(n)).unwrap();
+        file.persist(&board).unwrap();
+        drop(file);
+        // A crash in the middle of writing the next record.
+        let mut log = OpenOptions::new().append(true).open(dir.join("log")).unwrap();
+        log.write_all(&[200, 0, 0, 0, n, 2, 3, 4, 9, 9]).unwrap();
+        drop(log);
+        kept.push(fs::read(dir.join("log")).unwrap());
+        let (reopened_file, reopened) = data.open_board(&link(12), ReplicaId(20 + u64::from(n))).unwrap();
+        (file, board) = (reopened_file, reopened);
+    }
+    assert_eq!(fs::read(dir.join("log.damaged")).unwrap(), kept[0], "the first incident's log is kept");
+    assert_eq!(fs::read(dir.join("log.damaged.2")).unwrap(), kept[1], "the second is kept beside it");
+    assert_eq!(board.card_count(), 2);
 }

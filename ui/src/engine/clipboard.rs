@@ -80,6 +80,9 @@ impl Engine {
     /// Pastes cards from clipboard text; false when the text is not cards.
     /// With `at`, the cards are centred there; otherwise offset from their originals.
     pub fn paste_cards(&mut self, text: &str, at: Option<Point>) -> bool {
+        if !self.writable() {
+            return true;
+        }
         let Ok(clip) = serde_json::from_str::<ClipboardCards>(text) else { return false };
         if clip.corkboard != 1 || clip.cards.is_empty() {
             return false;

@@ -53,6 +53,9 @@ impl Engine {
     /// Adds one card the user made and selects it; its id, or `None` (with a
     /// message) when the board refused it.
     fn add_and_select(&mut self, card: NewCard) -> Option<CardId> {
+        if !self.writable() {
+            return None;
+        }
         let id = card.id;
         let result = self.board.add_card(card);
         let ok = result.is_ok();
@@ -75,6 +78,9 @@ impl Engine {
     /// Adds an image the user supplied, centred on `at`, kept in this
     /// page's store as well.
     pub fn add_image(&mut self, image: NewImage, at: Point) -> Option<CardId> {
+        if !self.writable() {
+            return None;
+        }
         let NewImage { bytes, media_type, width, height, name } = image;
         let hash = match blob::insert(&mut self.blobs, bytes.clone()) {
             Ok(hash) => hash,
@@ -107,12 +113,18 @@ impl Engine {
     }
 
     pub fn set_text(&mut self, id: CardId, text: &str) {
+        if !self.writable() {
+            return;
+        }
         let result = self.board.set_text(id, text);
         self.report(result);
         self.after_change();
     }
 
     pub fn set_link(&mut self, id: CardId, url: &str, title: &str) {
+        if !self.writable() {
+            return;
+        }
         let result = self.board.set_link(id, url, title);
         self.report(result);
         self.after_change();
@@ -120,6 +132,9 @@ impl Engine {
 
     /// Typing in a note is one undo step per editing session.
     pub fn begin_text_edit(&mut self, id: CardId) {
+        if !self.writable() {
+            return;
+        }
         if self.text_editing != Some(id) {
             self.end_text_edit();
             let _ = self.board.begin_undo_group();
@@ -134,6 +149,9 @@ impl Engine {
     }
 
     pub fn delete_selection(&mut self) {
+        if !self.writable() {
+            return;
+        }
         let ids: Vec<CardId> = self.selection.iter().copied().collect();
         if ids.is_empty() {
             return;
@@ -144,6 +162,9 @@ impl Engine {
     }
 
     pub fn color_selection(&mut self, color: Option<Color>) {
+        if !self.writable() {
+            return;
+        }
         let ids: Vec<CardId> = self.selection.iter().copied().collect();
         if ids.is_empty() {
             return;
@@ -154,6 +175,9 @@ impl Engine {
     }
 
     pub fn bring_to_front(&mut self, ids: &[CardId]) {
+        if !self.writable() {
+            return;
+        }
         if let Err(error) = self.board.bring_to_front(ids) {
             notify::error(&error.to_string());
         }
@@ -161,6 +185,9 @@ impl Engine {
     }
 
     pub fn undo(&mut self) {
+        if !self.writable() {
+            return;
+        }
         self.end_text_edit();
         let result = self.board.undo().map(|_| ());
         self.report(result);
@@ -168,6 +195,9 @@ impl Engine {
     }
 
     pub fn redo(&mut self) {
+        if !self.writable() {
+            return;
+        }
         self.end_text_edit();
         let result = self.board.redo().map(|_| ());
         self.report(result);
@@ -175,12 +205,18 @@ impl Engine {
     }
 
     pub fn set_title(&mut self, title: &str) {
+        if !self.writable() {
+            return;
+        }
         let result = self.board.set_title(title);
         self.report(result);
         self.after_change();
     }
 
     pub fn set_background(&mut self, color: Option<Color>) {
+        if !self.writable() {
+            return;
+        }
         let result = self.board.set_background(color);
         self.report(result);
         self.after_change();
@@ -188,6 +224,9 @@ impl Engine {
 
     /// Moves the selection by a small step (arrow keys).
     pub fn nudge(&mut self, dx: f64, dy: f64) {
+        if !self.writable() {
+            return;
+        }
         let moves: Vec<(CardId, Point)> = self
             .selection
             .iter()

@@ -14,6 +14,8 @@
 //! (others' presence → signals), [`images`], [`network`] (room ↔ transport)
 //! and [`persist`] (saving).
 
+#[cfg(test)]
+mod bench;
 mod clipboard;
 mod edit;
 mod images;
@@ -145,6 +147,8 @@ pub fn close() {
 
 /// Opens a board from this page's store (or empty, for peers to fill) and
 /// starts syncing. `create_title` makes a new board when none is stored.
+/// A link whose key is not the stored board's does not open (the view
+/// says why); a saved copy that cannot be read opens read-only.
 pub async fn open(
     platform: Platform,
     link: ShareLink,
@@ -153,18 +157,27 @@ pub async fn open(
     create_title: Option<String>,
 ) {
     close();
-    let stored = match &platform.store {
-        Some(store) => store.load(link.board).await.unwrap_or_else(|error| {
-            notify::error(&error.to_string());
-            StoredBoard::default()
-        }),
+    let listed = platform.library.entry(link.board).await;
+    if let Ok(Some(entry)) = &listed
+        && !same_key(entry, &link)
+    {
+        signals.refused.set(Some(WRONG_KEY.into()));
+        return;
+    }
+    let (stored, mut read_only) = match (&platform.store, &listed) {
+        (_, Err(error)) => (StoredBoard::default(), Some(error.to_string())),
+        (Some(store), Ok(_)) => match store.load(link.board).await {
+            Ok(stored) => (stored, None),
+            Err(error) => (StoredBoard::default(), Some(error.to_string())),
+        },
         // The embedded node holds the board; it arrives over the link.
-        None => StoredBoard::default(),
+        (None, Ok(_)) => (StoredBoard::default(), None),
     };
     let replica = fresh_replica(&platform);
-    let (board, next_seq) = board_from(&stored, &link, replica, create_title.as_deref());
+    let (board, damage) = board_from(&stored, &link, replica, create_title.as_deref());
+    read_only = read_only.or(damage);
     let now = platform.clock.now_ms();
-    let listed = platform.library.entry(link.board).await.ok().flatten();
+    let listed = listed.ok().flatten();
     let entry = BoardEntry {
         board: link.board.hyphenated().to_string(),
         key: link.key_text(),
@@ -173,15 +186,22 @@ pub async fn open(
         last_opened_ms: now,
         card_count: board.card_count(),
     };
-    if let Err(error) = platform.library.put_entry(&entry).await {
+    if read_only.is_none()
+        && let Err(error) = platform.library.put_entry(&entry).await
+    {
         notify::error(&error.to_string());
     }
-    let needs_snapshot = stored.snapshot.is_none() && platform.store.is_some();
+    let read_only = read_only.map(|why| format!("{READ_ONLY}: {why}."));
+    if let Some(message) = &read_only {
+        notify::error(message);
+        signals.read_only.set(Some(message.clone()));
+    }
+    let needs_snapshot = stored.snapshot.is_none() && platform.store.is_some() && read_only.is_none();
     let identity = Identity { name: profile.name.clone(), color: profile.color.clone() };
     let room = Room::new(Config::new(link.clone(), replica.0, identity, random_bytes(&*platform.clock)));
     let mut engine = Engine {
         images: images::Images::default(),
-        persist: persist::Persist::new(next_seq, board.version(), &entry),
+        persist: persist::Persist::new(board.version(), &entry, read_only),
         platform,
         link,
         board,
@@ -211,19 +231,33 @@ pub async fn open(
     });
 }
 
+/// Shown instead of a board opened with a link whose key is not the key
+/// stored for that board id.
+pub const WRONG_KEY: &str = "This link does not open the board saved here: it has the board's id but \
+    another key (a mistyped link, or someone else's board claiming this one's id). The saved board \
+    and its key were left as they are.";
+
+/// The start of the message on a board that opened read-only.
+pub const READ_ONLY: &str = "The saved copy of this board could not be read, so it is open read-only and nothing will be written over it; reload to try again";
+
+/// Whether the listed board has the link's key (an entry whose key does not
+/// parse counts as another key: it is never silently replaced).
+fn same_key(entry: &BoardEntry, link: &ShareLink) -> bool {
+    ShareLink::from_parts(&entry.board, &entry.key).is_ok_and(|stored| stored.key == link.key)
+}
+
 /// The board as stored (snapshot, then updates), a new one, or an empty
-/// replica; and the next update's sequence number.
+/// replica; and what of the stored copy could not be read, if anything.
 fn board_from(
     stored: &StoredBoard,
     link: &ShareLink,
     replica: ReplicaId,
     create_title: Option<&str>,
-) -> (Board, u64) {
+) -> (Board, Option<String>) {
+    let mut damage = None;
     let mut board = match (&stored.snapshot, create_title) {
         (Some(snapshot), _) => Board::load(snapshot, replica).unwrap_or_else(|error| {
-            notify::error(&format!(
-                "The saved copy of this board is damaged ({error}); it will be fetched from peers."
-            ));
+            damage = Some(format!("the snapshot is damaged ({error})"));
             empty_board(replica)
         }),
         (None, Some(title)) => {
@@ -231,15 +265,13 @@ fn board_from(
         }
         (None, None) => empty_board(replica),
     };
-    let mut next_seq = 1;
     for (seq, update) in &stored.updates {
         if let Err(error) = board.import(update) {
-            crate::log::warn(&format!("skipped a damaged saved update: {error}"));
+            damage.get_or_insert_with(|| format!("saved update {seq} is damaged ({error})"));
         }
-        next_seq = next_seq.max(seq + 1);
     }
     board.take_changes();
-    (board, next_seq)
+    (board, damage)
 }
 
 fn empty_board(replica: ReplicaId) -> Board {
@@ -267,6 +299,17 @@ impl Engine {
 
     fn now(&self) -> u64 {
         self.platform.clock.now_ms()
+    }
+
+    /// Whether the user may change the board; when read-only, says so.
+    fn writable(&self) -> bool {
+        if self.read_only().is_none() {
+            return true;
+        }
+        notify::error(
+            "This board is open read-only (its saved copy could not be read): nothing was changed.",
+        );
+        false
     }
 
     fn report(&self, result: Result<(), board_model::Error>) {

@@ -1,8 +1,9 @@
 //! Other people on the board, as the room reports them: their names and
 //! colours for the title bar, their cursors, and the cards they select or
-//! drag, outlined and moved live on this page.
+//! drag, outlined and moved live on this page. Each presence costs what it
+//! changed: only cards whose outline or place changed are refreshed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use board_model::presence::{self, Identity};
 use board_model::{CardId, Point};
@@ -17,7 +18,7 @@ pub(super) struct People {
     presence: BTreeMap<u64, presence::State>,
     /// Cards others are dragging: (peer, position).
     drags: HashMap<CardId, (u64, Point)>,
-    selections: BTreeMap<u64, Vec<CardId>>,
+    selections: BTreeMap<u64, HashSet<CardId>>,
 }
 
 impl People {
@@ -56,8 +57,8 @@ impl Engine {
         // Cards this peer keeps dragging only move: their signals change
         // directly (the hot path of live motion), without reading the board.
         let mut moved_only: Vec<(CardId, Point)> = Vec::new();
-        let mut touched: Vec<CardId> = Vec::new();
-        let before: Vec<CardId> =
+        let mut touched: HashSet<CardId> = HashSet::new();
+        let before: HashSet<CardId> =
             self.people.drags.iter().filter(|(_, (p, _))| *p == peer).map(|(id, _)| *id).collect();
         for id in &before {
             self.people.drags.remove(id);
@@ -68,18 +69,17 @@ impl Engine {
                 if before.contains(id) {
                     moved_only.push((*id, *at));
                 } else {
-                    touched.push(*id);
+                    touched.insert(*id);
                 }
             }
         }
         touched.extend(before.into_iter().filter(|id| !self.people.drags.contains_key(id)));
+        // Only cards that entered or left the selection change their outline.
         let old = self.people.selections.remove(&peer).unwrap_or_default();
-        if old != state.selection {
-            touched.extend(old);
-            touched.extend(state.selection.iter().copied());
-        }
-        if !state.selection.is_empty() {
-            self.people.selections.insert(peer, state.selection.clone());
+        let new: HashSet<CardId> = state.selection.iter().copied().collect();
+        touched.extend(old.symmetric_difference(&new).copied());
+        if !new.is_empty() {
+            self.people.selections.insert(peer, new);
         }
         for (id, at) in moved_only {
             if touched.contains(&id) {
@@ -92,8 +92,8 @@ impl Engine {
                 });
             }
         }
+        let mut touched: Vec<CardId> = touched.into_iter().collect();
         touched.sort();
-        touched.dedup();
         for id in touched {
             self.refresh_card(id);
         }

@@ -1,10 +1,15 @@
 //! Saving the open board in this page's store: an update appended after
 //! every change (so a closed tab loses at most the edit in flight), folded
-//! into one snapshot every [`COMPACT_AFTER`] updates, by one writer at a
-//! time. A write that fails is not counted as saved: the board says so and
-//! the writer tries again. Where the page keeps no store (the desktop's node
-//! saves), nothing here runs.
+//! into one snapshot every [`COMPACT_AFTER`] updates, by one writer per page.
+//! Other tabs may write the same board: the store numbers records itself
+//! and never replaces one, and a compaction first takes in whatever the
+//! store holds that this page has not seen. A write that fails is not
+//! counted as saved: the board says so and the writer tries again. A board
+//! whose saved copy could not be read is open read-only: nothing is written
+//! over what could not be read. Where the page keeps no store (the
+//! desktop's node saves), nothing here runs.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::rc::Rc;
 
 use board_model::Version;
@@ -13,7 +18,7 @@ use leptos::prelude::*;
 
 use super::{Engine, with};
 use crate::notify;
-use crate::platform::BoardStore;
+use crate::platform::{BoardStore, StorageError, StoredBoard};
 
 /// Updates appended before the board is compacted into one snapshot.
 pub(super) const COMPACT_AFTER: u64 = 200;
@@ -21,8 +26,12 @@ pub(super) const COMPACT_AFTER: u64 = 200;
 #[derive(Debug)]
 pub(super) struct Persist {
     saved: Version,
-    next_seq: u64,
     since_compaction: u64,
+    /// Why nothing may be written (the saved copy could not be read).
+    read_only: Option<String>,
+    /// A digest of the snapshot this page last wrote (a compaction that
+    /// finds it there need not take it in again).
+    written_snapshot: Option<u64>,
     saving: bool,
     /// The last write failed: try again.
     failed: bool,
@@ -33,11 +42,12 @@ pub(super) struct Persist {
 }
 
 impl Persist {
-    pub fn new(next_seq: u64, saved: Version, entry: &BoardEntry) -> Persist {
+    pub fn new(saved: Version, entry: &BoardEntry, read_only: Option<String>) -> Persist {
         Persist {
             saved,
-            next_seq,
             since_compaction: 0,
+            read_only,
+            written_snapshot: None,
             saving: false,
             failed: false,
             listed: (entry.title.clone(), entry.card_count),
@@ -48,8 +58,20 @@ impl Persist {
 
 /// One write.
 enum SaveWork {
-    Append { seq: u64, bytes: Vec<u8>, previous: Version },
-    Compact { snapshot: Vec<u8>, up_to: u64, previous: Version },
+    Append {
+        bytes: Vec<u8>,
+        previous: Version,
+    },
+    /// The snapshot is made inside the store's transaction ([`Engine::fold`]).
+    Compact {
+        previous: Version,
+    },
+}
+
+fn digest(bytes: &[u8]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
 }
 
 impl Engine {
@@ -62,7 +84,7 @@ impl Engine {
 
     /// Starts the writer unless it is running (it picks up whatever is new).
     pub(super) fn request_save(&mut self) {
-        if self.platform.store.is_none() {
+        if self.platform.store.is_none() || self.persist.read_only.is_some() {
             return;
         }
         if self.board.version() != self.persist.saved {
@@ -83,35 +105,50 @@ impl Engine {
         }
     }
 
+    /// Why the board is read-only, if it is.
+    pub fn read_only(&self) -> Option<&str> {
+        self.persist.read_only.as_deref()
+    }
+
     fn take_unsaved(&mut self) -> Option<(Rc<dyn BoardStore>, uuid::Uuid, SaveWork)> {
+        if self.persist.read_only.is_some() {
+            return None;
+        }
         let store = self.platform.store.clone()?;
         let board = self.link.board;
         let previous = self.persist.saved.clone();
-        let now = self.board.version();
         if self.persist.since_compaction >= COMPACT_AFTER {
-            let snapshot = match self.board.save() {
-                Ok(snapshot) => snapshot,
-                Err(error) => {
-                    // Nothing is written; the updates keep being appended.
-                    crate::log::warn(&error.to_string());
-                    self.persist.since_compaction = 0;
-                    return self.take_unsaved();
-                }
-            };
-            let up_to = self.persist.next_seq.saturating_sub(1);
             self.persist.since_compaction = 0;
-            self.persist.saved = now;
-            return Some((store, board, SaveWork::Compact { snapshot, up_to, previous }));
+            return Some((store, board, SaveWork::Compact { previous }));
         }
+        let now = self.board.version();
         if now == previous {
             return None;
         }
         let bytes = self.board.updates_since(&previous);
         self.persist.saved = now;
-        let seq = self.persist.next_seq;
-        self.persist.next_seq += 1;
         self.persist.since_compaction += 1;
-        Some((store, board, SaveWork::Append { seq, bytes, previous }))
+        Some((store, board, SaveWork::Append { bytes, previous }))
+    }
+
+    /// Inside the store's compaction: takes in what is stored (other tabs'
+    /// records, another tab's snapshot), then the board's snapshot holding
+    /// all of it. Nothing counts as saved until the store has committed it.
+    fn fold(&mut self, stored: &StoredBoard) -> Result<Vec<u8>, StorageError> {
+        let damaged = |error: board_model::LoadError| StorageError::Damaged(error.to_string());
+        if let Some(snapshot) = &stored.snapshot
+            && self.persist.written_snapshot != Some(digest(snapshot))
+        {
+            self.board.import(snapshot).map_err(damaged)?;
+        }
+        for (_, update) in &stored.updates {
+            self.board.import(update).map_err(damaged)?;
+        }
+        self.after_change();
+        let snapshot = self.board.save().map_err(|error| StorageError::Failed(error.to_string()))?;
+        self.persist.written_snapshot = Some(digest(&snapshot));
+        self.persist.saved = self.board.version();
+        Ok(snapshot)
     }
 
     /// Nothing of a failed write is kept: the next one writes it again.
@@ -119,8 +156,9 @@ impl Engine {
         self.persist.failed = true;
         match work {
             SaveWork::Append { previous, .. } => self.persist.saved = previous,
-            SaveWork::Compact { previous, .. } => {
+            SaveWork::Compact { previous } => {
                 self.persist.saved = previous;
+                self.persist.written_snapshot = None;
                 self.persist.since_compaction = COMPACT_AFTER;
             }
         }
@@ -150,7 +188,10 @@ impl Engine {
 
     /// Whether every change is in the store.
     pub fn is_saved(&self) -> bool {
-        self.platform.store.is_none() || (!self.persist.failed && self.persist.saved == self.board.version())
+        self.platform.store.is_none()
+            || (self.persist.read_only.is_none()
+                && !self.persist.failed
+                && self.persist.saved == self.board.version())
     }
 }
 
@@ -158,8 +199,12 @@ impl Engine {
 async fn save_loop() {
     while let Some(Some((store, board, work))) = with(Engine::take_unsaved) {
         let result = match &work {
-            SaveWork::Append { seq, bytes, .. } => store.append(board, *seq, bytes).await,
-            SaveWork::Compact { snapshot, up_to, .. } => store.compact(board, snapshot, *up_to).await,
+            SaveWork::Append { bytes, .. } => store.append(board, bytes).await.map(|_| ()),
+            SaveWork::Compact { .. } => {
+                let mut fold =
+                    |stored: &StoredBoard| with(|e| e.fold(stored)).unwrap_or(Err(StorageError::Closed));
+                store.compact(board, &mut fold).await
+            }
         };
         if let Err(error) = result {
             notify::error(&error.to_string());

@@ -94,6 +94,9 @@ impl Engine {
 
     /// Starts dragging the selection: brings it to the front.
     pub fn begin_drag(&mut self) {
+        if !self.writable() {
+            return;
+        }
         let ids: Vec<CardId> = self.selection.iter().copied().collect();
         let start: Vec<(CardId, Point)> =
             ids.iter().filter_map(|id| self.board.card(*id).map(|c| (*id, c.position))).collect();
@@ -151,6 +154,9 @@ impl Engine {
     }
 
     pub fn commit_size(&mut self, id: CardId, size: Size) {
+        if !self.writable() {
+            return;
+        }
         let result = self.board.resize_card(id, size).map(|_| ());
         self.report(result);
         self.after_change();

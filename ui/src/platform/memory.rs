@@ -15,8 +15,8 @@ use board_room::{LinkId, Output};
 use desktop_wire::{BoardEntry, IceServer};
 
 use super::{
-    BoardStore, Clock, Library, NetSink, Network, Platform, Shell, ShellSink, StorageError, StoredBoard,
-    Transport,
+    BoardStore, Clock, Fold, Library, NetSink, Network, Platform, Shell, ShellSink, StorageError,
+    StoredBoard, Transport,
 };
 use crate::view_model::Status;
 
@@ -41,7 +41,8 @@ impl Clock for TestClock {
     }
 }
 
-/// Boards, updates and images in maps; `fail` makes every write fail.
+/// Boards, updates and images in maps; `fail` makes every write fail,
+/// `fail_reads` every read of a board.
 #[derive(Debug, Default)]
 pub struct TestStore {
     pub entries: RefCell<BTreeMap<uuid::Uuid, BoardEntry>>,
@@ -49,6 +50,7 @@ pub struct TestStore {
     pub updates: RefCell<HashMap<uuid::Uuid, BTreeMap<u64, Vec<u8>>>>,
     pub blobs: RefCell<HashMap<Hash, Vec<u8>>>,
     pub fail: Cell<bool>,
+    pub fail_reads: Cell<bool>,
     pub writes: Cell<usize>,
 }
 
@@ -107,6 +109,9 @@ impl Library for TestStore {
 #[async_trait(?Send)]
 impl BoardStore for TestStore {
     async fn load(&self, board: uuid::Uuid) -> Result<StoredBoard, StorageError> {
+        if self.fail_reads.get() {
+            return Err(StorageError::Failed("the database could not be read".into()));
+        }
         let updates =
             self.updates.borrow().get(&board).map(|u| u.iter().map(|(s, b)| (*s, b.clone())).collect());
         Ok(StoredBoard {
@@ -115,21 +120,24 @@ impl BoardStore for TestStore {
         })
     }
 
-    async fn append(&self, board: uuid::Uuid, seq: u64, bytes: &[u8]) -> Result<(), StorageError> {
+    async fn append(&self, board: uuid::Uuid, bytes: &[u8]) -> Result<u64, StorageError> {
         self.write()?;
-        self.updates.borrow_mut().entry(board).or_default().insert(seq, bytes.to_vec());
-        Ok(())
+        let mut updates = self.updates.borrow_mut();
+        let updates = updates.entry(board).or_default();
+        let seq = updates.keys().next_back().map_or(1, |last| last + 1);
+        updates.insert(seq, bytes.to_vec());
+        Ok(seq)
     }
 
-    async fn compact(&self, board: uuid::Uuid, snapshot: &[u8], up_to: u64) -> Result<(), StorageError> {
+    async fn compact(&self, board: uuid::Uuid, fold: Fold<'_>) -> Result<(), StorageError> {
+        let stored = self.load(board).await?;
+        let snapshot = fold(&stored)?;
         if snapshot.is_empty() {
             return Err(StorageError::EmptySnapshot);
         }
         self.write()?;
-        self.snapshots.borrow_mut().insert(board, snapshot.to_vec());
-        if let Some(updates) = self.updates.borrow_mut().get_mut(&board) {
-            updates.retain(|seq, _| *seq > up_to);
-        }
+        self.snapshots.borrow_mut().insert(board, snapshot);
+        self.updates.borrow_mut().remove(&board);
         Ok(())
     }
 
@@ -299,6 +307,15 @@ mod tests {
     fn the_memory_store_keeps_the_store_contract() {
         let store = TestStore::default();
         if let Err(broken) = futures::executor::block_on(crate::platform::store_contract::run(&store)) {
+            panic!("{broken}");
+        }
+    }
+
+    #[test]
+    fn two_writers_on_the_memory_store_keep_the_store_contract() {
+        let store = TestStore::default();
+        let run = crate::platform::store_contract::run_two_writers(&store, &store);
+        if let Err(broken) = futures::executor::block_on(run) {
             panic!("{broken}");
         }
     }

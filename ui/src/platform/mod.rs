@@ -44,6 +44,8 @@ pub enum StorageError {
     Damaged(String),
     #[error("refused to write an empty snapshot over the board; nothing was written")]
     EmptySnapshot,
+    #[error("the board was closed before it was saved")]
+    Closed,
 }
 
 /// What is stored of one board: its last snapshot and the updates after it.
@@ -84,17 +86,25 @@ pub trait Library {
     async fn put_entry(&self, entry: &BoardEntry) -> Result<(), StorageError>;
 }
 
+/// What [`BoardStore::compact`] asks of its caller, inside its transaction:
+/// one snapshot holding everything stored of the board (given).
+pub type Fold<'a> = &'a mut dyn FnMut(&StoredBoard) -> Result<Vec<u8>, StorageError>;
+
 /// Where a page keeps board contents and images itself. Every implementation
-/// passes `store_contract`.
+/// passes `store_contract`. Several pages (tabs) may use one store at once:
+/// no record is ever replaced, and a compaction folds in what others wrote.
 #[async_trait(?Send)]
 pub trait BoardStore {
     /// The stored snapshot and updates of a board (empty when never stored).
     async fn load(&self, board: uuid::Uuid) -> Result<StoredBoard, StorageError>;
-    /// Appends one update record, numbered `seq`.
-    async fn append(&self, board: uuid::Uuid, seq: u64, bytes: &[u8]) -> Result<(), StorageError>;
-    /// Replaces the snapshot and drops the updates it includes (`..=up_to`),
-    /// at once. An empty snapshot is refused (nothing is written).
-    async fn compact(&self, board: uuid::Uuid, snapshot: &[u8], up_to: u64) -> Result<(), StorageError>;
+    /// Appends one update record after the board's last one and returns its
+    /// number. A record is never replaced: writers appending at once get
+    /// different numbers.
+    async fn append(&self, board: uuid::Uuid, bytes: &[u8]) -> Result<u64, StorageError>;
+    /// Replaces what is stored of a board by one snapshot, at once: `fold`
+    /// gets the stored snapshot and updates and returns a snapshot holding
+    /// all of them. A fold that fails, or an empty snapshot, changes nothing.
+    async fn compact(&self, board: uuid::Uuid, fold: Fold<'_>) -> Result<(), StorageError>;
     /// Forgets a board's contents (its images stay: other boards may show them).
     async fn remove(&self, board: uuid::Uuid) -> Result<(), StorageError>;
     async fn put_blob(&self, hash: &Hash, bytes: &[u8]) -> Result<(), StorageError>;

@@ -180,7 +180,18 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
                     <Cursors signals=signals/>
                 </div>
                 {empty_hint}
-                {move || (!signals.loaded.get()).then(|| view! { <div class="loading">"Opening board…"</div> })}
+                {move || (!signals.loaded.get() && signals.refused.with(Option::is_none))
+                    .then(|| view! { <div class="loading">"Opening board…"</div> })}
+                {move || signals.refused.get().map(|why| view! {
+                    <div class="refused" role="alert" data-testid="refused">
+                        <div class="refused-title">"This board was not opened"</div>
+                        <p>{why}</p>
+                        <a href="#" on:click=move |ev| { ev.prevent_default(); dom::set_hash(""); }>"Back to your boards"</a>
+                    </div>
+                })}
+                {move || signals.read_only.get().map(|why| view! {
+                    <div class="read-only-banner" role="status" data-testid="read-only">{why}</div>
+                })}
             </div>
             <Toolbar canvas=canvas help=help/>
             {move || help.get().then(|| view! { <HelpOverlay help=help/> })}

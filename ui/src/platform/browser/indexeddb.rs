@@ -11,11 +11,13 @@ use board_key::link::ShareLink;
 use board_model::blob::Hash;
 use board_model::{Board, BoardId, ReplicaId};
 use desktop_wire::BoardEntry;
-use idb::{Database, DatabaseEvent, Factory, KeyRange, ObjectStoreParams, Query, TransactionMode};
+use idb::{
+    Database, DatabaseEvent, Factory, KeyRange, ObjectStoreParams, Query, Transaction, TransactionMode,
+};
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::platform::{BoardStore, Clock, Library, StorageError, StoredBoard, random_bytes};
+use crate::platform::{BoardStore, Clock, Fold, Library, StorageError, StoredBoard, random_bytes};
 
 const DATABASE: &str = "corkboard";
 const VERSION: u32 = 1;
@@ -164,7 +166,7 @@ impl Library for IndexedDb {
         let board = Board::create(BoardId(link.board), title, replica)
             .map_err(|e| StorageError::Failed(e.to_string()))?;
         let snapshot = board.save().map_err(|e| StorageError::Failed(e.to_string()))?;
-        self.compact(link.board, &snapshot, 0).await?;
+        self.compact(link.board, &mut |_| Ok(snapshot.clone())).await?;
         let now = self.clock.now_ms();
         self.put_entry(&BoardEntry {
             board: key(link.board),
@@ -202,78 +204,96 @@ impl Library for IndexedDb {
     }
 }
 
+/// The number in an update record's key.
+fn record_seq(key: &JsValue) -> Option<u64> {
+    key.as_string().and_then(|k| k.rsplit('/').next().and_then(|n| n.parse::<u64>().ok()))
+}
+
+/// The snapshot and updates of `board` as the transaction `tx` sees them.
+async fn read_stored(tx: &Transaction, board: &str) -> Result<StoredBoard, StorageError> {
+    let snapshot = tx
+        .object_store(SNAPSHOTS)
+        .map_err(failed)?
+        .get(JsValue::from_str(board))
+        .map_err(failed)?
+        .await
+        .map_err(failed)?;
+    let snapshot = match snapshot {
+        Some(value) => {
+            Some(value_bytes(&value).ok_or_else(|| StorageError::Damaged("snapshot is not bytes".into()))?)
+        }
+        None => None,
+    };
+    let updates_store = tx.object_store(UPDATES).map_err(failed)?;
+    let keys = updates_store
+        .get_all_keys(Some(update_range(board)?), None)
+        .map_err(failed)?
+        .await
+        .map_err(failed)?;
+    let values =
+        updates_store.get_all(Some(update_range(board)?), None).map_err(failed)?.await.map_err(failed)?;
+    let mut updates = Vec::with_capacity(values.len());
+    for (key, value) in keys.iter().zip(values.iter()) {
+        let seq =
+            record_seq(key).ok_or_else(|| StorageError::Damaged("an update record has a bad key".into()))?;
+        let bytes = value_bytes(value)
+            .ok_or_else(|| StorageError::Damaged(format!("update record {seq} is not bytes")))?;
+        updates.push((seq, bytes));
+    }
+    Ok(StoredBoard { snapshot, updates })
+}
+
 #[async_trait(?Send)]
 impl BoardStore for IndexedDb {
     async fn load(&self, board: uuid::Uuid) -> Result<StoredBoard, StorageError> {
-        let board = key(board);
         let db = self.database().await?;
         let tx = db.transaction(&[SNAPSHOTS, UPDATES], TransactionMode::ReadOnly).map_err(failed)?;
-        let snapshot = tx
-            .object_store(SNAPSHOTS)
-            .map_err(failed)?
-            .get(JsValue::from_str(&board))
-            .map_err(failed)?
-            .await
-            .map_err(failed)?;
-        let snapshot = match snapshot {
-            Some(value) => Some(
-                value_bytes(&value).ok_or_else(|| StorageError::Damaged("snapshot is not bytes".into()))?,
-            ),
-            None => None,
-        };
-        let updates_store = tx.object_store(UPDATES).map_err(failed)?;
-        let keys = updates_store
-            .get_all_keys(Some(update_range(&board)?), None)
-            .map_err(failed)?
-            .await
-            .map_err(failed)?;
-        let values = updates_store
-            .get_all(Some(update_range(&board)?), None)
-            .map_err(failed)?
-            .await
-            .map_err(failed)?;
-        let mut updates = Vec::with_capacity(values.len());
-        for (key, value) in keys.iter().zip(values.iter()) {
-            let seq = key
-                .as_string()
-                .and_then(|k| k.rsplit('/').next().and_then(|n| n.parse::<u64>().ok()))
-                .ok_or_else(|| StorageError::Damaged("an update record has a bad key".into()))?;
-            // A damaged record is skipped: the rest still loads.
-            if let Some(bytes) = value_bytes(value) {
-                updates.push((seq, bytes));
-            }
-        }
-        Ok(StoredBoard { snapshot, updates })
+        read_stored(&tx, &key(board)).await
     }
 
-    async fn append(&self, board: uuid::Uuid, seq: u64, bytes: &[u8]) -> Result<(), StorageError> {
-        let record = JsValue::from_str(&update_key(&key(board), seq));
-        self.put_one(UPDATES, &record, &bytes_value(bytes)).await
+    async fn append(&self, board: uuid::Uuid, bytes: &[u8]) -> Result<u64, StorageError> {
+        let board = key(board);
+        let db = self.database().await?;
+        // Read-write transactions on one store run one at a time, in every
+        // tab: the last number read here is still the last when adding.
+        let tx = db.transaction(&[UPDATES], TransactionMode::ReadWrite).map_err(failed)?;
+        let store = tx.object_store(UPDATES).map_err(failed)?;
+        let keys =
+            store.get_all_keys(Some(update_range(&board)?), None).map_err(failed)?.await.map_err(failed)?;
+        let seq = keys.iter().filter_map(record_seq).max().unwrap_or(0) + 1;
+        // `add`, not `put`: an existing record is an error, never replaced.
+        store
+            .add(&bytes_value(bytes), Some(&JsValue::from_str(&update_key(&board, seq))))
+            .map_err(failed)?
+            .await
+            .map_err(failed)?;
+        tx.commit().map_err(failed)?.await.map_err(failed)?;
+        Ok(seq)
     }
 
-    async fn compact(&self, board: uuid::Uuid, snapshot: &[u8], up_to: u64) -> Result<(), StorageError> {
-        if snapshot.is_empty() {
-            return Err(StorageError::EmptySnapshot);
-        }
+    async fn compact(&self, board: uuid::Uuid, fold: Fold<'_>) -> Result<(), StorageError> {
         let board = key(board);
         let db = self.database().await?;
         let tx = db.transaction(&[SNAPSHOTS, UPDATES], TransactionMode::ReadWrite).map_err(failed)?;
+        let stored = read_stored(&tx, &board).await?;
+        // The fold runs inside the transaction: nobody writes this board
+        // until the new snapshot and the emptied log are committed.
+        let snapshot = match fold(&stored) {
+            Ok(snapshot) if !snapshot.is_empty() => snapshot,
+            outcome => {
+                let _ = tx.abort();
+                return Err(outcome.err().unwrap_or(StorageError::EmptySnapshot));
+            }
+        };
         tx.object_store(SNAPSHOTS)
             .map_err(failed)?
-            .put(&bytes_value(snapshot), Some(&JsValue::from_str(&board)))
+            .put(&bytes_value(&snapshot), Some(&JsValue::from_str(&board)))
             .map_err(failed)?
             .await
             .map_err(failed)?;
-        let range = KeyRange::bound(
-            &JsValue::from_str(&format!("{board}/")),
-            &JsValue::from_str(&update_key(&board, up_to)),
-            None,
-            None,
-        )
-        .map_err(failed)?;
         tx.object_store(UPDATES)
             .map_err(failed)?
-            .delete(Query::KeyRange(range))
+            .delete(update_range(&board)?)
             .map_err(failed)?
             .await
             .map_err(failed)?;

@@ -1,0 +1,72 @@
+//! Costs that must grow with what changed, not with the board: a board of
+//! 20,000 cards arriving from a peer, and a peer toggling a 1,000-card
+//! selection on it (the engine on the host, over the in-memory home).
+//! `./x bench` runs it; alone:
+//! `cargo test -p corkboard-ui --release --lib engine::bench -- --ignored --nocapture`.
+
+use std::time::{Duration, Instant};
+
+use board_model::presence;
+use board_model::{CardId, Content, NewCard, Point};
+
+use super::tests::{Node, identity, ids, opened};
+use super::{Engine, close, with};
+use crate::platform::memory::TestHome;
+use crate::view_model::BoardSignals;
+
+fn timed<R>(f: impl FnOnce() -> R) -> (R, Duration) {
+    let started = Instant::now();
+    let result = f();
+    (result, started.elapsed())
+}
+
+fn card(n: u32) -> NewCard {
+    let mut id = [0u8; 16];
+    id[..4].copy_from_slice(&n.to_le_bytes());
+    id[15] = 0xbe;
+    NewCard {
+        id: CardId::from_random_bytes(id),
+        position: Point { x: f64::from(n % 200) * 250.0, y: f64::from(n / 200) * 200.0 },
+        size: None,
+        color: None,
+        content: Content::Note { text: format!("card {n}") },
+        created_by: "bench".into(),
+        created_at: 0,
+    }
+}
+
+#[test]
+#[ignore = "a benchmark: ./x bench"]
+fn bench_20000_cards_from_a_peer_and_a_1000_card_selection_toggled_by_a_peer() {
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    let mut node = Node::attach(&home);
+    node.exchange(&home);
+    let total = board_model::card::limits::MAX_CARDS;
+    let have = ids(signals).len();
+    node.board.add_cards((0..(total - have) as u32).map(card).collect()).expect("cards");
+    let ((), import) = timed(|| node.exchange(&home));
+    assert_eq!(ids(signals).len(), total, "every card arrived");
+
+    let selection: Vec<CardId> = ids(signals).into_iter().take(presence::MAX_LISTED_CARDS).collect();
+    let peer = 4242;
+    with(|e| e.person_joined(peer, identity("Bob")));
+    let rounds = 40u32;
+    let ((), toggles) = timed(|| {
+        for round in 0..rounds {
+            let state = presence::State {
+                selection: if round % 2 == 0 { selection.clone() } else { Vec::new() },
+                ..presence::State::default()
+            };
+            with(|e: &mut Engine| e.apply_remote_presence(peer, state));
+        }
+    });
+    println!(
+        "BENCH engine, {total} cards: arrival from a peer {:.0} ms; a peer toggling a {}-card selection {:.2} ms a toggle",
+        import.as_secs_f64() * 1e3,
+        selection.len(),
+        toggles.as_secs_f64() * 1e3 / f64::from(rounds),
+    );
+    close();
+}
