@@ -62,11 +62,16 @@ fn bench_20000_cards_from_a_peer_and_a_1000_card_selection_toggled_by_a_peer() {
             with(|e: &mut Engine| e.apply_remote_presence(peer, state));
         }
     });
+    println!("### The engine at {total} cards (host, release build)\n");
+    println!("| what | figure |\n|---|---:|");
     println!(
-        "BENCH engine, {total} cards: arrival from a peer {:.0} ms; a peer toggling a {}-card selection {:.2} ms a toggle",
-        import.as_secs_f64() * 1e3,
+        "| a {total}-card board arriving from a peer, to every card signal | {:.0} ms |",
+        import.as_secs_f64() * 1e3
+    );
+    println!(
+        "| a peer toggling a {}-card selection on it, per toggle | {:.2} ms |",
         selection.len(),
-        toggles.as_secs_f64() * 1e3 / f64::from(rounds),
+        toggles.as_secs_f64() * 1e3 / f64::from(rounds)
     );
     close();
 }
