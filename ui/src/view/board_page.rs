@@ -156,7 +156,10 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
 
     view! {
         <div class="board-page">
-            <TopBar signals=signals link=link/>
+            {
+                let link = link.clone();
+                move || signals.refused.with(Option::is_none).then(|| view! { <TopBar signals=signals link=link.clone()/> })
+            }
             <div
                 node_ref=canvas.board_ref
                 class=board_class
@@ -193,7 +196,7 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
                     <div class="read-only-banner" role="status" data-testid="read-only">{why}</div>
                 })}
             </div>
-            <Toolbar canvas=canvas help=help/>
+            {move || signals.refused.with(Option::is_none).then(|| view! { <Toolbar canvas=canvas help=help/> })}
             {move || help.get().then(|| view! { <HelpOverlay help=help/> })}
         </div>
     }
