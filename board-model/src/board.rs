@@ -118,6 +118,8 @@ pub struct Board {
     stack: Arc<Mutex<Option<HashMap<CardId, usize>>>>,
     /// How far imported changes still waiting for their dependencies reach.
     pending_until: VersionVector,
+    /// The last [`Board::state_digest`], with the version it was taken at.
+    digest: Mutex<Option<(VersionVector, [u8; 32])>>,
     _subscription: Subscription,
 }
 
@@ -202,6 +204,7 @@ impl Board {
             handles,
             stack,
             pending_until: VersionVector::default(),
+            digest: Mutex::new(None),
             _subscription: subscription,
         })
     }

@@ -22,7 +22,8 @@ use crate::blob::Hash;
 
 /// The version this build speaks. Peers with another version are refused
 /// with [`Error::PeerTooNew`] or [`Error::PeerTooOld`], which both sides can show.
-pub const PROTOCOL_VERSION: u8 = 1;
+/// Version 2 added [`Message::StateDigest`].
+pub const PROTOCOL_VERSION: u8 = 2;
 /// The first two bytes of every frame.
 pub const MAGIC: [u8; 2] = *b"CB";
 /// Default largest frame: what every WebRTC stack accepts in one message.
@@ -145,6 +146,13 @@ pub enum Message {
     /// A relayed peer has gone.
     PeerLeft {
         peer: u64,
+    },
+    /// "At this version my board's state has this digest"
+    /// ([`crate::Board::state_digest`]): sent when both sides said they hold
+    /// the same changes, so a forged replica id that made them differ shows.
+    StateDigest {
+        version: ByteBuf,
+        digest: [u8; 32],
     },
 }
 
@@ -273,6 +281,11 @@ pub struct Reassembler {
 impl Reassembler {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Bytes held of the message being reassembled.
+    pub fn buffered(&self) -> usize {
+        self.partial.as_ref().map_or(0, |(_, buffer)| buffer.len())
     }
 
     /// Takes one frame; returns a complete message body when one is finished

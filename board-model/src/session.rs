@@ -69,6 +69,10 @@ pub const MAX_UNREAD_REPLIES: usize = 256;
 /// to [`crate::blob::MAX_BLOB_SIZE`] as its bytes arrive).
 pub const MAX_WANTS_PER_PEER: usize = 4;
 
+/// Least time between two state digests sent on one session, in
+/// milliseconds (a digest reads the whole board; versions change often).
+pub const DIGEST_INTERVAL_MS: u64 = 30_000;
+
 /// How this side presents itself.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -167,6 +171,13 @@ pub enum Error {
     Closed,
     #[error("the peer relayed another peer's presence, which this session does not take")]
     UnexpectedRelay,
+    #[error("the peer's unfinished messages passed this board's memory budget ({0} bytes held)")]
+    OverMemoryBudget(usize),
+    #[error(
+        "the peer holds the same changes as this board but its board differs: someone wrote \
+         changes under another peer's id; this peer is not synced with"
+    )]
+    Diverged,
     #[error("handling the peer's data failed inside this program ({0}); only this peer was cut off")]
     Internal(String),
 }
@@ -215,6 +226,8 @@ pub struct Session {
     /// We imported changes or noticed a gap: announce our version at the next tick.
     announce_due: bool,
     last_announce_ms: Option<u64>,
+    /// The version at which we last sent our state digest, and when.
+    digest_sent: Option<(Version, u64)>,
     /// Sync requests received in the current one-second window.
     sync_requests: (u64, u32),
     local_presence: Option<presence::State>,
@@ -241,6 +254,7 @@ impl Session {
             remote_reported: None,
             announce_due: false,
             last_announce_ms: None,
+            digest_sent: None,
             sync_requests: (0, 0),
             local_presence: None,
             presence_due: false,
@@ -402,6 +416,15 @@ impl Session {
                 self.events.push_back(Event::RelayedLeft { peer });
                 Ok(())
             }
+            Message::StateDigest { version, digest } => {
+                let version = Version::decode(&version).map_err(Error::BadUpdates)?;
+                // Only a digest of what we hold now can be compared (the
+                // board's digest is kept per version: repeats cost nothing).
+                if version == board.version() && digest != board.state_digest() {
+                    return Err(Error::Diverged);
+                }
+                Ok(())
+            }
         }
     }
 
@@ -473,6 +496,7 @@ impl Session {
         if self.announce_due || interval_passed {
             self.announce(board, now_ms);
         }
+        self.send_digest_if_due(board, now_ms);
         let mut stalled = Vec::new();
         for (hash, incoming) in &mut self.incoming {
             match incoming.last_activity_ms {
@@ -494,6 +518,27 @@ impl Session {
         }
     }
 
+    /// Both sides hold the same changes: say what our board's state is, so
+    /// that boards made different under the same ids are found out.
+    fn send_digest_if_due(&mut self, board: &Board, now_ms: u64) {
+        if !self.is_synced(board) {
+            return;
+        }
+        let version = board.version();
+        let due = match &self.digest_sent {
+            None => true,
+            Some((sent, at)) => *sent != version && now_ms.saturating_sub(*at) >= DIGEST_INTERVAL_MS,
+        };
+        if due {
+            let message = Message::StateDigest {
+                version: ByteBuf::from(version.encode()),
+                digest: board.state_digest(),
+            };
+            self.send(&message);
+            self.digest_sent = Some((version, now_ms));
+        }
+    }
+
     fn announce(&mut self, board: &Board, now_ms: u64) {
         self.announce_due = false;
         self.last_announce_ms = Some(now_ms);
@@ -507,10 +552,28 @@ impl Session {
             let reason = truncate(reason, protocol::MAX_TEXT_BYTES);
             self.send(&Message::Bye { reason });
             self.phase = Phase::Closed;
+            self.reassembler = Reassembler::new();
+        }
+    }
+
+    /// Bytes held of a message still arriving in fragments.
+    pub fn buffered_bytes(&self) -> usize {
+        self.reassembler.buffered()
+    }
+
+    /// Ends the session for a reason found outside it (such as a memory
+    /// budget over several sessions): what it held is let go, and a bye
+    /// with the reason is queued.
+    pub fn abort(&mut self, error: &Error) {
+        if self.phase == Phase::Closed {
+            self.reassembler = Reassembler::new();
+        } else {
+            self.fail(error);
         }
     }
 
     fn fail(&mut self, error: &Error) {
+        self.reassembler = Reassembler::new();
         self.queue.clear();
         self.replies.clear();
         self.hello_sent = true;
@@ -590,6 +653,7 @@ fn name_of(message: &Message) -> &'static str {
         Message::Bye { .. } => "bye",
         Message::PeerPresence { .. } => "relayed presence",
         Message::PeerLeft { .. } => "relayed departure",
+        Message::StateDigest { .. } => "state digest",
     }
 }
 

@@ -46,7 +46,7 @@ mod people;
 mod retry;
 mod room;
 
-pub use io::{Cause, Event, Fingerprints, Input, Output};
+pub use io::{Cause, Event, Fingerprints, Input, Output, Path};
 pub use link::{Kind, LinkId};
 pub use room::{Config, Room};
 
@@ -63,6 +63,12 @@ pub const LACKING_BACKOFF_MS: u64 = 2_000;
 /// Each person's presence is reported at most this often, in milliseconds
 /// (125 a second: above a pointer's rate, so real motion passes whole).
 pub const PRESENCE_INTERVAL_MS: u64 = 8;
+/// Most bytes all of a board's sessions together may hold of messages still
+/// arriving in fragments: one message of the largest size
+/// ([`board_model::protocol::MAX_MESSAGE_SIZE`]) always fits, and a few
+/// peers each filling a reassembly buffer cannot add up past it (the link
+/// holding the most is cut off).
+pub const REASSEMBLY_BUDGET: usize = 96 * 1024 * 1024;
 /// Most frames kept from a link before its session exists (its hello and a
 /// few more; a link sending more is dropped).
 pub const EARLY_FRAMES: usize = 64;

@@ -36,11 +36,20 @@ pub struct Config {
     pub seed: [u8; 32],
     /// Most connections to remote peers at once.
     pub max_connections: usize,
+    /// Most bytes of unfinished messages over all links ([`crate::REASSEMBLY_BUDGET`]).
+    pub reassembly_budget: usize,
 }
 
 impl Config {
     pub fn new(link: ShareLink, replica: u64, identity: Identity, seed: [u8; 32]) -> Config {
-        Config { link, replica, identity, seed, max_connections: MAX_CONNECTIONS }
+        Config {
+            link,
+            replica,
+            identity,
+            seed,
+            max_connections: MAX_CONNECTIONS,
+            reassembly_budget: crate::REASSEMBLY_BUDGET,
+        }
     }
 }
 

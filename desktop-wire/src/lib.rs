@@ -152,6 +152,9 @@ pub struct ReadImageFile {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetIceServers {
     pub servers: Vec<IceServer>,
+    /// Use TURN relays only (peers never learn this machine's addresses).
+    #[serde(default)]
+    pub relay_only: bool,
 }
 
 /// The embedded node's connection to the signaling server.
@@ -218,11 +221,8 @@ pub fn is_hex_colour(text: &str) -> bool {
     text.len() == 7 && text.starts_with('#') && text[1..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Most STUN/TURN servers a profile may list.
-pub const MAX_ICE_SERVERS: usize = 8;
-/// Longest STUN/TURN URL.
-pub const MAX_ICE_URL_BYTES: usize = 512;
-const ICE_SCHEMES: [&str; 4] = ["stun:", "stuns:", "turn:", "turns:"];
+/// Most STUN/TURN servers a profile may list, and the longest URL.
+pub use signal_wire::{MAX_ICE_SERVERS, MAX_ICE_URL_BYTES};
 
 /// A STUN or TURN server for peer connections.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -243,49 +243,8 @@ impl IceServer {
     /// of a sane length: a WebRTC stack refuses to build any connection
     /// with a malformed one, so it must never reach one.
     pub fn is_valid(&self) -> bool {
-        self.url.len() <= MAX_ICE_URL_BYTES && valid_ice_url(&self.url)
+        signal_wire::is_ice_url(&self.url)
     }
-}
-
-/// `stun(s):host[:port]` or `turn(s):host[:port][?transport=udp|tcp]`.
-fn valid_ice_url(url: &str) -> bool {
-    let Some((scheme, rest)) = url.split_once(':') else { return false };
-    if !ICE_SCHEMES.iter().any(|known| known.trim_end_matches(':') == scheme) {
-        return false;
-    }
-    let (address, query) = match rest.split_once('?') {
-        Some((address, query)) => (address, Some(query)),
-        None => (rest, None),
-    };
-    if let Some(query) = query
-        && (scheme.starts_with("stun") || !matches!(query, "transport=udp" | "transport=tcp"))
-    {
-        return false;
-    }
-    let (host, port) = match address.strip_prefix('[') {
-        Some(bracketed) => {
-            let Some((ip, after)) = bracketed.split_once(']') else { return false };
-            if ip.is_empty() || !ip.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
-                return false;
-            }
-            match after {
-                "" => (ip, None),
-                _ => match after.strip_prefix(':') {
-                    Some(port) => (ip, Some(port)),
-                    None => return false,
-                },
-            }
-        }
-        None => match address.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (address, None),
-        },
-    };
-    let host_ok = !host.is_empty()
-        && (address.starts_with('[')
-            || host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'));
-    let port_ok = port.is_none_or(|port| port.parse::<u16>().is_ok_and(|port| port > 0));
-    host_ok && port_ok
 }
 
 /// Checks a list of servers: at most [`MAX_ICE_SERVERS`], each a STUN or TURN URL.

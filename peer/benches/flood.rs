@@ -190,7 +190,7 @@ async fn connect(
     loop {
         tokio::select! {
             event = events.recv() => match event.expect("signaling") {
-                Event::Joined { room: joined, me: id, peers } if joined == room => {
+                Event::Joined { room: joined, me: id, peers, .. } if joined == room => {
                     envelopes = Some(Envelopes::new(&link.key, &room, &id));
                     if let Some(server) = peers.first() && id < *server {
                         let mut c = transport::connect(&transport::Options::default(), false).await.expect("connect");
@@ -222,7 +222,7 @@ async fn connect(
                 _ => {}
             },
             event = link_rx.recv() => match event.expect("link") {
-                LinkEvent::Open { local_fingerprint, remote_fingerprint, writer: opened } => {
+                LinkEvent::Open { local_fingerprint, remote_fingerprint, writer: opened, .. } => {
                     let mut config = session::Config::new(0xf1_00d, Identity { name: "flooder".into(), color: "#ff0000".into() });
                     config.proof = Some(proof::proof(&link.key, &local_fingerprint, &remote_fingerprint));
                     config.expected_remote_proof = Some(proof::expected_from_remote(&link.key, &local_fingerprint, &remote_fingerprint));

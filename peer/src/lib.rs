@@ -42,6 +42,11 @@ pub mod random {
 
 /// The wall clock, in milliseconds since the Unix epoch.
 pub mod clock {
+    /// Seconds since the Unix epoch (what TURN credentials expire in).
+    pub fn unix_secs() -> u64 {
+        now_ms() / 1000
+    }
+
     pub fn now_ms() -> u64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -44,6 +44,10 @@ struct Network {
     /// UDP address to bind for WebRTC (repeatable; default: all interfaces and loopback).
     #[arg(long = "udp", value_name = "ADDR")]
     udp: Vec<String>,
+    /// Connect through TURN relays only (the signaling server's or
+    /// --ice-server's): peers never learn this machine's addresses.
+    #[arg(long)]
+    relay_only: bool,
 }
 
 impl Network {
@@ -52,6 +56,7 @@ impl Network {
         if !self.udp.is_empty() {
             transport.udp_addrs = self.udp.clone();
         }
+        transport.relay_only = self.relay_only;
         transport.ice_servers = self
             .ice_servers
             .iter()

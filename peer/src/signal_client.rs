@@ -19,11 +19,13 @@ use tokio_tungstenite::tungstenite::Message;
 pub enum Event {
     /// Connected (again); rooms are being joined.
     Connected,
-    /// Joined a room as `me`, with these peers already there.
+    /// Joined a room as `me`, with these peers already there, and the
+    /// STUN/TURN servers the server hands out for it (maybe none).
     Joined {
         room: String,
         me: String,
         peers: Vec<String>,
+        ice_servers: Vec<signal_wire::IceServer>,
     },
     PeerJoined {
         room: String,
@@ -38,6 +40,10 @@ pub enum Event {
         room: String,
         from: String,
         data: Vec<u8>,
+    },
+    /// Fresh STUN/TURN servers, asked for with [`Handle::refresh_ice`].
+    Ice {
+        ice_servers: Vec<signal_wire::IceServer>,
     },
     /// The server refused something.
     Refused {
@@ -55,9 +61,19 @@ pub enum Event {
 /// What we ask of the client.
 #[derive(Debug, Clone)]
 pub enum Command {
-    Join { room: String },
-    Leave { room: String },
-    Signal { room: String, to: Option<String>, data: Vec<u8> },
+    Join {
+        room: String,
+    },
+    Leave {
+        room: String,
+    },
+    Signal {
+        room: String,
+        to: Option<String>,
+        data: Vec<u8>,
+    },
+    /// Ask for fresh STUN/TURN servers (on the first connection).
+    RefreshIce,
 }
 
 /// Sends commands to the client task.
@@ -73,6 +89,11 @@ impl Handle {
 
     pub fn leave(&self, room: &str) {
         let _ = self.commands.send(Command::Leave { room: room.to_owned() });
+    }
+
+    /// Asks for fresh STUN/TURN credentials (answered by [`Event::Ice`]).
+    pub fn refresh_ice(&self) {
+        let _ = self.commands.send(Command::RefreshIce);
     }
 
     pub fn signal(&self, room: &str, to: Option<&str>, data: Vec<u8>) {
@@ -118,6 +139,12 @@ async fn route(
     while let Some(command) = commands.recv().await {
         let room = match &command {
             Command::Join { room } | Command::Leave { room } | Command::Signal { room, .. } => room.clone(),
+            Command::RefreshIce => {
+                if let Some(connection) = pool.iter().find(|c| !c.rooms.is_empty()) {
+                    let _ = connection.commands.send(command);
+                }
+                continue;
+            }
         };
         let holding = pool.iter().position(|c| c.rooms.contains(&room));
         let index = match (&command, holding) {
@@ -142,7 +169,7 @@ async fn route(
             Command::Leave { .. } => {
                 connection.rooms.remove(&room);
             }
-            Command::Signal { .. } => {}
+            Command::Signal { .. } | Command::RefreshIce => {}
         }
         let _ = connection.commands.send(command);
     }
@@ -195,7 +222,7 @@ async fn run(
                 command = commands.recv() => match command {
                     Some(Command::Join { room }) => if !rooms.contains(&room) { rooms.push(room) },
                     Some(Command::Leave { room }) => rooms.retain(|r| *r != room),
-                    Some(Command::Signal { .. }) => {}
+                    Some(Command::Signal { .. } | Command::RefreshIce) => {}
                     None => return,
                 },
             }
@@ -250,6 +277,7 @@ async fn session(
                     Some(Command::Signal { room, to, data }) => {
                         encode(&ClientFrame::Signal { room, to, data: STANDARD.encode(data) })
                     }
+                    Some(Command::RefreshIce) => encode(&ClientFrame::Ice),
                 };
                 if let Err(error) = sink.send(Message::Text(frame.into())).await {
                     return error.to_string();
@@ -292,13 +320,18 @@ fn encode(frame: &ClientFrame) -> String {
 /// Turns a server frame into an event; a notice for a room we are not in is dropped.
 fn parse(frame: ServerFrame, my_ids: &std::collections::HashMap<String, String>) -> Option<Event> {
     match frame {
-        ServerFrame::Joined { room, peers } => {
-            Some(Event::Joined { me: my_ids.get(&room)?.clone(), peers, room })
+        ServerFrame::Joined { room, peers, mut ice_servers } => {
+            ice_servers.truncate(signal_wire::MAX_ICE_SERVERS);
+            Some(Event::Joined { me: my_ids.get(&room)?.clone(), peers, room, ice_servers })
         }
         ServerFrame::PeerJoined { room, peer } => Some(Event::PeerJoined { room, peer }),
         ServerFrame::PeerLeft { room, peer } => Some(Event::PeerLeft { room, peer }),
         ServerFrame::Signal { room, from, data } => {
             Some(Event::Signal { room, from, data: STANDARD.decode(data).ok()? })
+        }
+        ServerFrame::Ice { mut ice_servers } => {
+            ice_servers.truncate(signal_wire::MAX_ICE_SERVERS);
+            Some(Event::Ice { ice_servers })
         }
         ServerFrame::Error { code, message, .. } => Some(Event::Refused { code, message }),
         ServerFrame::Pong => None,

@@ -12,8 +12,8 @@ use tokio::sync::{mpsc, watch};
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
-    RTCIceGatheringState, RTCIceServer, RTCPeerConnectionState, RTCSessionDescription, RTCStatsReportEntry,
-    SettingEngineBuilder, StatsSelector,
+    RTCIceCandidateInit, RTCIceGatheringState, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnectionState,
+    RTCSessionDescription, RTCStatsReportEntry, SettingEngineBuilder, StatsSelector,
 };
 
 /// The data channel's label.
@@ -28,7 +28,13 @@ pub const GATHERING_TIMEOUT: Duration = Duration::from_secs(5);
 /// STUN/TURN servers and where to bind.
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// The servers the user configured.
     pub ice_servers: Vec<IceServer>,
+    /// The servers the signaling server handed out on the last join (TURN
+    /// with credentials made for it); used as well as the user's.
+    pub server_ice: Vec<IceServer>,
+    /// Use TURN relays only: peers never learn this machine's addresses.
+    pub relay_only: bool,
     /// UDP addresses to bind (`127.0.0.1:0` for loopback only; a wildcard
     /// binds every interface but loopback).
     pub udp_addrs: Vec<String>,
@@ -41,9 +47,32 @@ pub struct IceServer {
     pub credential: String,
 }
 
+impl IceServer {
+    /// A server as the signaling server hands it out; `None` for one a
+    /// client must not use (see [`signal_wire::IceServer::is_usable`]).
+    pub fn from_wire(server: &signal_wire::IceServer) -> Option<IceServer> {
+        server.is_usable().then(|| IceServer {
+            urls: server.urls.clone(),
+            username: server.username.clone().unwrap_or_default(),
+            credential: server.credential.clone().unwrap_or_default(),
+        })
+    }
+}
+
+/// What is said when TURN servers were given but none gave a relay address.
+pub const NO_RELAY: &str = "no TURN server gave a relay address: it refused the credentials (a wrong \
+     or expired secret) or did not answer; peers on other networks cannot be reached through it";
+
+pub use board_room::Path;
+
 impl Default for Options {
     fn default() -> Self {
-        Options { ice_servers: Vec::new(), udp_addrs: vec!["0.0.0.0:0".into(), "127.0.0.1:0".into()] }
+        Options {
+            ice_servers: Vec::new(),
+            server_ice: Vec::new(),
+            relay_only: false,
+            udp_addrs: vec!["0.0.0.0:0".into(), "127.0.0.1:0".into()],
+        }
     }
 }
 
@@ -70,6 +99,8 @@ pub enum LinkEvent {
         local_fingerprint: String,
         remote_fingerprint: String,
         writer: mpsc::Sender<Vec<u8>>,
+        /// How the packets travel, when the stats say.
+        path: Option<Path>,
     },
     Message(Inbound),
     /// The writer sent a frame: there may be room for more.
@@ -196,13 +227,18 @@ pub async fn connect(options: &Options, answering: bool) -> Result<Connection, E
     let ice_servers = options
         .ice_servers
         .iter()
+        .chain(&options.server_ice)
         .map(|server| RTCIceServer {
             urls: server.urls.clone(),
             username: server.username.clone(),
             credential: server.credential.clone(),
         })
         .collect();
-    let configuration = RTCConfigurationBuilder::new().with_ice_servers(ice_servers).build();
+    let policy = if options.relay_only { RTCIceTransportPolicy::Relay } else { RTCIceTransportPolicy::All };
+    let configuration = RTCConfigurationBuilder::new()
+        .with_ice_servers(ice_servers)
+        .with_ice_transport_policy(policy)
+        .build();
     let mut settings = SettingEngineBuilder::new()
         .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
         // Quicker connectivity checks, same overall patience (10 ms × 140 = 1.4 s).
@@ -266,8 +302,10 @@ impl Connection {
     ) -> impl std::future::Future<Output = Result<(), Error>> + Send + 'static {
         let pc = Arc::clone(&self.pc);
         async move {
+            let (sdp, candidates) = split_candidates(&sdp);
             let answer = RTCSessionDescription::answer(sdp).map_err(webrtc_error)?;
-            pc.set_remote_description(answer).await.map_err(webrtc_error)
+            pc.set_remote_description(answer).await.map_err(webrtc_error)?;
+            add_candidates(&*pc, candidates).await
         }
     }
 
@@ -300,9 +338,11 @@ impl Connection {
         sdp: String,
         events: mpsc::UnboundedSender<LinkEvent>,
     ) -> Result<String, Error> {
+        let (sdp, candidates) = split_candidates(&sdp);
         let offer = RTCSessionDescription::offer(sdp).map_err(webrtc_error)?;
         self.watch_state(events.clone());
         self.pc.set_remote_description(offer).await.map_err(webrtc_error)?;
+        add_candidates(&*self.pc, candidates).await?;
         let answer = self.pc.create_answer(None).await.map_err(webrtc_error)?;
         self.pc.set_local_description(answer).await.map_err(webrtc_error)?;
         let sdp = self.gathered_sdp().await?;
@@ -343,6 +383,102 @@ async fn fingerprints(pc: &dyn PeerConnection) -> Option<(String, String)> {
     Some((find(&local_id)?, find(&remote_id)?))
 }
 
+/// A remote description without its candidates, and the candidates (each
+/// with its section's mid). They are added one by one after the
+/// description, as trickled candidates are: webrtc-rs then knows their
+/// types for its stats (it does not for candidates inside an SDP), so the
+/// path of the selected pair can be told on this side too.
+fn split_candidates(sdp: &str) -> (String, Vec<RTCIceCandidateInit>) {
+    let (mut kept, mut candidates) = (String::with_capacity(sdp.len()), Vec::new());
+    let mut index: Option<u16> = None;
+    for line in sdp.split_inclusive('\n') {
+        let bare = line.trim_end();
+        if bare.starts_with("m=") {
+            index = Some(index.map_or(0, |i| i.saturating_add(1)));
+        }
+        match bare.strip_prefix("a=") {
+            Some(candidate) if candidate.starts_with("candidate:") => {
+                candidates.push((candidate.to_owned(), index));
+            }
+            Some("end-of-candidates") => {}
+            _ => kept.push_str(line),
+        }
+    }
+    let mids = section_mids(sdp);
+    let candidates = candidates
+        .into_iter()
+        .map(|(candidate, index)| RTCIceCandidateInit {
+            candidate,
+            sdp_mid: index.and_then(|i| mids.get(usize::from(i)).cloned().flatten()),
+            sdp_mline_index: index,
+            ..Default::default()
+        })
+        .collect();
+    (kept, candidates)
+}
+
+/// The mid of each media section, in order.
+fn section_mids(sdp: &str) -> Vec<Option<String>> {
+    let mut mids: Vec<Option<String>> = Vec::new();
+    for line in sdp.lines() {
+        if line.starts_with("m=") {
+            mids.push(None);
+        } else if let (Some(value), Some(last)) = (line.strip_prefix("a=mid:"), mids.last_mut()) {
+            *last = Some(value.trim().to_owned());
+        }
+    }
+    mids
+}
+
+async fn add_candidates(pc: &dyn PeerConnection, candidates: Vec<RTCIceCandidateInit>) -> Result<(), Error> {
+    for candidate in candidates {
+        // One candidate the stack cannot use (an mDNS name, a TCP type it
+        // does not speak) must not cost the others.
+        if let Err(error) = pc.add_ice_candidate(candidate.clone()).await {
+            tracing::debug!(%error, candidate = %candidate.candidate, "skipped a remote candidate");
+        }
+    }
+    Ok(())
+}
+
+/// How a connected peer connection's packets travel: the selected
+/// candidate pair, relayed when either end of it is a TURN relay.
+async fn path(pc: &dyn PeerConnection) -> Option<Path> {
+    let report = pc.get_stats(std::time::Instant::now(), StatsSelector::None).await;
+    let pair_id = report.iter().find_map(|entry| match entry {
+        RTCStatsReportEntry::Transport(transport) if !transport.selected_candidate_pair_id.is_empty() => {
+            Some(transport.selected_candidate_pair_id.clone())
+        }
+        _ => None,
+    });
+    let pair = report.iter().find_map(|entry| match entry {
+        RTCStatsReportEntry::IceCandidatePair(pair)
+            if pair_id.as_ref().map_or(pair.nominated, |id| *id == pair.stats.id) =>
+        {
+            Some((pair.local_candidate_id.clone(), pair.remote_candidate_id.clone()))
+        }
+        _ => None,
+    })?;
+    // The pair names its candidates by their ICE ids; their stats carry
+    // those ids behind a prefix.
+    let kind = |id: &str, prefix: &str| {
+        report.iter().find_map(|entry| match entry {
+            RTCStatsReportEntry::LocalCandidate(candidate)
+            | RTCStatsReportEntry::RemoteCandidate(candidate)
+                if candidate.stats.id == id || candidate.stats.id.strip_prefix(prefix) == Some(id) =>
+            {
+                Some(candidate.candidate_type.to_string())
+            }
+            _ => None,
+        })
+    };
+    let local = kind(&pair.0, "RTCLocalIceCandidate_")?;
+    // A remote candidate learnt from a connectivity check (not announced)
+    // has no stats: it is the remote's address as seen here, not a relay's.
+    let remote = kind(&pair.1, "RTCRemoteIceCandidate_").unwrap_or_else(|| "prflx".into());
+    Some(Path::from_candidate_types(&local, &remote))
+}
+
 fn spawn_channel(
     pc: Arc<dyn PeerConnection>,
     channel: Arc<dyn DataChannel>,
@@ -376,10 +512,15 @@ fn spawn_channel(
                         let _ = events.send(LinkEvent::Closed("no DTLS fingerprints".into()));
                         break;
                     };
+                    let path = path(&*pc).await;
                     let (writer, frames) = mpsc::channel::<Vec<u8>>(WRITER_QUEUE);
                     spawn_writer(Arc::clone(&channel), frames, events.clone());
-                    let open =
-                        LinkEvent::Open { local_fingerprint: local, remote_fingerprint: remote, writer };
+                    let open = LinkEvent::Open {
+                        local_fingerprint: local,
+                        remote_fingerprint: remote,
+                        writer,
+                        path,
+                    };
                     if events.send(open).is_err() {
                         break;
                     }

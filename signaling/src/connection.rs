@@ -149,6 +149,10 @@ impl Connection {
         };
         match frame {
             ClientFrame::Ping => (vec![ServerFrame::Pong], Step::Continue),
+            ClientFrame::Ice if self.memberships.is_empty() => {
+                self.refuse(ErrorCode::NotInRoom, "join a room before asking for ICE servers")
+            }
+            ClientFrame::Ice => (vec![ServerFrame::Ice { ice_servers: self.ice_servers() }], Step::Continue),
             ClientFrame::Join { room, peer } => self.join(room, peer),
             ClientFrame::Leave { room } => {
                 if let Some(peer) = self.memberships.remove(&room) {
@@ -188,7 +192,8 @@ impl Connection {
         match self.hub.join(&room, &peer, self.outbox.clone()) {
             Ok(peers) => {
                 self.memberships.insert(room.clone(), peer);
-                (vec![ServerFrame::Joined { room, peers }], Step::Continue)
+                let ice_servers = self.ice_servers();
+                (vec![ServerFrame::Joined { room, peers, ice_servers }], Step::Continue)
             }
             Err(ErrorCode::RoomFull) => {
                 let max = self.hub.limits.peers_per_room;
@@ -196,6 +201,24 @@ impl Connection {
             }
             Err(code) => self.refuse(code, "that peer id is taken in this room"),
         }
+    }
+
+    /// Fresh TURN credentials for this join (a random id in each username).
+    fn ice_servers(&self) -> Vec<wire::IceServer> {
+        let ice = &self.hub.ice;
+        if ice.is_empty() {
+            return Vec::new();
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let mut id = [0u8; 8];
+        if getrandom::fill(&mut id).is_err() {
+            // No randomness: the connection number still tells joins apart.
+            id[..8].copy_from_slice(&self.outbox.conn.to_le_bytes());
+        }
+        let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        ice.servers(now, &id)
     }
 
     fn refuse(&mut self, code: ErrorCode, message: impl Into<String>) -> (Vec<ServerFrame>, Step) {

@@ -40,6 +40,8 @@ struct Rooms {
 #[derive(Debug)]
 pub struct Hub {
     pub limits: Limits,
+    /// The STUN/TURN servers handed to each client as it joins.
+    pub ice: crate::ice::IceConfig,
     rooms: Mutex<Rooms>,
     next_conn: AtomicU64,
     connections: AtomicUsize,
@@ -55,8 +57,14 @@ pub struct Stats {
 
 impl Hub {
     pub fn new(limits: Limits) -> Hub {
+        Hub::with_ice(limits, crate::ice::IceConfig::default())
+    }
+
+    /// A hub handing `ice` to every client that joins a room.
+    pub fn with_ice(limits: Limits, ice: crate::ice::IceConfig) -> Hub {
         Hub {
             limits,
+            ice,
             rooms: Mutex::default(),
             next_conn: AtomicU64::new(1),
             connections: AtomicUsize::new(0),

@@ -8,6 +8,7 @@
 
 pub mod connection;
 pub mod hub;
+pub mod ice;
 pub mod server;
 pub mod web_app;
 /// The wire format lives in its own crate, shared with the clients.
@@ -71,7 +72,12 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(limits: Limits, static_dir: Option<PathBuf>) -> AppState {
-        AppState { hub: Arc::new(Hub::new(limits)), static_dir }
+        AppState::with_ice(limits, static_dir, ice::IceConfig::default())
+    }
+
+    /// A server that hands out `ice` (STUN, and TURN with fresh credentials) on every join.
+    pub fn with_ice(limits: Limits, static_dir: Option<PathBuf>, ice: ice::IceConfig) -> AppState {
+        AppState { hub: Arc::new(Hub::with_ice(limits, ice)), static_dir }
     }
 }
 

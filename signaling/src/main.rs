@@ -23,6 +23,20 @@ struct Args {
     /// Most peers in one room.
     #[arg(long, default_value_t = Limits::default().peers_per_room)]
     peers_per_room: usize,
+    /// A STUN server handed to every client (`stun:host:port`); repeatable.
+    #[arg(long = "stun", value_name = "URL")]
+    stun: Vec<String>,
+    /// A TURN server handed to every client with fresh credentials
+    /// (`turn:host:port`, `turns:host:port`, `turn:host:port?transport=tcp`); repeatable.
+    #[arg(long = "turn-url", value_name = "URL")]
+    turn_urls: Vec<String>,
+    /// The secret shared with the TURN server (coturn's `static-auth-secret`);
+    /// better given in the environment than on the command line.
+    #[arg(long, env = "CORKBOARD_TURN_SECRET", hide_env_values = true, value_name = "SECRET")]
+    turn_secret: Option<String>,
+    /// How long handed-out TURN credentials last, in seconds.
+    #[arg(long, default_value_t = signaling::ice::DEFAULT_TTL.as_secs(), value_name = "SECS")]
+    turn_ttl: u64,
 }
 
 #[tokio::main]
@@ -39,7 +53,15 @@ async fn main() -> Result<()> {
         anyhow::bail!("--static {}: no index.html there", dir.display());
     }
     let limits = Limits { peers_per_room: args.peers_per_room, ..Limits::default() };
-    let state = AppState::new(limits, args.static_dir.clone());
+    let ice = signaling::ice::IceConfig::new(
+        args.stun.clone(),
+        args.turn_urls.clone(),
+        args.turn_secret.clone(),
+        std::time::Duration::from_secs(args.turn_ttl),
+    )
+    .context("the ICE server flags")?;
+    tracing::info!(stun = ?args.stun, turn = ?args.turn_urls, "ICE servers handed to clients");
+    let state = AppState::with_ice(limits, args.static_dir.clone(), ice);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

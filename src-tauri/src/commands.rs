@@ -145,7 +145,11 @@ pub async fn set_profile(name: String, color: String, state: State<'_, Desktop>)
 /// The STUN/TURN servers for connections made from now on; an empty list
 /// means host candidates only (peers on one network need no more).
 #[tauri::command]
-pub async fn set_ice_servers(servers: Vec<desktop_wire::IceServer>, state: State<'_, Desktop>) -> Result<()> {
+pub async fn set_ice_servers(
+    servers: Vec<desktop_wire::IceServer>,
+    relay_only: Option<bool>,
+    state: State<'_, Desktop>,
+) -> Result<()> {
     desktop_wire::check_ice_servers(&servers)?;
     let servers = servers
         .into_iter()
@@ -154,9 +158,12 @@ pub async fn set_ice_servers(servers: Vec<desktop_wire::IceServer>, state: State
             username: server.username,
             credential: server.credential,
         })
-        .collect();
-    tracing::info!(?servers, "STUN/TURN servers for new connections");
-    Ok(state.node.set_ice_servers(servers).await?)
+        .collect::<Vec<_>>();
+    // URLs only: credentials are never logged.
+    let urls: Vec<&str> = servers.iter().flat_map(|s| s.urls.iter().map(String::as_str)).collect();
+    let relay_only = relay_only.unwrap_or(false);
+    tracing::info!(?urls, relay_only, "STUN/TURN servers for new connections");
+    Ok(state.node.set_ice_servers(servers, relay_only).await?)
 }
 
 /// The default identity, until the UI sets the user's profile.

@@ -13,6 +13,7 @@ mod home;
 mod images;
 mod live;
 mod native;
+mod networks;
 mod offline;
 mod reload;
 mod showcase;

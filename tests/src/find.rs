@@ -35,6 +35,8 @@ pub const STATUS: &str = r#"[data-testid="status"]"#;
 pub const PERSON: &str = r#"[data-testid="person"]"#;
 /// The "work offline" switch (a checkbox).
 pub const OFFLINE_SWITCH: &str = r#"[data-testid="offline-switch"]"#;
+/// The banner of a board open read-only (its saved copy could not be read).
+pub const READ_ONLY: &str = r#"[data-testid="read-only"]"#;
 /// A message for the user.
 pub const TOAST: &str = r#"[data-testid="toast"]"#;
 /// A board in the home screen's list.

@@ -332,7 +332,7 @@ fn wait_for_group(group: u32, except: Option<u32>, limit: Duration) {
 
 /// Polls `ready` until it succeeds, failing early (with the log) if the
 /// process exits and after [`STARTUP`] with the last error.
-fn wait_ready(process: &mut Process, what: &str, mut ready: impl FnMut() -> Result<()>) -> Result<()> {
+pub fn wait_ready(process: &mut Process, what: &str, mut ready: impl FnMut() -> Result<()>) -> Result<()> {
     let start = Instant::now();
     loop {
         process.ensure_running().with_context(|| format!("waiting for {what}"))?;
@@ -377,16 +377,32 @@ impl Signaling {
     /// peers were told about before anyone listened there), serving
     /// `static_dir` if given.
     pub fn start_on(listen: &str, static_dir: Option<&Path>) -> Result<Signaling> {
+        Signaling::start_in(None, listen, static_dir, &[])
+    }
+
+    /// Starts the server inside network namespace `netns` (if given),
+    /// listening on `listen`, with more flags (`--stun`, `--turn-url`, …).
+    pub fn start_in(
+        netns: Option<&str>,
+        listen: &str,
+        static_dir: Option<&Path>,
+        flags: &[String],
+    ) -> Result<Signaling> {
         let bin = workspace_binary("CORKBOARD_SIGNALING_BIN", "corkboard-signaling", "signaling")?;
         let dir = temp_dir("signaling")?;
         let mut command = Command::new(&bin);
-        command.args(["--listen", listen]).stdout(Stdio::piped());
+        command.args(["--listen", listen]).args(flags);
         if let Some(static_dir) = static_dir {
             command.arg("--static").arg(static_dir);
         }
         if std::env::var_os("RUST_LOG").is_none() {
             command.env("RUST_LOG", "info");
         }
+        let mut command = match netns {
+            Some(netns) => crate::netns::in_namespace(netns, &command),
+            None => command,
+        };
+        command.stdout(Stdio::piped());
         let mut process = Process::spawn("corkboard-signaling", command, &dir.join("signaling.log"), false)?;
 
         // It prints `listening on http://ADDR` once bound; the reader thread
@@ -462,6 +478,8 @@ pub struct Output {
 pub struct NativePeer {
     bin: PathBuf,
     data: PathBuf,
+    /// The network namespace it runs in (see [`crate::netns`]), if not this one.
+    netns: Option<String>,
 }
 
 /// Its default log filter with `info` for the peer itself (what
@@ -480,7 +498,12 @@ impl NativePeer {
         let data = data.into();
         std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
         let bin = workspace_binary("CORKBOARD_PEER_BIN", "corkboard-peer", "peer")?;
-        Ok(NativePeer { bin, data })
+        Ok(NativePeer { bin, data, netns: None })
+    }
+
+    /// The same peer, running its commands inside network namespace `netns`.
+    pub fn in_netns(self, netns: &str) -> NativePeer {
+        NativePeer { netns: Some(netns.to_owned()), ..self }
     }
 
     /// Its data directory.
@@ -492,7 +515,10 @@ impl NativePeer {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(&self.bin);
         command.args(args).arg("--data").arg(&self.data).env("RUST_LOG", PEER_LOG);
-        command
+        match &self.netns {
+            Some(netns) => crate::netns::in_namespace(netns, &command),
+            None => command,
+        }
     }
 
     /// Runs a command to completion (output trimmed).
@@ -536,8 +562,15 @@ impl NativePeer {
     /// `sync` with whoever is online (every interface and loopback); its
     /// output, successful once in sync with at least one peer.
     pub fn sync(&self, signal: &str, link: &str, timeout: Duration) -> Result<Output> {
+        self.sync_with(signal, link, timeout, &[])
+    }
+
+    /// [`NativePeer::sync`] with more flags (`--relay-only`, `--udp`, …).
+    pub fn sync_with(&self, signal: &str, link: &str, timeout: Duration, extra: &[&str]) -> Result<Output> {
         let timeout = timeout.as_secs().max(1).to_string();
-        self.run(&["sync", "--signal", signal, "--board", link, "--timeout", &timeout])
+        let mut args = vec!["sync", "--signal", signal, "--board", link, "--timeout", &timeout];
+        args.extend_from_slice(extra);
+        self.run(&args)
     }
 
     /// `serve --signal SIGNAL EXTRA…`, returned once connected to the

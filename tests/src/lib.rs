@@ -18,4 +18,5 @@ pub mod check;
 pub mod desktop;
 pub mod find;
 pub mod harness;
+pub mod netns;
 pub mod rogue;

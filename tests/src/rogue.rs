@@ -126,7 +126,7 @@ struct Rogue<'a> {
 impl Rogue<'_> {
     async fn on_signal(&mut self, event: Event, link_tx: &mpsc::UnboundedSender<LinkEvent>) -> Result<()> {
         match event {
-            Event::Joined { room, me, peers } if room == self.room => {
+            Event::Joined { room, me, peers, .. } if room == self.room => {
                 self.envelopes = Some(Envelopes::new(&self.link.key, self.room, &me));
                 self.me = Some(me);
                 if let Some(first) = peers.first() {

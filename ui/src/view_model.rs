@@ -161,6 +161,8 @@ pub struct Person {
     pub name: String,
     pub color: String,
     pub me: bool,
+    /// How this page reaches them, when connected to them directly.
+    pub path: Option<board_room::Path>,
 }
 
 /// Another person's pointer, in board coordinates.

@@ -2,7 +2,8 @@
 //! version, and importing a peer's or a file's bytes (arbitrary bytes give
 //! an error and leave the board as it was).
 
-use loro::{EncodedBlobMode, ExportMode, Frontiers, LoroDoc, VersionVector};
+use loro::{EncodedBlobMode, ExportMode, Frontiers, LoroDoc, LoroValue, VersionVector};
+use sha2::{Digest, Sha256};
 
 use super::{Board, Imported, Version};
 use crate::error::{Error, LoadError};
@@ -15,6 +16,26 @@ impl Board {
     /// Everything this replica holds.
     pub fn version(&self) -> Version {
         Version(self.doc.oplog_vv())
+    }
+
+    /// A SHA-256 digest of the board's state (every container's value,
+    /// map keys in order): two replicas holding the same changes have the
+    /// same digest. Different digests at the same version mean someone
+    /// wrote different changes under the same ids (a forged replica id).
+    /// Kept until the version changes.
+    pub fn state_digest(&self) -> [u8; 32] {
+        let version = self.doc.oplog_vv();
+        let mut cached = self.digest.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, digest)) = cached.as_ref()
+            && *at == version
+        {
+            return *digest;
+        }
+        let mut hasher = Sha256::new();
+        hash_value(&self.doc.get_deep_value(), &mut hasher);
+        let digest: [u8; 32] = hasher.finalize().into();
+        *cached = Some((version, digest));
+        digest
     }
 
     /// The whole board with its full history. Never empty: an export that
@@ -111,6 +132,55 @@ impl Board {
             Ok(bytes) if !bytes.is_empty() => Ok(bytes),
             Ok(_) => Err(Error::Export("the export came out empty".into())),
             Err(error) => Err(Error::Export(error.to_string())),
+        }
+    }
+}
+
+/// Feeds a value to the hasher unambiguously: a tag per kind, lengths
+/// before contents, map entries sorted by key.
+fn hash_value(value: &LoroValue, hasher: &mut Sha256) {
+    match value {
+        LoroValue::Null => hasher.update([0]),
+        LoroValue::Bool(b) => hasher.update([1, u8::from(*b)]),
+        LoroValue::Double(d) => {
+            hasher.update([2]);
+            hasher.update(d.to_bits().to_le_bytes());
+        }
+        LoroValue::I64(i) => {
+            hasher.update([3]);
+            hasher.update(i.to_le_bytes());
+        }
+        LoroValue::Binary(bytes) => {
+            hasher.update([4]);
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(&bytes[..]);
+        }
+        LoroValue::String(text) => {
+            hasher.update([5]);
+            hasher.update((text.len() as u64).to_le_bytes());
+            hasher.update(text.as_bytes());
+        }
+        LoroValue::List(items) => {
+            hasher.update([6]);
+            hasher.update((items.len() as u64).to_le_bytes());
+            for item in items.iter() {
+                hash_value(item, hasher);
+            }
+        }
+        LoroValue::Map(map) => {
+            hasher.update([7]);
+            hasher.update((map.len() as u64).to_le_bytes());
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            for (key, item) in entries {
+                hasher.update((key.len() as u64).to_le_bytes());
+                hasher.update(key.as_bytes());
+                hash_value(item, hasher);
+            }
+        }
+        LoroValue::Container(id) => {
+            hasher.update([8]);
+            hasher.update(id.to_string().as_bytes());
         }
     }
 }

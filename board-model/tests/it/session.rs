@@ -464,3 +464,52 @@ fn a_peer_asking_without_reading_the_answers_is_cut_off_with_a_bye() {
         protocol::Reassembler::default().push(&frame).unwrap().map(|body| Message::decode(&body).unwrap());
     assert!(matches!(bye, Some(Message::Bye { reason }) if reason.contains("without reading")));
 }
+
+/// Someone wrote two different histories under one replica id (a keyed
+/// peer forging another's id): one replica got one, the other the other.
+/// Both hold the same version, so nothing would ever sync them again; the
+/// state digests they exchange when in sync show it, and both refuse.
+#[test]
+fn replicas_made_different_under_the_same_ids_find_out_and_refuse() {
+    let base = new_board(1);
+    let copy = |replica| Board::load(&base.save().expect("save"), ReplicaId(replica)).expect("load");
+    let (mut real, mut forged) = (copy(7), copy(7));
+    real.set_title("real").unwrap();
+    forged.set_title("forged").unwrap();
+    let (mut a_board, mut b_board) = (copy(2), copy(3));
+    a_board.import_updates(&real.updates_since(&base.version())).expect("import");
+    b_board.import_updates(&forged.updates_since(&base.version())).expect("import");
+    assert_eq!(a_board.version(), b_board.version());
+    assert_ne!(a_board.state_digest(), b_board.state_digest());
+    // Honest copies agree.
+    assert_eq!(copy(4).state_digest(), copy(5).state_digest());
+
+    let (mut a, mut b) = pair(a_board, b_board);
+    let mut errors = Vec::new();
+    for now in [0, 10, session::SYNC_INTERVAL_MS + 10] {
+        a.1.tick(&a.0.board, now);
+        b.1.tick(&b.0.board, now);
+        for _ in 0..4 {
+            deliver(&mut a, &mut b, now, &mut errors);
+            deliver(&mut b, &mut a, now, &mut errors);
+        }
+    }
+    assert!(errors.contains(&Error::Diverged), "{errors:?}");
+    assert!(a.1.is_closed() && b.1.is_closed());
+    assert_eq!(a.0.board.title(), "real", "neither board was touched");
+    assert_eq!(b.0.board.title(), "forged");
+}
+
+/// Moves every frame `from` has to `to`, keeping the errors.
+fn deliver(
+    from: &mut (crate::support::Peer, Session),
+    to: &mut (crate::support::Peer, Session),
+    now: u64,
+    errors: &mut Vec<Error>,
+) {
+    while let Some(frame) = from.1.poll_transmit(&from.0.board, &from.0.blobs) {
+        if let Err(error) = to.1.receive(&frame, &mut to.0.board, &mut to.0.blobs, now) {
+            errors.push(error);
+        }
+    }
+}

@@ -66,8 +66,36 @@ impl Room {
             session.receive(frame, board, blobs, now)
         }))
         .unwrap_or_else(|panic| Err(session::Error::Internal(panic_message(panic.as_ref()))));
+        let buffered = session.buffered_bytes();
         self.drain_session(id, board, blobs, now);
         if let Err(error) = result {
+            self.end(id, Cause::Failed(error), now);
+        } else if buffered > 0 {
+            self.hold_reassembly_budget(now);
+        }
+    }
+
+    /// Keeps the bytes all sessions hold of unfinished messages within the
+    /// budget: the link holding the most is cut off until it fits.
+    fn hold_reassembly_budget(&mut self, now: u64) {
+        loop {
+            let held = self.links.iter().filter_map(|(id, link)| {
+                link.session.as_ref().map(|session| (*id, session.buffered_bytes()))
+            });
+            let (total, largest) = held.fold((0usize, None), |(total, largest), (id, bytes)| {
+                let largest = match largest {
+                    Some((_, most)) if most >= bytes => largest,
+                    _ => Some((id, bytes)),
+                };
+                (total + bytes, largest)
+            });
+            let Some((id, bytes)) = largest.filter(|_| total > self.config.reassembly_budget) else {
+                return;
+            };
+            let error = session::Error::OverMemoryBudget(bytes);
+            if let Some(session) = self.links.get_mut(&id).and_then(|link| link.session.as_mut()) {
+                session.abort(&error);
+            }
             self.end(id, Cause::Failed(error), now);
         }
     }

@@ -458,3 +458,50 @@ fn a_panic_while_handling_one_peers_bytes_ends_that_link_only() {
     a.handle(Input::Tick, 11);
     assert_eq!(a.board.title(), "Plans");
 }
+
+/// Several links each holding part of a large message: together they stay
+/// within the board's one reassembly budget (the link holding the most is
+/// cut off), and the others go on.
+#[test]
+fn unfinished_messages_of_all_links_share_one_memory_budget() {
+    use board_model::protocol::{DEFAULT_MAX_FRAME_SIZE, Message};
+    let mut hub = Side::empty(1);
+    hub.room = Room::new(Config {
+        reassembly_budget: 1024 * 1024,
+        ..Config::new(share_link(), 1, identity("hub"), [1; 32])
+    });
+    // Three apps each start a message of 700 KiB and send part of it.
+    let parts = [(LinkId::local(1), 400), (LinkId::local(2), 300), (LinkId::local(3), 450)];
+    for (n, (link, _)) in parts.iter().enumerate() {
+        hub.handle(Input::LocalLinkUp { link: *link, kind: Kind::App }, 0);
+        let mut app = Session::new(session::Config::new(10 + n as u64, identity("app")));
+        let board = Board::empty(ReplicaId(10 + n as u64)).expect("board");
+        while let Some(frame) = app.poll_transmit(&board, &MemoryStore::new()) {
+            hub.handle(Input::Frame { link: *link, frame }, 1);
+        }
+    }
+    assert_eq!(hub.room.links().filter(|(.., open)| *open).count(), 3, "every hello was taken");
+    hub.events();
+    let big = Message::SyncUpdates { updates: serde_bytes::ByteBuf::from(vec![0u8; 700 * 1024]) };
+    let frames = big.encode(DEFAULT_MAX_FRAME_SIZE);
+    for (link, kib) in parts {
+        for frame in frames.iter().take(kib / 64) {
+            hub.handle(Input::Frame { link, frame: frame.clone() }, 2);
+        }
+    }
+    let closed: Vec<(LinkId, Cause)> = hub
+        .events()
+        .into_iter()
+        .filter_map(|event| match event {
+            Event::LinkClosed { link, cause, .. } => Some((link, cause)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(&closed[..], [(link, Cause::Failed(session::Error::OverMemoryBudget(_)))]
+            if *link == LinkId::local(3)),
+        "the link holding the most is cut off, once: {closed:?}"
+    );
+    let open: Vec<LinkId> = hub.room.links().filter(|(.., open)| *open).map(|(id, ..)| id).collect();
+    assert_eq!(open, vec![LinkId::local(1), LinkId::local(2)], "the others go on");
+}

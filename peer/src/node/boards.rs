@@ -39,6 +39,9 @@ pub(super) struct Served {
     pub pending: bool,
     /// The board changed since it was last saved.
     pub dirty: bool,
+    /// The last connection built with TURN servers got no relay address
+    /// from any of them (credentials refused or expired, or unreachable).
+    pub relay_missing: bool,
 }
 
 impl Served {
@@ -73,10 +76,17 @@ impl Served {
         let board = self.link.board;
         match event {
             Event::BoardChanged { .. } => self.dirty = true,
-            Event::LinkOpened { link, kind, remote } => tracing::info!(
-                %board, peer = %remote.identity.name, replica = remote.peer, via = kind.as_str(), %link,
-                "peer connected"
-            ),
+            Event::LinkOpened { link, kind, remote } => {
+                let path = match self.connections.get(&link) {
+                    Some(Slot::Built { path: Some(path), .. }) => path.as_str(),
+                    Some(_) => "unknown",
+                    None => "local",
+                };
+                tracing::info!(
+                    %board, peer = %remote.identity.name, replica = remote.peer, via = kind.as_str(), %link,
+                    path, "peer connected"
+                )
+            }
             Event::LinkClosed { link, kind, cause: Cause::Failed(error) } => tracing::warn!(
                 %board, %link, via = kind.as_str(), %error, "closing the connection to a misbehaving peer"
             ),
@@ -166,6 +176,7 @@ impl Node {
             apps: HashMap::new(),
             pending: false,
             dirty: false,
+            relay_missing: false,
         };
         self.boards.insert(room_id.clone(), served);
         Ok(room_id)

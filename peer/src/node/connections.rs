@@ -22,6 +22,8 @@ pub(super) enum Slot {
         connection: transport::Connection,
         /// Once its data channel is open.
         writer: Option<mpsc::Sender<Vec<u8>>>,
+        /// How its packets travel, once its data channel is open.
+        path: Option<transport::Path>,
     },
 }
 
@@ -73,7 +75,8 @@ impl Served {
         let building = matches!(self.connections.get(&link), Some(Slot::Building));
         match result {
             Ok((connection, sdp)) if building => {
-                self.connections.insert(link, Slot::Built { connection, writer: None });
+                self.check_relay(&sdp, net.transport);
+                self.connections.insert(link, Slot::Built { connection, writer: None, path: None });
                 self.handle(RoomInput::Described { link, sdp }, net);
             }
             Ok((connection, _)) => {
@@ -89,12 +92,37 @@ impl Served {
         }
     }
 
+    /// With TURN servers configured, a connection's SDP must carry a relay
+    /// candidate; when none does, the servers refused the credentials
+    /// (wrong secret, expired) or did not answer: said once, and kept for
+    /// the status.
+    fn check_relay(&mut self, sdp: &str, options: &transport::Options) {
+        let turn = options
+            .ice_servers
+            .iter()
+            .chain(&options.server_ice)
+            .flat_map(|server| &server.urls)
+            .any(|url| url.starts_with("turn:"));
+        let missing = turn && !sdp.contains(" typ relay");
+        if missing && !self.relay_missing {
+            tracing::warn!(
+                board = %self.link.board,
+                "{}", transport::NO_RELAY
+            );
+        }
+        self.relay_missing = missing;
+    }
+
     /// What a connection's channel did.
     pub fn on_link(&mut self, link: LinkId, event: LinkEvent, net: &Net) {
         let input = match event {
-            LinkEvent::Open { local_fingerprint, remote_fingerprint, writer } => {
-                let Some(Slot::Built { writer: slot, .. }) = self.connections.get_mut(&link) else { return };
+            LinkEvent::Open { local_fingerprint, remote_fingerprint, writer, path } => {
+                let Some(Slot::Built { writer: slot, path: seen, .. }) = self.connections.get_mut(&link)
+                else {
+                    return;
+                };
                 *slot = Some(writer);
+                *seen = path;
                 let fingerprints = Fingerprints { local: local_fingerprint, remote: remote_fingerprint };
                 RoomInput::ChannelOpened { link, fingerprints: Some(fingerprints) }
             }

@@ -65,6 +65,9 @@ pub(crate) struct Node {
     signaling: SignalingState,
     inputs: mpsc::UnboundedSender<Input>,
     pub(super) next_local: u64,
+    /// When to ask the signaling server for fresh TURN credentials (Unix
+    /// seconds): halfway to the expiry of those handed out.
+    ice_refresh_at: Option<u64>,
 }
 
 impl Node {
@@ -79,6 +82,7 @@ impl Node {
             signaling: SignalingState::Offline,
             inputs,
             next_local: 1,
+            ice_refresh_at: None,
         };
         node.go_online();
         (node, input_rx)
@@ -170,6 +174,7 @@ impl Node {
     }
 
     pub fn on_tick(&mut self) {
+        self.refresh_ice_if_due();
         let net =
             Net { signal: self.signal.as_ref(), inputs: &self.inputs, transport: &self.config.transport };
         for served in self.boards.values_mut() {
@@ -205,13 +210,48 @@ impl Node {
                 tracing::warn!(?code, %message, "the signaling server refused");
                 return;
             }
-            SignalEvent::Joined { room, me, peers } => (room, RoomInput::Joined { me, peers }),
+            SignalEvent::Joined { room, me, peers, ice_servers } => {
+                self.take_server_ice(&ice_servers);
+                (room, RoomInput::Joined { me, peers })
+            }
+            SignalEvent::Ice { ice_servers } => {
+                self.take_server_ice(&ice_servers);
+                return;
+            }
             SignalEvent::PeerJoined { room, peer } => (room, RoomInput::PeerJoined { peer }),
             SignalEvent::PeerLeft { room, peer } => (room, RoomInput::PeerLeft { peer }),
             SignalEvent::Signal { room, from, data } => (room, RoomInput::Signal { from, data }),
         };
         if let Some((served, net)) = self.board_and_net(&room) {
             served.handle(input, &net);
+        }
+    }
+
+    /// The STUN/TURN servers the signaling server handed out (on a join or
+    /// when asked): the newest are used, and fresh ones are asked for
+    /// halfway to their credentials' expiry, so a peer serving for days
+    /// never holds expired ones.
+    fn take_server_ice(&mut self, servers: &[signal_wire::IceServer]) {
+        let handed: Vec<transport::IceServer> =
+            servers.iter().filter_map(transport::IceServer::from_wire).collect();
+        if !handed.is_empty() && handed != self.config.transport.server_ice {
+            let urls: Vec<&str> = handed.iter().flat_map(|s| s.urls.iter().map(String::as_str)).collect();
+            tracing::info!(?urls, "using the ICE servers the signaling server handed out");
+        }
+        let now = crate::clock::unix_secs();
+        self.ice_refresh_at = signal_wire::IceServer::refresh_at(servers, now);
+        self.config.transport.server_ice = handed;
+    }
+
+    /// Asks for fresh TURN credentials when due (again a minute later if
+    /// no answer came).
+    fn refresh_ice_if_due(&mut self) {
+        let now = crate::clock::unix_secs();
+        if let (Some(at), Some(signal)) = (self.ice_refresh_at, self.signal.as_ref())
+            && now >= at
+        {
+            signal.refresh_ice();
+            self.ice_refresh_at = Some(now + 60);
         }
     }
 
@@ -281,9 +321,11 @@ impl Node {
         }
     }
 
-    /// The STUN/TURN servers for connections made from now on.
-    pub fn set_ice_servers(&mut self, servers: Vec<transport::IceServer>) {
+    /// The STUN/TURN servers for connections made from now on, and
+    /// whether to use TURN relays only.
+    pub fn set_ice_servers(&mut self, servers: Vec<transport::IceServer>, relay_only: bool) {
         self.config.transport.ice_servers = servers;
+        self.config.transport.relay_only = relay_only;
     }
 
     pub fn all_synced(&mut self) -> bool {
@@ -294,7 +336,12 @@ impl Node {
     pub fn describe(&mut self) -> String {
         let connected: usize = self.boards.values().map(|served| served.room.connected_peers()).sum();
         let missing: usize = self.boards.values_mut().map(Served::missing_images).sum();
-        format!(" ({connected} peers connected, {missing} images missing)")
+        let relay = if self.boards.values().any(|served| served.relay_missing) {
+            format!("; {}", transport::NO_RELAY)
+        } else {
+            String::new()
+        };
+        format!(" ({connected} peers connected, {missing} images missing{relay})")
     }
 
     pub fn persist_all(&mut self) {

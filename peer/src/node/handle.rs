@@ -35,7 +35,7 @@ pub(super) enum Command {
     CloseLocal { board: uuid::Uuid, reply: oneshot::Sender<()> },
     SetOffline { offline: bool, reply: oneshot::Sender<()> },
     SetIdentity { identity: Identity, reply: oneshot::Sender<()> },
-    SetIceServers { servers: Vec<transport::IceServer>, reply: oneshot::Sender<()> },
+    SetIceServers { servers: Vec<transport::IceServer>, relay_only: bool, reply: oneshot::Sender<()> },
     ListBoards { reply: oneshot::Sender<Result<Vec<BoardSummary>, Error>> },
     CreateBoard { title: String, reply: oneshot::Sender<Result<ShareLink, Error>> },
     DeleteBoard { board: uuid::Uuid, reply: oneshot::Sender<Result<(), Error>> },
@@ -73,9 +73,14 @@ impl NodeHandle {
         self.ask(|reply| Command::SetIdentity { identity, reply }).await
     }
 
-    /// The STUN/TURN servers for connections made from now on.
-    pub async fn set_ice_servers(&self, servers: Vec<transport::IceServer>) -> Result<(), Error> {
-        self.ask(|reply| Command::SetIceServers { servers, reply }).await
+    /// The STUN/TURN servers for connections made from now on, and
+    /// whether to use TURN relays only.
+    pub async fn set_ice_servers(
+        &self,
+        servers: Vec<transport::IceServer>,
+        relay_only: bool,
+    ) -> Result<(), Error> {
+        self.ask(|reply| Command::SetIceServers { servers, relay_only, reply }).await
     }
 
     /// Every board in the data directory, most recently opened first.
@@ -172,8 +177,8 @@ fn on_command(node: &mut Node, command: Command) {
             node.set_identity(identity);
             let _ = reply.send(());
         }
-        Command::SetIceServers { servers, reply } => {
-            node.set_ice_servers(servers);
+        Command::SetIceServers { servers, relay_only, reply } => {
+            node.set_ice_servers(servers, relay_only);
             let _ = reply.send(());
         }
         Command::ListBoards { reply } => {

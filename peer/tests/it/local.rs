@@ -321,3 +321,58 @@ fn a_local_link_sending_garbage_is_closed_and_the_board_is_unharmed() {
     runtime.block_on(node.shut_down()).expect("shut down");
     assert_eq!(show(&link.to_app_link(), &data), before);
 }
+
+/// Whole records in every board log under `data` (length, checksum, bytes).
+fn log_records(data: &str) -> usize {
+    let mut count = 0;
+    for entry in std::fs::read_dir(data).expect("data dir").flatten() {
+        let Ok(bytes) = std::fs::read(entry.path().join("log")) else { continue };
+        let mut at = 0;
+        while at + 8 <= bytes.len() {
+            let len = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+            at += 8 + len;
+            count += 1;
+        }
+    }
+    count
+}
+
+/// A burst of 2,000 changes from the app, each in its own frame, is saved in
+/// far fewer synced writes than messages (the node saves once per batch of
+/// inputs), and every change is on disk once the node says it holds it.
+#[test]
+fn a_burst_of_changes_is_saved_in_few_synced_writes_and_all_of_it_is_on_disk() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let data = temp_dir("local-burst");
+    let node = runtime
+        .block_on(async { node::spawn(config("http://127.0.0.1:9"), DataDir::open(&data).expect("data")) });
+    let link = runtime.block_on(node.create_board("Busy".into())).expect("create");
+    let mut ui = Ui::new(runtime.block_on(node.open(link.clone())).expect("open"));
+    ui.until("the node said hello", |ui| ui.session.is_open());
+    let note = card(Content::Note { text: "moving".into() });
+    let id = note.id;
+    ui.board.add_card(note).expect("note");
+    ui.until("the node saved the note", |ui| ui.session.is_synced(&ui.board));
+    let before = log_records(&data);
+
+    // Made first, then sent as fast as a channel takes them.
+    let moves = 2_000;
+    let mut frames = Vec::new();
+    for n in 0..moves {
+        ui.board.move_card(id, Point { x: f64::from(n), y: 0.0 }).expect("move");
+        let before = frames.len();
+        frames.extend(std::iter::from_fn(|| ui.session.poll_transmit(&ui.board, &ui.blobs)));
+        assert_eq!(frames.len(), before + 1, "each move travels in its own frame");
+    }
+    ui.board.take_changes();
+    for frame in frames {
+        let _ = ui.link.to_node.send(frame);
+    }
+    ui.until("the node holds every move", |ui| ui.session.is_synced(&ui.board));
+    let writes = log_records(&data) - before;
+    assert!(writes <= moves as usize / 4, "{writes} synced writes for {moves} messages");
+    let shown = show(&link.to_app_link(), &data);
+    let x = shown["cards"][0]["x"].as_f64();
+    assert_eq!(x, Some(f64::from(moves - 1)), "the last move is on disk: {shown}");
+    runtime.block_on(node.shut_down()).expect("shut down");
+}

@@ -36,6 +36,7 @@ impl Engine {
             NetEvent::Writable(_) => self.flush_links(),
             NetEvent::Status => self.refresh_status(),
             NetEvent::Notice(message) => notify::error(&message),
+            NetEvent::Path { link, path } => self.link_path(link, path),
         }
     }
 
@@ -63,8 +64,12 @@ impl Engine {
     fn on_room_event(&mut self, event: Event) {
         match event {
             Event::BoardChanged { .. } => self.after_change(),
+            Event::LinkOpened { link, kind: Kind::Remote, remote } => self.link_opened(link, remote.peer),
             Event::LinkOpened { .. } => {}
-            Event::LinkClosed { kind, cause, .. } => link_closed(kind, &cause),
+            Event::LinkClosed { link, kind, cause } => {
+                self.link_gone(link);
+                link_closed(kind, &cause);
+            }
             Event::PersonJoined { peer, identity } => self.person_joined(peer, identity),
             Event::PersonLeft { peer } => self.person_left(peer),
             Event::Presence { peer, state } => self.apply_remote_presence(peer, state),
@@ -159,9 +164,9 @@ impl Engine {
     }
 
     /// The STUN/TURN servers for connections made from now on.
-    pub fn set_ice_servers(&mut self, servers: &[IceServer]) {
+    pub fn set_ice_servers(&mut self, servers: &[IceServer], relay_only: bool) {
         if let Some(transport) = self.transport.as_mut() {
-            transport.set_ice_servers(servers);
+            transport.set_ice_servers(servers, relay_only);
         }
     }
 }
@@ -173,12 +178,13 @@ fn link_closed(kind: Kind, cause: &Cause) {
             SessionError::Protocol(ProtocolError::PeerTooNew { .. }) => "Someone on this board uses a newer version of Corkboard. Reload this page to update, then you can work together.".to_owned(),
             SessionError::Protocol(ProtocolError::PeerTooOld { .. }) => "Someone on this board uses an older version of Corkboard; they need to update to work with you.".to_owned(),
             SessionError::AuthenticationFailed => "A connection was refused: the other side could not prove it holds this board's key.".to_owned(),
+            SessionError::Diverged => "Someone on this board holds a copy that differs from yours under the same history: someone with the link wrote changes under another person's identity. You are no longer syncing with them; your board is unaffected.".to_owned(),
             other => format!("A peer sent something broken and was disconnected ({other}). Your board is unaffected."),
         }),
         (Kind::Node, Cause::Failed(error)) => {
             notify::error(&format!("The desktop app's peer sent something broken ({error}); reconnecting."))
         }
-        (_, Cause::Goodbye(reason)) if reason.contains("version") => {
+        (_, Cause::Goodbye(reason)) if reason.contains("version") || reason.contains("another peer's id") => {
             notify::error(&format!("A peer disconnected: {reason}"))
         }
         (_, cause) => crate::log::info(&format!("a {} link ended: {cause}", kind.as_str())),

@@ -9,6 +9,8 @@ use board_model::presence::{self, Identity};
 use board_model::{CardId, Point};
 use leptos::prelude::*;
 
+use board_room::{LinkId, Path};
+
 use super::Engine;
 use crate::view_model::{CardView, CursorView, Person};
 
@@ -19,6 +21,10 @@ pub(super) struct People {
     /// Cards others are dragging: (peer, position).
     drags: HashMap<CardId, (u64, Point)>,
     selections: BTreeMap<u64, HashSet<CardId>>,
+    /// How each open link's packets travel, as its transport said.
+    link_paths: HashMap<LinkId, Path>,
+    /// Whose link each open link is.
+    link_peers: HashMap<LinkId, u64>,
 }
 
 impl People {
@@ -38,6 +44,35 @@ impl People {
 }
 
 impl Engine {
+    /// The transport read how a link's packets travel.
+    pub(super) fn link_path(&mut self, link: LinkId, path: Path) {
+        self.people.link_paths.insert(link, path);
+        if self.people.link_peers.contains_key(&link) {
+            self.refresh_people();
+        }
+    }
+
+    /// A link's remote said hello (its path may be known already).
+    pub(super) fn link_opened(&mut self, link: LinkId, peer: u64) {
+        self.people.link_peers.insert(link, peer);
+        self.refresh_people();
+    }
+
+    pub(super) fn link_gone(&mut self, link: LinkId) {
+        self.people.link_paths.remove(&link);
+        if self.people.link_peers.remove(&link).is_some() {
+            self.refresh_people();
+        }
+    }
+
+    fn path_to(&self, peer: u64) -> Option<Path> {
+        self.people
+            .link_peers
+            .iter()
+            .find(|(_, p)| **p == peer)
+            .and_then(|(link, _)| self.people.link_paths.get(link).copied())
+    }
+
     pub(super) fn person_joined(&mut self, peer: u64, identity: Identity) {
         self.people.identities.insert(peer, identity);
         self.refresh_people();
@@ -131,12 +166,19 @@ impl Engine {
             name: self.profile.name.clone(),
             color: self.profile.color.clone(),
             me: true,
+            path: None,
         }];
         let mut others: Vec<Person> = self
             .people
             .identities
             .iter()
-            .map(|(peer, i)| Person { peer: *peer, name: i.name.clone(), color: i.color.clone(), me: false })
+            .map(|(peer, i)| Person {
+                peer: *peer,
+                name: i.name.clone(),
+                color: i.color.clone(),
+                me: false,
+                path: self.path_to(*peer),
+            })
             .collect();
         others.sort_by(|a, b| a.name.cmp(&b.name));
         people.extend(others);

@@ -167,7 +167,7 @@ pub struct NetLog {
     pub sent: Vec<(LinkId, Vec<u8>)>,
     pub offline: Option<bool>,
     pub identity: Option<Identity>,
-    pub ice: Option<Vec<IceServer>>,
+    pub ice: Option<(Vec<IceServer>, bool)>,
     /// Links whose channel takes frames.
     pub open: Vec<LinkId>,
     pub sink: Option<NetSink>,
@@ -231,8 +231,8 @@ impl Transport for TestTransport {
         self.log.borrow_mut().identity = Some(identity.clone());
     }
 
-    fn set_ice_servers(&mut self, servers: &[IceServer]) {
-        self.log.borrow_mut().ice = Some(servers.to_vec());
+    fn set_ice_servers(&mut self, servers: &[IceServer], relay_only: bool) {
+        self.log.borrow_mut().ice = Some((servers.to_vec(), relay_only));
     }
 }
 

@@ -123,6 +123,8 @@ pub enum NetEvent {
     Status,
     /// Something the user should know, in plain words.
     Notice(String),
+    /// How an open link's packets travel.
+    Path { link: LinkId, path: board_room::Path },
 }
 
 /// Where a transport sends what happens.
@@ -152,8 +154,9 @@ pub trait Transport {
     fn set_offline(&mut self, offline: bool);
     /// The name and colour peers see changed.
     fn set_identity(&mut self, identity: &Identity);
-    /// The STUN/TURN servers for connections made from now on.
-    fn set_ice_servers(&mut self, servers: &[IceServer]);
+    /// The STUN/TURN servers for connections made from now on, and
+    /// whether to use TURN relays only.
+    fn set_ice_servers(&mut self, servers: &[IceServer], relay_only: bool);
 }
 
 /// What the shell around the page tells the app.

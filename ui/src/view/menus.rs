@@ -55,14 +55,23 @@ pub fn ProfileMenu(open: RwSignal<bool>) -> impl IntoView {
     let current = Profile::load(&*use_platform().clock);
     let name = RwSignal::new(current.name.clone());
     let color = RwSignal::new(current.color.clone());
-    let urls: Vec<String> = settings::ice_servers().into_iter().map(|server| server.url).collect();
-    let ice = RwSignal::new(urls.join("\n"));
+    let stored = settings::IceSettings::load();
+    let ice = RwSignal::new(stored.urls);
+    let turn_username = RwSignal::new(stored.turn_username);
+    let turn_credential = RwSignal::new(stored.turn_credential);
+    let relay_only = RwSignal::new(stored.relay_only);
     let save = move || {
         let profile = Profile::sanitised(&name.get_untracked(), &color.get_untracked());
         profile.save();
-        let servers = settings::set_ice_servers(&ice.get_untracked());
+        let settings = settings::IceSettings {
+            urls: ice.get_untracked(),
+            turn_username: turn_username.get_untracked(),
+            turn_credential: turn_credential.get_untracked(),
+            relay_only: relay_only.get_untracked(),
+        };
+        let servers = settings.save();
         engine::with(|e| {
-            e.set_ice_servers(&servers);
+            e.set_ice_servers(&servers, settings.relay_only);
             e.set_profile(profile);
         });
         open.set(false);
@@ -95,6 +104,23 @@ pub fn ProfileMenu(open: RwSignal<bool>) -> impl IntoView {
                 <textarea class="input mono" rows="2" data-testid="profile-ice" placeholder="stun:stun.example.org:3478"
                     prop:value=move || ice.get() on:input=move |ev| ice.set(event_target_value(&ev))
                     on:keydown=|ev: leptos::ev::KeyboardEvent| ev.stop_propagation()></textarea>
+            </label>
+            <div class="field-pair">
+                <label class="field">"TURN username"
+                    <input class="input mono" data-testid="profile-turn-username" autocomplete="off" maxlength="512"
+                        prop:value=move || turn_username.get() on:input=move |ev| turn_username.set(event_target_value(&ev))
+                        on:keydown=|ev: leptos::ev::KeyboardEvent| ev.stop_propagation()/>
+                </label>
+                <label class="field">"TURN credential"
+                    <input class="input mono" type="password" data-testid="profile-turn-credential" autocomplete="off" maxlength="512"
+                        prop:value=move || turn_credential.get() on:input=move |ev| turn_credential.set(event_target_value(&ev))
+                        on:keydown=|ev: leptos::ev::KeyboardEvent| ev.stop_propagation()/>
+                </label>
+            </div>
+            <label class="check-field">
+                <input type="checkbox" data-testid="profile-relay-only" prop:checked=move || relay_only.get()
+                    on:change=move |ev| relay_only.set(event_target_checked(&ev))/>
+                <span>"Relay only: connect through TURN servers, so peers never see your addresses"</span>
             </label>
             <div class="menu-row">
                 <button class="button primary small" data-testid="profile-save" on:click=move |_| save()>"Save"</button>

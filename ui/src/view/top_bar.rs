@@ -67,9 +67,24 @@ pub fn TopBar(signals: BoardSignals, link: ShareLink) -> impl IntoView {
             .into_iter()
             .take(MAX_AVATARS)
             .map(|person| {
-                let title = if person.me { format!("{} (you)", person.name) } else { person.name.clone() };
+                let title = match (person.me, person.path) {
+                    (true, _) => format!("{} (you)", person.name),
+                    (false, Some(path)) => format!("{} — {}", person.name, match path {
+                        board_room::Path::Direct => "connected directly",
+                        board_room::Path::DirectThroughNat => "connected directly, through NAT",
+                        board_room::Path::Relayed => "connected through a relay (TURN)",
+                    }),
+                    (false, None) => person.name.clone(),
+                };
+                let path = person.path.map(|path| match path {
+                    board_room::Path::Direct => "direct",
+                    board_room::Path::DirectThroughNat => "nat",
+                    board_room::Path::Relayed => "relay",
+                });
+                let relayed = path == Some("relay");
                 view! {
-                    <span class="avatar" class:me=person.me title=title data-testid="person" style=format!("background:{}", person.color)>
+                    <span class="avatar" class:me=person.me class:relayed=relayed title=title data-testid="person"
+                        data-path=path style=format!("background:{}", person.color)>
                         {initials(&person.name)}
                     </span>
                 }

@@ -24,7 +24,10 @@ pub fn platform() -> Platform {
         clock,
         library: storage.clone(),
         store: Some(storage),
-        network: Rc::new(network::BrowserNetwork { ice }),
+        network: Rc::new(network::BrowserNetwork {
+            ice,
+            relay_only: Rc::new(std::cell::Cell::new(crate::settings::relay_only())),
+        }),
         shell: Rc::new(shell::BrowserShell),
     }
 }

@@ -23,6 +23,8 @@ use crate::view_model::Status;
 /// Opens browser transports; the STUN/TURN servers are shared by all.
 pub struct BrowserNetwork {
     pub ice: Rc<RefCell<Vec<IceServer>>>,
+    /// Use TURN relays only.
+    pub relay_only: Rc<std::cell::Cell<bool>>,
 }
 
 impl Network for BrowserNetwork {
@@ -30,6 +32,9 @@ impl Network for BrowserNetwork {
         let state = State {
             room: board_key::room::room_id(&link.key),
             ice: Rc::clone(&self.ice),
+            relay_only: Rc::clone(&self.relay_only),
+            server_ice: Vec::new(),
+            ice_refresh_at: None,
             running: false,
             offline: false,
             socket: None,
@@ -55,7 +60,13 @@ impl Shared {
 
 pub(super) struct State {
     pub room: String,
+    /// The servers the user configured (shared by every board).
     pub ice: Rc<RefCell<Vec<IceServer>>>,
+    pub relay_only: Rc<std::cell::Cell<bool>>,
+    /// The servers the signaling server handed out on the last join.
+    pub server_ice: Vec<IceServer>,
+    /// When to ask for fresh TURN credentials (Unix seconds).
+    pub ice_refresh_at: Option<u64>,
     pub running: bool,
     pub offline: bool,
     pub socket: Option<signaling::Socket>,
@@ -152,8 +163,9 @@ impl Transport for BrowserTransport {
         // The room makes its connections again; each hello carries the new name.
     }
 
-    fn set_ice_servers(&mut self, servers: &[IceServer]) {
+    fn set_ice_servers(&mut self, servers: &[IceServer], relay_only: bool) {
         let state = self.shared.state.borrow();
         *state.ice.borrow_mut() = servers.to_vec();
+        state.relay_only.set(relay_only);
     }
 }

@@ -7,6 +7,7 @@ use std::rc::{Rc, Weak};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use board_room::Input;
+use desktop_wire::IceServer;
 use signal_wire::{ClientFrame, ServerFrame};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -144,7 +145,50 @@ fn on_open(shared: &Rc<Shared>, generation: u64) {
         let join = ClientFrame::Join { room, peer: socket.me.clone() };
         send(socket, &join);
     }
+    schedule_keepalive(Rc::downgrade(shared), generation);
     shared.emit(NetEvent::Status);
+}
+
+/// How often an open signaling connection says it is alive (the server
+/// closes connections silent for a minute).
+const KEEPALIVE_MS: i32 = 20_000;
+
+/// Pings the server while this connection lasts, and asks for fresh TURN
+/// credentials when those handed out are halfway to their expiry.
+fn schedule_keepalive(shared: Weak<Shared>, generation: u64) {
+    dom::set_timeout(KEEPALIVE_MS, move || {
+        let Some(shared) = shared.upgrade() else { return };
+        let mut state = shared.state.borrow_mut();
+        if !current(&state, generation) {
+            return;
+        }
+        let now = unix_secs();
+        let refresh = state.ice_refresh_at.is_some_and(|at| now >= at);
+        if refresh {
+            // Asked again a minute later if no answer comes.
+            state.ice_refresh_at = Some(now + 60);
+        }
+        if let Some(socket) = &state.socket {
+            send(socket, &ClientFrame::Ping);
+            if refresh {
+                send(socket, &ClientFrame::Ice);
+            }
+        }
+        drop(state);
+        schedule_keepalive(Rc::downgrade(&shared), generation);
+    });
+}
+
+fn unix_secs() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+/// Takes the servers a `joined` or `ice` frame hands out (the newest are
+/// used) and when to ask for fresh ones.
+fn take_server_ice(state: &mut State, servers: &[signal_wire::IceServer]) {
+    let now = unix_secs();
+    state.ice_refresh_at = signal_wire::IceServer::refresh_at(servers, now);
+    state.server_ice = handed_out(servers);
 }
 
 fn on_text(shared: &Rc<Shared>, generation: u64, text: &str) {
@@ -159,7 +203,17 @@ fn on_text(shared: &Rc<Shared>, generation: u64, text: &str) {
         };
         let me = state.socket.as_ref().map(|socket| socket.me.clone()).unwrap_or_default();
         match frame {
-            ServerFrame::Joined { room, peers } if room == state.room => Input::Joined { me, peers },
+            ServerFrame::Joined { room, peers, ice_servers } if room == state.room => {
+                drop(state);
+                // Fresh TURN credentials come with every join: the newest are used.
+                take_server_ice(&mut shared.state.borrow_mut(), &ice_servers);
+                Input::Joined { me, peers }
+            }
+            ServerFrame::Ice { ice_servers } => {
+                drop(state);
+                take_server_ice(&mut shared.state.borrow_mut(), &ice_servers);
+                return;
+            }
             ServerFrame::PeerJoined { room, peer } if room == state.room => Input::PeerJoined { peer },
             ServerFrame::PeerLeft { room, peer } if room == state.room => Input::PeerLeft { peer },
             ServerFrame::Signal { room, from, data } if room == state.room => {
@@ -215,4 +269,21 @@ fn schedule_reconnect(shared: Weak<Shared>, failures: u32) {
             connect(&shared);
         }
     });
+}
+
+/// The STUN/TURN servers a `joined` frame hands out, one per URL as the
+/// settings hold them; servers a browser would throw on are left out.
+fn handed_out(servers: &[signal_wire::IceServer]) -> Vec<IceServer> {
+    servers
+        .iter()
+        .take(signal_wire::MAX_ICE_SERVERS)
+        .filter(|server| server.is_usable())
+        .flat_map(|server| {
+            server.urls.iter().map(|url| IceServer {
+                url: url.clone(),
+                username: server.username.clone().unwrap_or_default(),
+                credential: server.credential.clone().unwrap_or_default(),
+            })
+        })
+        .collect()
 }

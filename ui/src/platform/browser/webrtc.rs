@@ -5,7 +5,7 @@
 
 use std::rc::{Rc, Weak};
 
-use board_room::{Fingerprints, Input, LinkId};
+use board_room::{Fingerprints, Input, LinkId, Path};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -68,7 +68,8 @@ fn ice_configuration(shared: &Shared) -> web_sys::RtcConfiguration {
     let config = web_sys::RtcConfiguration::new();
     let servers = js_sys::Array::new();
     let state = shared.state.borrow();
-    for ice in state.ice.borrow().iter() {
+    let configured = state.ice.borrow();
+    for ice in configured.iter().chain(&state.server_ice) {
         let server = web_sys::RtcIceServer::new();
         server.set_urls(&JsValue::from_str(&ice.url));
         if !ice.username.is_empty() {
@@ -78,6 +79,9 @@ fn ice_configuration(shared: &Shared) -> web_sys::RtcConfiguration {
         servers.push(&server);
     }
     config.set_ice_servers(&servers);
+    if state.relay_only.get() {
+        config.set_ice_transport_policy(web_sys::RtcIceTransportPolicy::Relay);
+    }
     config
 }
 
@@ -98,9 +102,37 @@ fn new_connection(shared: &Rc<Shared>, link: LinkId) -> Option<RtcPeerConnection
         shared.emit(NetEvent::Room(input));
     });
     pc.set_onconnectionstatechange(Some(onstate.as_ref().unchecked_ref()));
-    let peer = PeerLink { pc: pc.clone(), channel: None, handlers: vec![Box::new(onstate)] };
+    // A TURN server refusing this page's credentials (a wrong or expired
+    // secret) or not answering: said once per page, in plain words.
+    let weak = Rc::downgrade(shared);
+    let onerror: Handler<web_sys::Event> = Closure::new(move |event: web_sys::Event| {
+        let Some(error) = event.dyn_ref::<web_sys::RtcPeerConnectionIceErrorEvent>() else { return };
+        let url = error.url();
+        if !url.starts_with("turn") || TURN_TROUBLE_SAID.with(|said| said.replace(true)) {
+            return;
+        }
+        let Some(shared) = weak.upgrade() else { return };
+        let code = error.error_code();
+        let why = if code == 401 {
+            "refused this app's credentials (a wrong or expired secret)".to_owned()
+        } else {
+            format!("did not answer ({code} {})", error.error_text())
+        };
+        crate::log::warn(&format!("TURN server {url}: {code} {}", error.error_text()));
+        shared.emit(NetEvent::Notice(format!(
+            "The relay server {url} {why}: people on other networks may not be reachable."
+        )));
+    });
+    let _ = pc.add_event_listener_with_callback("icecandidateerror", onerror.as_ref().unchecked_ref());
+    let peer =
+        PeerLink { pc: pc.clone(), channel: None, handlers: vec![Box::new(onstate), Box::new(onerror)] };
     shared.state.borrow_mut().links.insert(link, peer);
     Some(pc)
+}
+
+thread_local! {
+    /// Whether this page has told its user about a TURN server's trouble.
+    static TURN_TROUBLE_SAID: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 fn failed(shared: &Weak<Shared>, link: LinkId, why: &str) {
@@ -199,9 +231,14 @@ fn attach_channel(shared: &Rc<Shared>, link: LinkId, channel: RtcDataChannel) {
         move |_| {
             let (weak, pc) = (weak.clone(), pc.clone());
             leptos::task::spawn_local(async move {
-                let fingerprints = fingerprints(&pc).await;
+                let stats = stats(&pc).await;
+                let fingerprints = fingerprints(&stats);
+                let path = path(&stats);
                 if let Some(shared) = weak.upgrade() {
                     shared.emit(NetEvent::Room(Input::ChannelOpened { link, fingerprints }));
+                    if let Some(path) = path {
+                        shared.emit(NetEvent::Path { link, path });
+                    }
                 }
             });
         }
@@ -273,16 +310,34 @@ fn description(kind: RtcSdpType, sdp: &str) -> RtcSessionDescriptionInit {
     init
 }
 
+/// Every entry of the connection's `getStats()` report.
+async fn stats(pc: &RtcPeerConnection) -> Vec<JsValue> {
+    let mut stats: Vec<JsValue> = Vec::new();
+    if let Ok(report) = JsFuture::from(pc.get_stats()).await {
+        let map: js_sys::Map = report.unchecked_into();
+        map.for_each(&mut |value, _| stats.push(value));
+    }
+    stats
+}
+
+fn get(value: &JsValue, field: &str) -> Option<String> {
+    js_sys::Reflect::get(value, &JsValue::from_str(field)).ok().and_then(|v| v.as_string())
+}
+
+/// How the packets travel: the transport's selected candidate pair and
+/// the types of its two candidates.
+fn path(stats: &[JsValue]) -> Option<Path> {
+    let by_id = |id: &str| stats.iter().find(|s| get(s, "id").as_deref() == Some(id));
+    let transport = stats.iter().find(|s| get(s, "type").as_deref() == Some("transport"))?;
+    let pair = by_id(&get(transport, "selectedCandidatePairId")?)?;
+    let local = get(by_id(&get(pair, "localCandidateId")?)?, "candidateType")?;
+    let remote = get(by_id(&get(pair, "remoteCandidateId")?)?, "candidateType")?;
+    Some(Path::from_candidate_types(&local, &remote))
+}
+
 /// The DTLS certificate fingerprints from `getStats()`, as
 /// `"<algorithm> <hex>"` lowercased: the form `board_key::proof` expects.
-async fn fingerprints(pc: &RtcPeerConnection) -> Option<Fingerprints> {
-    let report = JsFuture::from(pc.get_stats()).await.ok()?;
-    let map: js_sys::Map = report.unchecked_into();
-    let mut stats: Vec<JsValue> = Vec::new();
-    map.for_each(&mut |value, _| stats.push(value));
-    let get = |value: &JsValue, field: &str| {
-        js_sys::Reflect::get(value, &JsValue::from_str(field)).ok().and_then(|v| v.as_string())
-    };
+fn fingerprints(stats: &[JsValue]) -> Option<Fingerprints> {
     let transport = stats.iter().find(|s| {
         get(s, "type").as_deref() == Some("transport") && get(s, "remoteCertificateId").is_some()
     })?;

@@ -183,7 +183,7 @@ impl Transport for DesktopTransport {
     fn start(&mut self) {
         let identity = self.shared.state.borrow().identity.clone();
         self.set_identity(&identity);
-        self.set_ice_servers(&crate::settings::ice_servers());
+        self.set_ice_servers(&crate::settings::ice_servers(), crate::settings::relay_only());
         open_link(&self.shared);
     }
 
@@ -250,8 +250,8 @@ impl Transport for DesktopTransport {
         fire(&self.shared, command::SET_PROFILE, ipc::to_js(&profile));
     }
 
-    fn set_ice_servers(&mut self, servers: &[IceServer]) {
-        let arguments = desktop_wire::SetIceServers { servers: servers.to_vec() };
+    fn set_ice_servers(&mut self, servers: &[IceServer], relay_only: bool) {
+        let arguments = desktop_wire::SetIceServers { servers: servers.to_vec(), relay_only };
         fire(&self.shared, command::SET_ICE_SERVERS, ipc::to_js(&arguments));
     }
 }

@@ -1,0 +1,214 @@
+//! Real network paths, in network namespaces on this machine (see
+//! `corkboard_e2e::netns`): peers with no route to each other meet through
+//! a real TURN server (coturn) with the credentials the signaling server
+//! hands out; peers behind NAT meet directly through STUN. Skipped, saying
+//! so, where namespaces cannot be made (not root).
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use corkboard_e2e::harness::{self, Browser, NativePeer, Signaling};
+use corkboard_e2e::netns::{Lab, Site, Turn};
+use corkboard_e2e::{check, find};
+use serde_json::Value;
+
+use crate::support;
+
+/// A lab, or `None` (and a visible message) where none can be made.
+fn lab(test: &str) -> Result<Option<Lab>> {
+    if let Some(why) = Lab::unavailable() {
+        eprintln!("SKIPPED {test}: {why}");
+        return Ok(None);
+    }
+    Lab::new().map(Some)
+}
+
+/// A small real PNG in a fresh file.
+fn png(name: &str) -> Result<std::path::PathBuf> {
+    let path = harness::temp_dir(name)?.join(format!("{name}.png"));
+    let mut bytes = Vec::new();
+    image::RgbImage::from_fn(40, 30, |x, y| image::Rgb([(x * 6) as u8, (y * 8) as u8, 90]))
+        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)?;
+    std::fs::write(&path, bytes)?;
+    Ok(path)
+}
+
+fn cards(shown: &Value) -> Vec<Value> {
+    shown["cards"].as_array().cloned().unwrap_or_default()
+}
+
+/// The signaling server in the wan handing out `turn` with `secret` (and
+/// STUN on the same server).
+fn signaling_with_turn(lab: &Lab, turn: &Turn, secret: &str) -> Result<Signaling> {
+    let wan = lab.wan_ip();
+    let flags = vec![
+        format!("--stun=stun:{wan}:{}", turn.port),
+        format!("--turn-url=turn:{wan}:{}", turn.port),
+        format!("--turn-secret={secret}"),
+    ];
+    Signaling::start_in(Some(lab.wan()), &format!("{wan}:0"), None, &flags)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_with_no_route_to_each_other_meet_through_the_turn_server_handed_out() -> Result<()> {
+    let Some(mut lab) = lab("relay only")? else { return Ok(()) };
+    let secret = "relay-test-secret";
+    let turn = Turn::start(&lab, secret)?;
+    let signaling = signaling_with_turn(&lab, &turn, secret)?;
+    let (here, there) = (lab.peer(Site::Wan)?, lab.peer(Site::Wan)?);
+
+    let server = NativePeer::new("relay-serve")?.in_netns(&here);
+    let link = server.new_board("Across two networks")?;
+    let note = server.add_note(&link, "Through the relay", 10.0, 20.0)?;
+    let picture = png("relay-picture")?;
+    server.run_ok(&["add-image", "--board", &link, "--file", &picture.to_string_lossy()])?;
+    let serve = server.spawn_serve(&signaling.url(), &[])?;
+
+    // The other side is given nothing but the signaling server's URL.
+    let joiner = NativePeer::new("relay-sync")?.in_netns(&there);
+    let synced = joiner.sync(&signaling.url(), &link, Duration::from_secs(90))?;
+    ensure!(
+        synced.success,
+        "sync failed:\n{}\n--- serve:\n{}\n--- turn:\n{}",
+        synced.stderr,
+        serve.log(),
+        turn.log()
+    );
+    let shown = joiner.show(&link)?;
+    let cards = cards(&shown);
+    ensure!(
+        cards.iter().any(|card| card["id"] == note.as_str() && card["text"] == "Through the relay"),
+        "the note did not arrive: {shown}"
+    );
+    let image = cards.iter().find(|card| card["kind"] == "image").context("no image card arrived")?;
+    let hash = image["image"].as_str().unwrap_or_default();
+    let blob = joiner.data_dir().join("blobs").join(hash);
+    ensure!(
+        std::fs::read(&blob).ok() == std::fs::read(&picture).ok(),
+        "the image's bytes did not arrive whole at {}",
+        blob.display()
+    );
+    // The only path there is: through the relay, and both sides say so.
+    ensure!(synced.stderr.contains("relayed"), "sync does not say the path was relayed:\n{}", synced.stderr);
+    ensure!(serve.log().contains("relayed"), "serve does not say the path was relayed:\n{}", serve.log());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_behind_their_own_nat_meet_directly_through_stun() -> Result<()> {
+    let Some(mut lab) = lab("behind NAT")? else { return Ok(()) };
+    // The internet routes between the routers; nothing routes to the
+    // addresses behind them.
+    lab.route_between_sites()?;
+    // A STUN server only: no relay exists, so a connection is direct.
+    let turn = Turn::start(&lab, "unused-secret")?;
+    let wan = lab.wan_ip();
+    let flags = vec![format!("--stun=stun:{wan}:{}", turn.port)];
+    let signaling = Signaling::start_in(Some(lab.wan()), &format!("{wan}:0"), None, &flags)?;
+    let (here, there) = (lab.peer(Site::Nat)?, lab.peer(Site::Nat)?);
+
+    let server = NativePeer::new("nat-serve")?.in_netns(&here);
+    let link = server.new_board("Behind two routers")?;
+    let note = server.add_note(&link, "Hole punched", 5.0, 5.0)?;
+    let serve = server.spawn_serve(&signaling.url(), &[])?;
+    let joiner = NativePeer::new("nat-sync")?.in_netns(&there);
+    let synced = joiner.sync(&signaling.url(), &link, Duration::from_secs(90))?;
+    ensure!(synced.success, "sync failed:\n{}\n--- serve:\n{}", synced.stderr, serve.log());
+    ensure!(
+        cards(&joiner.show(&link)?).iter().any(|card| card["id"] == note.as_str()),
+        "the note did not arrive"
+    );
+    ensure!(
+        synced.stderr.contains("direct (through NAT)"),
+        "sync does not say it went directly through the NAT:\n{}",
+        synced.stderr
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_turn_secret_is_reported_not_a_silent_hang() -> Result<()> {
+    let Some(mut lab) = lab("wrong TURN secret")? else { return Ok(()) };
+    let turn = Turn::start(&lab, "the-real-secret")?;
+    // The signaling server was configured with another secret: every
+    // credential it hands out is refused by the TURN server.
+    let signaling = signaling_with_turn(&lab, &turn, "a-stale-secret")?;
+    let (here, there) = (lab.peer(Site::Wan)?, lab.peer(Site::Wan)?);
+    let server = NativePeer::new("badturn-serve")?.in_netns(&here);
+    let link = server.new_board("Unreachable")?;
+    let serve = server.spawn_serve(&signaling.url(), &["--relay-only"])?;
+    let joiner = NativePeer::new("badturn-sync")?.in_netns(&there);
+    let synced = joiner.sync_with(&signaling.url(), &link, Duration::from_secs(30), &["--relay-only"])?;
+    ensure!(!synced.success, "sync cannot succeed without a relay:\n{}", synced.stderr);
+    ensure!(
+        synced.stderr.contains("no TURN server gave a relay address"),
+        "sync does not say the TURN server refused its credentials:\n{}\n--- serve:\n{}",
+        synced.stderr,
+        serve.log()
+    );
+    Ok(())
+}
+
+/// A browser here and a native peer in a namespace with no route between
+/// them: they meet through TURN. With `udp_blocked`, the browser's side
+/// lets no UDP out, so it must reach the relay over TCP.
+async fn browser_and_native_meet_through_turn(udp_blocked: bool) -> Result<()> {
+    let what = if udp_blocked { "browser without UDP" } else { "browser relay" };
+    let Some(mut lab) = lab(what)? else { return Ok(()) };
+    let secret = "browser-relay-secret";
+    let turn = Turn::start(&lab, secret)?;
+    let wan = lab.wan_ip();
+    let mut flags = vec![
+        format!("--turn-url=turn:{wan}:{}", turn.port),
+        format!("--turn-url=turn:{wan}:{}?transport=tcp", turn.port),
+        format!("--turn-secret={secret}"),
+    ];
+    if !udp_blocked {
+        flags.push(format!("--stun=stun:{wan}:{}", turn.port));
+    }
+    let dist = harness::dist_dir()?;
+    let signaling = Signaling::start_in(Some(lab.wan()), &format!("{wan}:0"), Some(&dist), &flags)?;
+    if udp_blocked {
+        lab.block_udp_from_here()?;
+    }
+    let there = lab.peer(Site::Wan)?;
+    let native =
+        NativePeer::new(&format!("{}-native", if udp_blocked { "tcp" } else { "relay" }))?.in_netns(&there);
+    let link = native.new_board("Browser meets terminal")?;
+    let native_note = native.add_note(&link, "From the other network", 60.0, 60.0)?;
+    let serve = native.spawn_serve(&signaling.url(), &[])?;
+
+    let browser = Browser::start().await?;
+    let client = browser.client();
+    browser.open(&signaling.board_url(&link)?).await?;
+    let arrived = check::value_is(client, &find::note_text(&native_note), "From the other network").await;
+    if let Err(error) = arrived {
+        anyhow::bail!("{error}\n--- serve:\n{}\n--- turn:\n{}", serve.log(), turn.log());
+    }
+    check::element(client, r#"[data-testid="person"][data-path="relay"]"#).await?;
+    browser.shot(if udp_blocked { "networks-browser-turn-tcp" } else { "networks-browser-relay" }).await?;
+
+    let web_note = support::add_note(client, 400.0, 260.0, "Back through the relay").await?;
+    support::click_empty(client, 900.0, 600.0).await?;
+    check::native(&native, &link, "the native peer has the browser's note", |shown| {
+        cards(shown)
+            .iter()
+            .any(|card| card["id"] == web_note.as_str() && card["text"] == "Back through the relay")
+    })
+    .await?;
+    ensure!(serve.log().contains("relayed"), "serve does not say the path was relayed:\n{}", serve.log());
+    if udp_blocked {
+        ensure!(turn.log().contains("TCP"), "the browser did not reach the relay over TCP:\n{}", turn.log());
+    }
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_and_a_native_peer_with_no_route_meet_through_turn() -> Result<()> {
+    browser_and_native_meet_through_turn(false).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_on_a_network_without_udp_meets_through_turn_over_tcp() -> Result<()> {
+    browser_and_native_meet_through_turn(true).await
+}
