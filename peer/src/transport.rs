@@ -384,10 +384,11 @@ async fn fingerprints(pc: &dyn PeerConnection) -> Option<(String, String)> {
 }
 
 /// A remote description without its candidates, and the candidates (each
-/// with its section's mid). They are added one by one after the
-/// description, as trickled candidates are: webrtc-rs then knows their
-/// types for its stats (it does not for candidates inside an SDP), so the
-/// path of the selected pair can be told on this side too.
+/// with its section), to be added one by one after the description as
+/// trickled candidates are: webrtc-rs keeps stats (and so the candidate
+/// types) only for candidates added that way, under the ids its ICE agent
+/// pairs them by, so the path of the selected pair can be told on this
+/// side too.
 fn split_candidates(sdp: &str) -> (String, Vec<RTCIceCandidateInit>) {
     let (mut kept, mut candidates) = (String::with_capacity(sdp.len()), Vec::new());
     let mut index: Option<u16> = None;

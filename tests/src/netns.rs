@@ -156,9 +156,15 @@ impl Lab {
                 self.attach(&router, &peer, subnet + 1)?;
                 ip(&["netns", "exec", &router, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])?;
                 let outside = format!("cbn{}s{subnet}", self.tag);
+                // Masquerade out, and drop what comes in unasked as home
+                // routers do: an unanswered packet then leaves no mapping
+                // behind that would make the router pick another port for
+                // the peer's own first packet out (hole punching fails).
                 let rules = format!(
                     "table ip nat {{\n chain postrouting {{\n type nat hook postrouting priority 100;\n \
-                     oifname \"{outside}\" masquerade\n }}\n}}\n"
+                     oifname \"{outside}\" masquerade\n }}\n}}\n\
+                     table inet filter {{\n chain input {{\n type filter hook input priority 0;\n \
+                     iifname \"{outside}\" ct state new drop\n }}\n}}\n"
                 );
                 run("ip", &["netns", "exec", &router, "nft", &rules])
                     .context("the router's masquerade (nftables)")?;
