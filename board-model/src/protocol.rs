@@ -422,8 +422,11 @@ mod tests {
         let mut reassembler = Reassembler::new();
         assert_eq!(reassembler.push(b""), Err(Error::Truncated(0)));
         assert_eq!(reassembler.push(b"XX\x01\x00"), Err(Error::BadMagic));
-        assert_eq!(reassembler.push(b"CB\x01\x09"), Err(Error::BadFrameKind(9)));
-        assert_eq!(reassembler.push(b"CB\x01\x02abc"), Err(Error::FragmentOutOfOrder));
+        assert_eq!(reassembler.push(&[b'C', b'B', PROTOCOL_VERSION, 9]), Err(Error::BadFrameKind(9)));
+        assert_eq!(
+            reassembler.push(&[b'C', b'B', PROTOCOL_VERSION, 2, 1, 2]),
+            Err(Error::FragmentOutOfOrder)
+        );
         assert!(matches!(Message::decode(b"\xff\xff\xff"), Err(Error::Malformed(_))));
     }
 

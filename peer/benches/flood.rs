@@ -172,7 +172,7 @@ async fn connect(
     link: &board_key::link::ShareLink,
 ) -> (mpsc::Sender<Vec<u8>>, Session, mpsc::UnboundedReceiver<LinkEvent>, transport::Connection) {
     let room = room::room_id(&link.key);
-    let (client, mut events) = signal_client::spawn(signal);
+    let (client, mut events) = signal_client::spawn(signal, signal_client::system_tls());
     client.join(&room);
     let (link_tx, mut link_rx) = mpsc::unbounded_channel::<LinkEvent>();
     let mut envelopes = None;

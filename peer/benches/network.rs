@@ -292,6 +292,7 @@ async fn sync_time() -> Duration {
     }
     let config = |name: &str| peer::node::Config {
         signal_url: format!("http://{address}"),
+        signal_ca: None,
         identity: identity(name),
         transport: options(),
     };

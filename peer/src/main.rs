@@ -44,6 +44,10 @@ struct Network {
     /// UDP address to bind for WebRTC (repeatable; default: all interfaces and loopback).
     #[arg(long = "udp", value_name = "ADDR")]
     udp: Vec<String>,
+    /// A PEM file of CA certificates to trust for a `wss://`/`https://`
+    /// signaling server, besides the system's (a private CA).
+    #[arg(long, value_name = "FILE")]
+    signal_ca: Option<PathBuf>,
     /// Connect through TURN relays only (the signaling server's or
     /// --ice-server's): peers never learn this machine's addresses.
     #[arg(long)]
@@ -51,7 +55,12 @@ struct Network {
 }
 
 impl Network {
-    fn config(&self, signal: &str) -> peer::node::Config {
+    fn config(&self, signal: &str) -> Result<peer::node::Config, commands::CommandError> {
+        // A CA file that cannot be used is said now, not after connecting.
+        if let Some(ca) = &self.signal_ca {
+            peer::signal_client::tls_config(Some(ca))
+                .map_err(|error| commands::CommandError::Invalid(format!("--signal-ca: {error}")))?;
+        }
         let mut transport = peer::transport::Options::default();
         if !self.udp.is_empty() {
             transport.udp_addrs = self.udp.clone();
@@ -67,11 +76,12 @@ impl Network {
             })
             .collect();
         let name = self.name.clone().unwrap_or_else(|| format!("{} (corkboard-peer)", author()));
-        peer::node::Config {
+        Ok(peer::node::Config {
             signal_url: signal.to_owned(),
+            signal_ca: self.signal_ca.clone(),
             identity: board_model::presence::Identity { name, color: "#5b7fa6".into() },
             transport,
-        }
+        })
     }
 }
 
@@ -226,7 +236,7 @@ fn run(args: Args) -> Result<(), commands::CommandError> {
             };
             runtime()?
                 .block_on(peer::node::run(
-                    network.config(&signal),
+                    network.config(&signal)?,
                     &dir,
                     links,
                     peer::node::Goal::Serve,
@@ -240,7 +250,7 @@ fn run(args: Args) -> Result<(), commands::CommandError> {
             let limit = Some(std::time::Duration::from_secs(timeout));
             runtime()?
                 .block_on(peer::node::run(
-                    network.config(&signal),
+                    network.config(&signal)?,
                     &dir,
                     vec![link],
                     peer::node::Goal::Sync,

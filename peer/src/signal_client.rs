@@ -5,6 +5,7 @@
 //! It moves sealed envelopes and room notices; it never sees an envelope's
 //! contents (that is `board_key::envelope`, used by the node).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -106,11 +107,67 @@ impl Handle {
 /// connection (its default; a server refusing more is reported).
 pub const ROOMS_PER_CONNECTION: usize = 64;
 
-/// Starts the client for a server URL (`ws://host:port/ws`, or an `http(s)://host:port` base).
-pub fn spawn(url: &str) -> (Handle, mpsc::UnboundedReceiver<Event>) {
+/// What is wrong with the certificates to trust for `wss://`.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read the CA certificate {path}: {reason}")]
+    Ca { path: String, reason: String },
+    #[error("{0} holds no certificate (PEM)")]
+    NoCertificate(String),
+}
+
+/// Whom `wss://` connections trust: the system's root certificates, plus
+/// the PEM certificates in `extra_ca` (a private CA) if given.
+pub fn tls_config(extra_ca: Option<&std::path::Path>) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let system = rustls_native_certs::load_native_certs();
+    for error in &system.errors {
+        tracing::debug!(%error, "a system root certificate could not be read");
+    }
+    let (added, _) = roots.add_parsable_certificates(system.certs);
+    tracing::debug!(added, "system root certificates");
+    if let Some(path) = extra_ca {
+        let ca = |reason: String| TlsError::Ca { path: path.display().to_string(), reason };
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| ca(e.to_string()))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ca(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(TlsError::NoCertificate(path.display().to_string()));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| ca(e.to_string()))?;
+        }
+    }
+    Ok(trusting(roots))
+}
+
+/// A client configuration trusting `roots`.
+fn trusting(roots: rustls::RootCertStore) -> Arc<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    // ok: ring supports rustls's default protocol versions (nothing from
+    // outside goes into this).
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions");
+    Arc::new(builder.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// Trusting the system's root certificates only.
+pub fn system_tls() -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    trusting(roots)
+}
+
+/// Starts the client for a server URL (`ws(s)://host:port/ws`, or an
+/// `http(s)://host:port` base); `wss://` trusts `tls`.
+pub fn spawn(url: &str, tls: Arc<rustls::ClientConfig>) -> (Handle, mpsc::UnboundedReceiver<Event>) {
     let (commands, command_rx) = mpsc::unbounded_channel();
     let (events, event_rx) = mpsc::unbounded_channel();
-    tokio::spawn(route(websocket_url(url), command_rx, events));
+    tokio::spawn(route(websocket_url(url), tls, command_rx, events));
     (Handle { commands }, event_rx)
 }
 
@@ -121,9 +178,9 @@ struct Connection {
 }
 
 impl Connection {
-    fn open(url: &str, events: &mpsc::UnboundedSender<Event>) -> Connection {
+    fn open(url: &str, tls: &Arc<rustls::ClientConfig>, events: &mpsc::UnboundedSender<Event>) -> Connection {
         let (commands, command_rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(url.to_owned(), command_rx, events.clone()));
+        tokio::spawn(run(url.to_owned(), Arc::clone(tls), command_rx, events.clone()));
         Connection { commands, rooms: std::collections::HashSet::new() }
     }
 }
@@ -132,10 +189,11 @@ impl Connection {
 /// when all are full) and sends each command where its room is.
 async fn route(
     url: String,
+    tls: Arc<rustls::ClientConfig>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<Event>,
 ) {
-    let mut pool = vec![Connection::open(&url, &events)];
+    let mut pool = vec![Connection::open(&url, &tls, &events)];
     while let Some(command) = commands.recv().await {
         let room = match &command {
             Command::Join { room } | Command::Leave { room } | Command::Signal { room, .. } => room.clone(),
@@ -153,7 +211,7 @@ async fn route(
                 match pool.iter().position(|c| c.rooms.len() < ROOMS_PER_CONNECTION) {
                     Some(index) => index,
                     None => {
-                        pool.push(Connection::open(&url, &events));
+                        pool.push(Connection::open(&url, &tls, &events));
                         pool.len() - 1
                     }
                 }
@@ -195,20 +253,23 @@ fn fresh_peer_id() -> String {
 
 async fn run(
     url: String,
+    tls: Arc<rustls::ClientConfig>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<Event>,
 ) {
     let mut rooms: Vec<String> = Vec::new();
     let mut backoff = Duration::from_millis(250);
     loop {
-        let reason = match tokio_tungstenite::connect_async(&url).await {
-            Ok((socket, _)) => {
-                backoff = Duration::from_millis(250);
-                let _ = events.send(Event::Connected);
-                session(socket, &mut rooms, &mut commands, &events).await
-            }
-            Err(error) => format!("cannot reach the signaling server at {url}: {error}"),
-        };
+        let connector = Some(tokio_tungstenite::Connector::Rustls(Arc::clone(&tls)));
+        let reason =
+            match tokio_tungstenite::connect_async_tls_with_config(&url, None, false, connector).await {
+                Ok((socket, _)) => {
+                    backoff = Duration::from_millis(250);
+                    let _ = events.send(Event::Connected);
+                    session(socket, &mut rooms, &mut commands, &events).await
+                }
+                Err(error) => format!("cannot reach the signaling server at {url}: {error}"),
+            };
         if events.is_closed() {
             return;
         }

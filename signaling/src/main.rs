@@ -34,6 +34,12 @@ struct Args {
     /// better given in the environment than on the command line.
     #[arg(long, env = "CORKBOARD_TURN_SECRET", hide_env_values = true, value_name = "SECRET")]
     turn_secret: Option<String>,
+    /// Serve HTTPS and WSS with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// How long handed-out TURN credentials last, in seconds.
     #[arg(long, default_value_t = signaling::ice::DEFAULT_TTL.as_secs(), value_name = "SECS")]
     turn_ttl: u64,
@@ -62,14 +68,19 @@ async fn main() -> Result<()> {
     .context("the ICE server flags")?;
     tracing::info!(stun = ?args.stun, turn = ?args.turn_urls, "ICE servers handed to clients");
     let state = AppState::with_ice(limits, args.static_dir.clone(), ice);
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(signaling::server::tls_acceptor(cert, key)?),
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, static_dir = ?args.static_dir, "signaling server listening");
-    println!("listening on http://{address}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("listening on {scheme}://{address}");
     let header_read_timeout = state.hub.limits.header_read_timeout;
-    signaling::server::serve(listener, signaling::app(state), header_read_timeout, shutdown()).await;
+    signaling::server::serve(listener, signaling::app(state), header_read_timeout, tls, shutdown()).await;
     tracing::info!("shut down");
     Ok(())
 }

@@ -4,6 +4,8 @@
 //! each one, and its file descriptor, forever; here such a connection is
 //! closed after [`crate::Limits::header_read_timeout`]. WebSocket upgrades
 //! work as before; shutdown lets requests in flight finish, for a while.
+//! With a [`TlsAcceptor`] every connection is TLS (`https://`, `wss://`),
+//! its handshake held to the same deadline.
 
 use std::future::Future;
 use std::time::Duration;
@@ -12,17 +14,59 @@ use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+pub use tokio_rustls::TlsAcceptor;
 
 /// How long shutdown waits for open connections before it stops anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Serves `app` on `listener` until `shutdown` completes.
+/// What is wrong with the certificate or key given for TLS.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{0} holds no certificate (PEM)")]
+    NoCertificate(String),
+    #[error("the certificate and key do not make a TLS configuration: {0}")]
+    Config(String),
+}
+
+/// A TLS acceptor for a PEM certificate chain and its PEM private key.
+pub fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<TlsAcceptor, TlsError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let read = |path: &std::path::Path, error: &dyn std::fmt::Display| TlsError::Read {
+        path: path.display().to_string(),
+        reason: error.to_string(),
+    };
+    let chain = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| read(cert, &e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| read(cert, &e))?;
+    if chain.is_empty() {
+        return Err(TlsError::NoCertificate(cert.display().to_string()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| read(key, &e))?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| TlsError::Config(e.to_string()))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(std::sync::Arc::new(config)))
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, over TLS when
+/// `tls` is given.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     header_read_timeout: Duration,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -40,21 +84,44 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(app.clone());
-        let mut stop = stop_rx.clone();
+        let (app, stop, tls) = (app.clone(), stop_rx.clone(), tls.clone());
         tokio::spawn(async move {
-            let mut builder = http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
-            let connection = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
-            let mut connection = std::pin::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => return,
-                _ = stop.wait_for(|stop| *stop) => connection.as_mut().graceful_shutdown(),
+            match tls {
+                None => serve_connection(stream, app, header_read_timeout, stop).await,
+                Some(acceptor) => {
+                    // The handshake has the headers' deadline too.
+                    match tokio::time::timeout(header_read_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => serve_connection(stream, app, header_read_timeout, stop).await,
+                        Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake took too long"),
+                    }
+                }
             }
-            let _ = connection.await;
         });
     }
     let _ = stop_tx.send(true);
     drop(stop_rx);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, stop_tx.closed()).await;
+}
+
+/// One connection's HTTP/1 (and WebSocket upgrades) until it ends or the
+/// server stops.
+async fn serve_connection<IO>(
+    io: IO,
+    app: Router,
+    header_read_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = TowerToHyperService::new(app);
+    let mut builder = http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+    let connection = builder.serve_connection(TokioIo::new(io), service).with_upgrades();
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        _ = stop.wait_for(|stop| *stop) => connection.as_mut().graceful_shutdown(),
+    }
+    let _ = connection.await;
 }

@@ -40,6 +40,8 @@ pub fn setup(app: &mut App) -> Result<(), Box<dyn std::error::Error>> {
         signal_url,
         identity: crate::commands::default_identity(),
         transport: peer::transport::Options::default(),
+        // A private CA for a self-hosted wss:// server, as for corkboard-peer.
+        signal_ca: std::env::var_os("CORKBOARD_SIGNAL_CA").map(std::path::PathBuf::from),
     };
     let node = tauri::async_runtime::block_on(async move { node::spawn(config, data) });
 

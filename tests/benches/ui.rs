@@ -182,6 +182,7 @@ impl NativeSide {
         use board_model::{Session, blob::MemoryStore, presence};
         let config = peer::node::Config {
             signal_url: signal.to_owned(),
+            signal_ca: None,
             identity: presence::Identity { name: "Desktop".into(), color: "#336699".into() },
             transport: peer::transport::Options {
                 udp_addrs: vec!["127.0.0.1:0".into()],

@@ -63,7 +63,7 @@ async fn send_all(writer: Option<&mpsc::Sender<Vec<u8>>>, frames: Vec<Vec<u8>>) 
 
 async fn run(signal_url: &str, link: &ShareLink, when: When, frames: Vec<Vec<u8>>) -> Result<Outcome> {
     let room = room::room_id(&link.key);
-    let (signal, mut events) = signal_client::spawn(signal_url);
+    let (signal, mut events) = signal_client::spawn(signal_url, signal_client::system_tls());
     signal.join(&room);
     let (link_tx, mut link_rx) = mpsc::unbounded_channel::<LinkEvent>();
     let mut rogue =

@@ -269,7 +269,15 @@ impl Node {
     fn go_online(&mut self) {
         self.signal_client += 1;
         let client = self.signal_client;
-        let (handle, mut events) = signal_client::spawn(&self.config.signal_url);
+        let tls = match signal_client::tls_config(self.config.signal_ca.as_deref()) {
+            Ok(tls) => tls,
+            Err(error) => {
+                // Checked when the node starts; a file gone since then.
+                tracing::warn!(%error, "trusting the system's certificates only");
+                signal_client::system_tls()
+            }
+        };
+        let (handle, mut events) = signal_client::spawn(&self.config.signal_url, tls);
         let inputs = self.inputs.clone();
         tokio::spawn(async move {
             while let Some(event) = events.recv().await {

@@ -43,6 +43,9 @@ pub struct Config {
     pub signal_url: String,
     pub identity: Identity,
     pub transport: transport::Options,
+    /// A PEM file of CA certificates trusted for `wss://` besides the
+    /// system's (a private CA).
+    pub signal_ca: Option<std::path::PathBuf>,
 }
 
 /// When the node stops.

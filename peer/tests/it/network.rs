@@ -403,7 +403,7 @@ fn a_node_in_more_rooms_than_one_connection_carries_joins_every_one() {
     // boards must still be in all 130 (the 65th board used to never sync).
     let (signal, runtime) = start_signaling();
     runtime.block_on(async {
-        let (handle, mut events) = peer::signal_client::spawn(&signal);
+        let (handle, mut events) = peer::signal_client::spawn(&signal, peer::signal_client::system_tls());
         let rooms: Vec<String> = (0..130u32).map(|n| format!("{n:064x}")).collect();
         for room in &rooms {
             handle.join(room);
@@ -424,4 +424,68 @@ fn a_node_in_more_rooms_than_one_connection_carries_joins_every_one() {
         // A guard against a hang only; joining takes milliseconds.
         tokio::time::timeout(Duration::from_secs(60), all).await.expect("every room joined");
     });
+}
+
+/// A certificate authority made now, and a certificate it issued for
+/// 127.0.0.1: the CA's PEM and the server's chain and key PEM files.
+fn private_ca(dir: &str) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "Corkboard test CA");
+    let ca_key = rcgen::KeyPair::generate().expect("CA key");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("CA");
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .expect("server params");
+    let key = rcgen::KeyPair::generate().expect("server key");
+    let cert = params.signed_by(&key, &ca).expect("server certificate");
+    let dir = std::path::Path::new(dir);
+    std::fs::create_dir_all(dir).expect("PKI directory");
+    let paths = (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"));
+    std::fs::write(&paths.0, ca.pem()).expect("write CA");
+    std::fs::write(&paths.1, cert.pem()).expect("write certificate");
+    std::fs::write(&paths.2, key.serialize_pem()).expect("write key");
+    paths
+}
+
+#[test]
+fn peers_meet_through_a_tls_signaling_server_trusting_a_private_ca() {
+    let pki = temp_dir("tls-pki");
+    let (ca, cert, key) = private_ca(&pki);
+    let acceptor = signaling::server::tls_acceptor(&cert, &key).expect("TLS acceptor");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let address = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let app = signaling::app(signaling::AppState::new(signaling::Limits::default(), None));
+        let timeout = signaling::Limits::default().header_read_timeout;
+        tokio::spawn(signaling::server::serve(
+            listener,
+            app,
+            timeout,
+            Some(acceptor),
+            std::future::pending(),
+        ));
+        address
+    });
+    let signal = format!("https://{address}");
+    let (a, b, c) = (temp_dir("tls-a"), temp_dir("tls-b"), temp_dir("tls-c"));
+    let (_, link, _) = run(&["new", "--title", "Over TLS", "--data", &a]);
+    assert!(run(&["add-note", "--board", &link, "--text", "sealed twice", "--data", &a]).0);
+    let ca = ca.to_string_lossy().into_owned();
+    let serving = Serving::start_with(&signal, &a, &["--signal-ca", &ca]);
+    let mut args = sync_args(&signal, &link, &b, "60");
+    args.extend(["--signal-ca", ca.as_str()]);
+    let (ok, _, log) = run(&args);
+    assert!(ok, "sync over wss:// failed: {log}");
+    assert_eq!(show(&link, &b), show(&link, &a));
+
+    // Without the CA the server's certificate is not trusted, and that is what is said.
+    let (ok, _, log) = run(&sync_args(&signal, &link, &c, "3"));
+    assert!(!ok, "a certificate from an unknown CA must not be trusted");
+    assert!(log.contains("certificate"), "the failure names the certificate: {log}");
+    // A CA file that is not one is refused at once.
+    let (ok, _, log) =
+        run(&[&sync_args(&signal, &link, &c, "3")[..], &["--signal-ca", "/etc/hostname"]].concat());
+    assert!(!ok && log.contains("--signal-ca"), "{log}");
+    serving.stop();
 }

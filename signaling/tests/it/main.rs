@@ -292,7 +292,7 @@ async fn connections_that_never_finish_their_headers_are_closed_and_healthz_keep
     let deadline = Duration::from_millis(300);
     let limits = Limits { header_read_timeout: deadline, ..Limits::default() };
     let app = signaling::app(AppState::new(limits, None));
-    tokio::spawn(signaling::server::serve(listener, app, deadline, std::future::pending()));
+    tokio::spawn(signaling::server::serve(listener, app, deadline, None, std::future::pending()));
     // Slowloris: 300 clients start a request and never finish its headers.
     let mut slow = Vec::new();
     for _ in 0..300 {
