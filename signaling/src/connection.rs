@@ -126,17 +126,20 @@ where
 
 impl Connection {
     fn handle(&mut self, message: Message) -> (Vec<ServerFrame>, Step) {
+        if matches!(message, Message::Close(_)) {
+            return (Vec::new(), Step::Close);
+        }
+        // Every frame counts against the rate, WebSocket pings too.
+        if !self.rate.allow() {
+            return self.refuse(ErrorCode::RateLimited, "too many messages; slow down");
+        }
         let text = match message {
             Message::Text(text) => text,
-            Message::Close(_) => return (Vec::new(), Step::Close),
-            Message::Ping(_) | Message::Pong(_) => return (Vec::new(), Step::Continue),
+            Message::Close(_) | Message::Ping(_) | Message::Pong(_) => return (Vec::new(), Step::Continue),
             Message::Binary(_) => {
                 return self.refuse(ErrorCode::BadRequest, "binary frames are not accepted");
             }
         };
-        if !self.rate.allow() {
-            return self.refuse(ErrorCode::RateLimited, "too many messages; slow down");
-        }
         if text.len() > self.hub.limits.max_frame_bytes {
             let max = self.hub.limits.max_frame_bytes;
             return self.refuse(ErrorCode::TooLarge, format!("frames are limited to {max} bytes"));

@@ -7,6 +7,7 @@
 //! binds and shuts down gracefully.
 
 pub mod connection;
+pub mod gate;
 pub mod hub;
 pub mod ice;
 pub mod server;
@@ -45,6 +46,20 @@ pub struct Limits {
     pub outbox_frames: usize,
     /// A connection whose request headers take longer than this is closed.
     pub header_read_timeout: Duration,
+    /// Most connections open at once, from everyone.
+    pub max_connections: usize,
+    /// Most connections open at once from one IP address.
+    pub connections_per_ip: usize,
+    /// New connections a second one IP address may open (sustained; bursts
+    /// up to four times as many).
+    pub new_connections_per_ip_per_second: u32,
+    /// Whether loopback clients are held to the per-address limits too (off
+    /// by default: a reverse proxy on this machine connects from loopback
+    /// for everyone).
+    pub limit_loopback: bool,
+    /// Origins whose pages may open `/ws` (empty: any). Native clients send
+    /// no `Origin` and are always let in.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for Limits {
@@ -58,6 +73,11 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(60),
             outbox_frames: 512,
             header_read_timeout: Duration::from_secs(10),
+            max_connections: 50_000,
+            connections_per_ip: 64,
+            new_connections_per_ip_per_second: 10,
+            limit_loopback: false,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -91,7 +111,21 @@ pub fn app(state: AppState) -> Router {
     router.with_state(state)
 }
 
-async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> impl IntoResponse {
+async fn websocket(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> axum::response::Response {
+    let allowed = &state.hub.limits.allowed_origins;
+    if let Some(origin) = headers.get(axum::http::header::ORIGIN)
+        && !allowed.is_empty()
+    {
+        let origin = origin.to_str().unwrap_or_default();
+        if !allowed.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin)) {
+            let reason = format!("this signaling server does not serve pages from {origin}");
+            return (axum::http::StatusCode::FORBIDDEN, reason).into_response();
+        }
+    }
     // The transport refuses frames far over the limit outright; frames just
     // over it reach the connection, which answers with a clear error.
     let hard_limit = state.hub.limits.max_frame_bytes * 4;
@@ -102,6 +136,7 @@ async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> 
         .read_buffer_size(8 * 1024)
         .write_buffer_size(8 * 1024)
         .on_upgrade(move |socket| connection::serve(state.hub, socket))
+        .into_response()
 }
 
 async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {

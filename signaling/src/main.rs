@@ -23,6 +23,17 @@ struct Args {
     /// Most peers in one room.
     #[arg(long, default_value_t = Limits::default().peers_per_room)]
     peers_per_room: usize,
+    /// Most connections open at once.
+    #[arg(long, default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Most connections open at once from one IP address (loopback, such as
+    /// a reverse proxy on this machine, is exempt).
+    #[arg(long, default_value_t = Limits::default().connections_per_ip)]
+    max_connections_per_ip: usize,
+    /// An origin whose pages may use this server (`https://corkboard.example.org`);
+    /// repeatable; none: any. Native peers send no origin and are let in.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
     /// A STUN server handed to every client (`stun:host:port`); repeatable.
     #[arg(long = "stun", value_name = "URL")]
     stun: Vec<String>,
@@ -58,7 +69,13 @@ async fn main() -> Result<()> {
     {
         anyhow::bail!("--static {}: no index.html there", dir.display());
     }
-    let limits = Limits { peers_per_room: args.peers_per_room, ..Limits::default() };
+    let limits = Limits {
+        peers_per_room: args.peers_per_room,
+        max_connections: args.max_connections,
+        connections_per_ip: args.max_connections_per_ip,
+        allowed_origins: args.allowed_origins.clone(),
+        ..Limits::default()
+    };
     let ice = signaling::ice::IceConfig::new(
         args.stun.clone(),
         args.turn_urls.clone(),
@@ -79,8 +96,8 @@ async fn main() -> Result<()> {
     tracing::info!(%address, static_dir = ?args.static_dir, "signaling server listening");
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("listening on {scheme}://{address}");
-    let header_read_timeout = state.hub.limits.header_read_timeout;
-    signaling::server::serve(listener, signaling::app(state), header_read_timeout, tls, shutdown()).await;
+    let limits = state.hub.limits.clone();
+    signaling::server::serve(listener, signaling::app(state), &limits, tls, shutdown()).await;
     tracing::info!("shut down");
     Ok(())
 }

@@ -61,20 +61,22 @@ pub fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<Tls
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, over TLS when
-/// `tls` is given.
+/// `tls` is given, admitting connections within `limits` (see [`crate::gate`]).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
-    header_read_timeout: Duration,
+    limits: &crate::Limits,
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let header_read_timeout = limits.header_read_timeout;
+    let gate = crate::gate::Gate::new(limits);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors, typically: wait, do not spin.
                     tracing::warn!(%error, "could not accept a connection");
@@ -84,8 +86,13 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let admitted = gate.admit(peer.ip(), std::time::Instant::now());
         let (app, stop, tls) = (app.clone(), stop_rx.clone(), tls.clone());
         tokio::spawn(async move {
+            let _permit = match admitted {
+                Ok(permit) => permit,
+                Err(refusal) => return refuse(stream, tls, refusal, header_read_timeout).await,
+            };
             match tls {
                 None => serve_connection(stream, app, header_read_timeout, stop).await,
                 Some(acceptor) => {
@@ -102,6 +109,34 @@ pub async fn serve(
     let _ = stop_tx.send(true);
     drop(stop_rx);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, stop_tx.closed()).await;
+}
+
+/// Answers a connection the gate refused with the reason, then closes it.
+async fn refuse(
+    stream: tokio::net::TcpStream,
+    tls: Option<TlsAcceptor>,
+    refusal: crate::gate::Refusal,
+    deadline: Duration,
+) {
+    use tokio::io::AsyncWriteExt;
+    tracing::debug!(?refusal, "refused a connection");
+    let response = refusal.response();
+    let _ = tokio::time::timeout(deadline, async {
+        match tls {
+            None => {
+                let mut stream = stream;
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            }
+            Some(acceptor) => {
+                if let Ok(mut stream) = acceptor.accept(stream).await {
+                    let _ = stream.write_all(response.as_bytes()).await;
+                    let _ = stream.shutdown().await;
+                }
+            }
+        }
+    })
+    .await;
 }
 
 /// One connection's HTTP/1 (and WebSocket upgrades) until it ends or the

@@ -457,14 +457,10 @@ fn peers_meet_through_a_tls_signaling_server_trusting_a_private_ca() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         let app = signaling::app(signaling::AppState::new(signaling::Limits::default(), None));
-        let timeout = signaling::Limits::default().header_read_timeout;
-        tokio::spawn(signaling::server::serve(
-            listener,
-            app,
-            timeout,
-            Some(acceptor),
-            std::future::pending(),
-        ));
+        let limits = signaling::Limits::default();
+        tokio::spawn(async move {
+            signaling::server::serve(listener, app, &limits, Some(acceptor), std::future::pending()).await
+        });
         address
     });
     let signal = format!("https://{address}");

@@ -291,8 +291,10 @@ async fn connections_that_never_finish_their_headers_are_closed_and_healthz_keep
     let server = listener.local_addr().expect("address");
     let deadline = Duration::from_millis(300);
     let limits = Limits { header_read_timeout: deadline, ..Limits::default() };
-    let app = signaling::app(AppState::new(limits, None));
-    tokio::spawn(signaling::server::serve(listener, app, deadline, None, std::future::pending()));
+    let app = signaling::app(AppState::new(limits.clone(), None));
+    tokio::spawn(async move {
+        signaling::server::serve(listener, app, &limits, None, std::future::pending()).await
+    });
     // Slowloris: 300 clients start a request and never finish its headers.
     let mut slow = Vec::new();
     for _ in 0..300 {
@@ -312,4 +314,125 @@ async fn connections_that_never_finish_their_headers_are_closed_and_healthz_keep
         let closed = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut rest)).await;
         assert!(closed.is_ok(), "a connection that never finished its headers was left open");
     }
+}
+
+/// The real accept loop (gate, deadlines) with `limits`, on a loopback port.
+async fn serve_with(limits: Limits) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let server = listener.local_addr().expect("address");
+    let app = signaling::app(AppState::new(limits.clone(), None));
+    tokio::spawn(async move {
+        signaling::server::serve(listener, app, &limits, None, std::future::pending()).await
+    });
+    server
+}
+
+/// Opens a connection and reads what the server says to a request that is
+/// never finished: a refusal arrives at once, an admitted connection says
+/// nothing (within the wait).
+async fn refusal_on_connect(server: std::net::SocketAddr) -> (TcpStream, String) {
+    use tokio::io::AsyncReadExt;
+    let mut stream = TcpStream::connect(server).await.expect("connect");
+    let mut answer = vec![0u8; 512];
+    let read = tokio::time::timeout(Duration::from_millis(300), stream.read(&mut answer)).await;
+    let text = match read {
+        Ok(Ok(n)) => String::from_utf8_lossy(&answer[..n]).into_owned(),
+        _ => String::new(),
+    };
+    (stream, text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_are_held_to_connection_caps_with_a_clear_refusal() {
+    let limits = Limits {
+        max_connections: 4,
+        connections_per_ip: 2,
+        new_connections_per_ip_per_second: 1_000,
+        limit_loopback: true,
+        ..Limits::default()
+    };
+    let server = serve_with(limits).await;
+    let (first, said) = refusal_on_connect(server).await;
+    assert_eq!(said, "", "the first is let in");
+    let (_second, said) = refusal_on_connect(server).await;
+    assert_eq!(said, "");
+    let (_, said) = refusal_on_connect(server).await;
+    assert!(
+        said.starts_with("HTTP/1.1 429") && said.contains("too many connections from your address"),
+        "{said}"
+    );
+    // A place given back is taken again.
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_third, said) = refusal_on_connect(server).await;
+    assert_eq!(said, "", "a closed connection frees its place");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_is_full_past_its_total_and_says_so() {
+    let limits = Limits { max_connections: 2, ..Limits::default() };
+    let server = serve_with(limits).await;
+    let (_a, _) = refusal_on_connect(server).await;
+    let (_b, _) = refusal_on_connect(server).await;
+    let (_, said) = refusal_on_connect(server).await;
+    assert!(said.starts_with("HTTP/1.1 503") && said.contains("the server is full"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connecting_too_often_from_one_address_is_refused() {
+    let limits = Limits {
+        new_connections_per_ip_per_second: 1,
+        connections_per_ip: 1_000,
+        limit_loopback: true,
+        ..Limits::default()
+    };
+    let server = serve_with(limits).await;
+    let mut refused = None;
+    let mut held = Vec::new();
+    for _ in 0..10 {
+        let (stream, said) = refusal_on_connect(server).await;
+        held.push(stream);
+        if !said.is_empty() {
+            refused = Some(said);
+            break;
+        }
+    }
+    let said = refused.unwrap_or_default();
+    assert!(said.starts_with("HTTP/1.1 429") && said.contains("connecting too often"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_from_other_origins_are_refused_and_native_clients_let_in() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let limits =
+        Limits { allowed_origins: vec!["https://corkboard.example.org".into()], ..Limits::default() };
+    let server = serve_with(limits).await;
+    let url = format!("ws://{server}/ws");
+    let with_origin = |origin: &str| {
+        let mut request = url.clone().into_client_request().expect("request");
+        request.headers_mut().insert("origin", origin.parse().expect("header"));
+        request
+    };
+    let refused = connect_async(with_origin("https://evil.example")).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403);
+            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).into_owned();
+            assert!(body.contains("does not serve pages from https://evil.example"), "{body}");
+        }
+        other => panic!("a page from another origin must be refused: {:?}", other.map(|_| ())),
+    }
+    assert!(connect_async(with_origin("https://corkboard.example.org")).await.is_ok());
+    assert!(connect_async(url.clone()).await.is_ok(), "no origin: a native client");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_pings_count_against_the_message_rate() {
+    let server = start(Limits { messages_per_second: 1, burst: 3, ..Limits::default() }, None).await;
+    let mut client = Client::connect(&server).await;
+    for _ in 0..6 {
+        client.send_raw(Message::Ping(vec![1, 2, 3].into())).await;
+    }
+    let error = client.expect("error").await;
+    assert_eq!(error["code"], "rate-limited", "{error}");
 }
