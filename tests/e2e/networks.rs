@@ -212,3 +212,38 @@ async fn a_browser_and_a_native_peer_with_no_route_meet_through_turn() -> Result
 async fn a_browser_on_a_network_without_udp_meets_through_turn_over_tcp() -> Result<()> {
     browser_and_native_meet_through_turn(true).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_running_peer_keeps_fresh_turn_credentials() -> Result<()> {
+    let Some(mut lab) = lab("TURN credential refresh")? else { return Ok(()) };
+    {
+        let secret = "refresh-secret";
+        let turn = Turn::start(&lab, secret)?;
+        let wan = lab.wan_ip();
+        // Credentials that last two seconds: whatever `serve` got when it
+        // joined has long expired when the other peer comes.
+        let flags = vec![
+            format!("--turn-url=turn:{wan}:{}", turn.port),
+            format!("--turn-secret={secret}"),
+            "--turn-ttl=2".to_owned(),
+        ];
+        let signaling = Signaling::start_in(Some(lab.wan()), &format!("{wan}:0"), None, &flags)?;
+        let (here, there) = (lab.peer(Site::Wan)?, lab.peer(Site::Wan)?);
+        let server = NativePeer::new("refresh-serve")?.in_netns(&here);
+        let link = server.new_board("Long running")?;
+        let note = server.add_note(&link, "Still reachable", 1.0, 1.0)?;
+        let serve = server.spawn_serve(&signaling.url(), &["--relay-only"])?;
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let joiner = NativePeer::new("refresh-sync")?.in_netns(&there);
+        let synced = joiner.sync_with(&signaling.url(), &link, Duration::from_secs(60), &["--relay-only"])?;
+        ensure!(
+            synced.success,
+            "sync failed:\n{}\n--- serve:\n{}\n--- turn:\n{}",
+            synced.stderr,
+            serve.log(),
+            turn.log()
+        );
+        ensure!(cards(&joiner.show(&link)?).iter().any(|card| card["id"] == note.as_str()), "no note");
+    }
+    Ok(())
+}
