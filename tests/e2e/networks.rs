@@ -247,3 +247,76 @@ async fn a_long_running_peer_keeps_fresh_turn_credentials() -> Result<()> {
     }
     Ok(())
 }
+
+/// How long `corkboard-peer sync` takes to converge with a `serve` peer,
+/// and the image throughput, directly and through TURN, in one run on one
+/// lab: `cargo test -p corkboard-e2e --test e2e -- --ignored through_turn --nocapture`
+/// (run by `./x bench`). Prints a Markdown table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: ./x bench"]
+async fn bench_sync_and_throughput_through_turn_against_direct() -> Result<()> {
+    let Some(mut lab) = lab("TURN benchmark")? else { return Ok(()) };
+    lab.route_between_sites()?;
+    let secret = "bench-secret";
+    let turn = Turn::start(&lab, secret)?;
+    let signaling = signaling_with_turn(&lab, &turn, secret)?;
+    let (here, there) = (lab.peer(Site::Wan)?, lab.peer(Site::Wan)?);
+    let server = NativePeer::new("bench-serve")?.in_netns(&here);
+    let small = server.new_board("Small")?;
+    server.add_note(&small, "one note", 1.0, 1.0)?;
+    let big = server.new_board("An image")?;
+    // Noise does not compress: the PNG is about as big as its pixels.
+    let picture = harness::temp_dir("bench-picture")?.join("noise.png");
+    let mut state = 0x2545_f491_u32;
+    let noise = image::RgbImage::from_fn(1500, 1500, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let [r, g, b, _] = state.to_le_bytes();
+        image::Rgb([r, g, b])
+    });
+    noise.save(&picture)?;
+    let image_bytes = std::fs::metadata(&picture)?.len() as f64;
+    server.run_ok(&["add-image", "--board", &big, "--file", &picture.to_string_lossy()])?;
+    let mut results = Vec::new();
+    for (mode, flags) in [("direct", &[][..]), ("through TURN (relay only)", &["--relay-only"][..])] {
+        let serve = server.spawn_serve(&signaling.url(), flags)?;
+        let times = |link: &str, runs: usize| -> Result<Vec<f64>> {
+            let mut seconds = Vec::new();
+            for run in 0..runs {
+                let joiner = NativePeer::new(&format!("bench-sync-{run}"))?.in_netns(&there);
+                let started = std::time::Instant::now();
+                let synced = joiner.sync_with(&signaling.url(), link, Duration::from_secs(120), flags)?;
+                ensure!(synced.success, "sync failed ({mode}):\n{}", synced.stderr);
+                seconds.push(started.elapsed().as_secs_f64());
+            }
+            seconds.sort_by(f64::total_cmp);
+            Ok(seconds)
+        };
+        let small_times = times(&small, 5)?;
+        let big_times = times(&big, 3)?;
+        let (small_median, big_median) = (small_times[small_times.len() / 2], big_times[big_times.len() / 2]);
+        let throughput = image_bytes / (big_median - small_median).max(0.001) / 1e6;
+        results.push((mode, small_median, throughput));
+        serve.stop();
+    }
+    println!("### Through TURN against direct (network namespaces, coturn {REALM_NOTE})\n");
+    println!("Median of 5 `sync` runs of a one-note board (process start to converged) and of 3 of a");
+    println!(
+        "board with a {:.1} MB image (throughput: the image over the extra time), same lab, same run.\n",
+        image_bytes / 1e6
+    );
+    println!("| path | converged sync | image throughput |");
+    println!("|---|---:|---:|");
+    for (mode, sync, throughput) in &results {
+        println!("| {mode} | {:.2} s | {:.1} MB/s |", sync, throughput);
+    }
+    if let [(_, direct_sync, direct_mb), (_, relay_sync, relay_mb)] = results[..] {
+        println!("| ratio TURN / direct | {:.2}× | {:.2}× |", relay_sync / direct_sync, relay_mb / direct_mb);
+    }
+    println!();
+    Ok(())
+}
+
+/// Named in the benchmark's heading.
+const REALM_NOTE: &str = "4.6, UDP relay";
