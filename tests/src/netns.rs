@@ -45,6 +45,25 @@ pub struct Lab {
     peers: u8,
 }
 
+/// Subnets handed out in this process (labs made at once must differ).
+static TAKEN: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+/// A 10.N.0.0/16 for a new lab, N in 200–249 (clear of the usual private
+/// ranges' defaults), used neither by another lab of this process nor by
+/// anything on this machine (a lab left behind by a killed run).
+fn free_net(n: u8) -> Result<u8> {
+    let output = Command::new("ip").args(["-o", "-4", "addr", "show"]).output().context("cannot run ip")?;
+    let addresses = String::from_utf8_lossy(&output.stdout).into_owned();
+    let mut taken = TAKEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let start = (std::process::id() as u8).wrapping_add(n);
+    let free = (0..50u8)
+        .map(|i| 200 + start.wrapping_add(i) % 50)
+        .find(|net| !taken.contains(net) && !addresses.contains(&format!("inet 10.{net}.")));
+    let Some(net) = free else { bail!("no free 10.200-249 subnet for a network lab") };
+    taken.push(net);
+    Ok(net)
+}
+
 /// Runs `ip ARGS`, failing with its stderr.
 fn ip(args: &[&str]) -> Result<()> {
     run("ip", args)
@@ -83,8 +102,7 @@ impl Lab {
     pub fn new() -> Result<Lab> {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let tag = format!("{}{}", std::process::id() % 100_000, n);
-        // 10.200-249: clear of the usual private ranges' defaults.
-        let net = 200 + (std::process::id() as u8).wrapping_add(n) % 50;
+        let net = free_net(n)?;
         let mut lab =
             Lab { tag, net, namespaces: Vec::new(), root_link: String::new(), root_rules: false, peers: 0 };
         let wan = lab.add_namespace("w")?;
@@ -212,6 +230,7 @@ impl Drop for Lab {
         if self.root_rules {
             let _ = run("nft", &["delete", "table", "inet", &self.nft_table()]);
         }
+        TAKEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|net| *net != self.net);
     }
 }
 
