@@ -49,13 +49,19 @@ fn signaling_with_turn(lab: &Lab, turn: &Turn, secret: &str) -> Result<Signaling
     Signaling::start_in(Some(lab.wan()), &format!("{wan}:0"), None, &flags)
 }
 
+/// A TURN server and the signaling server handing it out in `lab`'s wan,
+/// and two peer namespaces on it.
+fn relay_sites(lab: &mut Lab, secret: &str) -> Result<(Turn, Signaling, String, String)> {
+    let turn = Turn::start(lab, secret)?;
+    let signaling = signaling_with_turn(lab, &turn, secret)?;
+    let (here, there) = (lab.peer(Site::Wan)?, lab.peer(Site::Wan)?);
+    Ok((turn, signaling, here, there))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peers_with_no_route_to_each_other_meet_through_the_turn_server_handed_out() -> Result<()> {
     let Some(mut lab) = lab("relay only")? else { return Ok(()) };
-    let secret = "relay-test-secret";
-    let turn = Turn::start(&lab, secret)?;
-    let signaling = signaling_with_turn(&lab, &turn, secret)?;
-    let (here, there) = (lab.peer(Site::Wan)?, lab.peer(Site::Wan)?);
+    let (turn, signaling, here, there) = relay_sites(&mut lab, "relay-test-secret")?;
 
     let server = NativePeer::new("relay-serve")?.in_netns(&here);
     let link = server.new_board("Across two networks")?;
@@ -257,10 +263,7 @@ async fn a_long_running_peer_keeps_fresh_turn_credentials() -> Result<()> {
 async fn bench_sync_and_throughput_through_turn_against_direct() -> Result<()> {
     let Some(mut lab) = lab("TURN benchmark")? else { return Ok(()) };
     lab.route_between_sites()?;
-    let secret = "bench-secret";
-    let turn = Turn::start(&lab, secret)?;
-    let signaling = signaling_with_turn(&lab, &turn, secret)?;
-    let (here, there) = (lab.peer(Site::Wan)?, lab.peer(Site::Wan)?);
+    let (_turn, signaling, here, there) = relay_sites(&mut lab, "bench-secret")?;
     let server = NativePeer::new("bench-serve")?.in_netns(&here);
     let small = server.new_board("Small")?;
     server.add_note(&small, "one note", 1.0, 1.0)?;
