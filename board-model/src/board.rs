@@ -1,5 +1,5 @@
 //! The board document: a Loro document holding the board's meta data, its
-//! cards and their stacking order, with validated operations, change events,
+//! cards, their stacking order and the edges between them, with validated operations, change events,
 //! undo of local changes, and save/load.
 //!
 //! Layout of the document (root containers):
@@ -8,7 +8,10 @@
 //!   card's fields (`kind`, `x`, `y`, `w`, `h`, `color`, `created_by`,
 //!   `created_at`, and per kind `text` (a mergeable text), `sha256`,
 //!   `media_type`, `natural_w`, `natural_h`, `file_name`, `url`, `title`).
+//!   Groups have a `label`, pinned boards a `link`, file cards a `path`.
 //! - `order`: movable list of card ids, bottom first.
+//! - `edges`: map from edge id to a mergeable map of the edge's fields
+//!   (see `board/edges.rs`).
 //!
 //! Every operation validates all of its input before it touches the document
 //! and commits once, so a refused operation leaves the board unchanged and an
@@ -28,8 +31,11 @@ use crate::card::{self, Card, CardId, Color, Content, Kind, NewCard, Point, Size
 use crate::error::{Error, LoadError};
 use crate::event::{self, Changes};
 
+mod edges;
+mod kept;
 mod read;
 mod save;
+pub use kept::MAX_KEPT_BYTES;
 pub use save::MAX_PENDING_OPS;
 
 use read::{bounded_field, kind_of, read_card, string_field};
@@ -37,6 +43,7 @@ use read::{bounded_field, kind_of, read_card, string_field};
 pub(crate) const META: &str = "meta";
 pub(crate) const CARDS: &str = "cards";
 pub(crate) const ORDER: &str = "order";
+pub(crate) const EDGES: &str = "edges";
 
 /// A board's identity, shared by every replica of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -106,6 +113,7 @@ pub struct Board {
     cards: LoroMap,
     order: LoroMovableList,
     meta: LoroMap,
+    edges: LoroMap,
     undo: UndoManager,
     changes: Arc<Mutex<Vec<Changes>>>,
     /// Handles of the live cards' maps, kept current by the document's own
@@ -198,6 +206,7 @@ impl Board {
             cards: doc.get_map(CARDS),
             order: doc.get_movable_list(ORDER),
             meta: doc.get_map(META),
+            edges: doc.get_map(EDGES),
             doc,
             undo,
             changes,
@@ -368,6 +377,9 @@ impl Board {
                     map.insert("url", url.trim())?;
                     map.insert("title", title.as_str())?;
                 }
+                Content::Group { label } => map.insert("label", label.as_str())?,
+                Content::Board { link } => map.insert("link", link.as_str())?,
+                Content::File { path } => map.insert("path", path.as_str())?,
             }
             self.order.push(key)?;
         }
@@ -500,10 +512,11 @@ impl Board {
         Ok(())
     }
 
-    /// Deletes cards (one undo step).
+    /// Deletes cards and the edges attached to them (one undo step).
     pub fn delete_cards(&mut self, ids: &[CardId]) -> Result<(), Error> {
         self.existing_all(ids)?;
         let unique: HashSet<CardId> = ids.iter().copied().collect();
+        self.delete_edges_of(&unique)?;
         let positions = self.order_positions();
         let mut doomed: Vec<usize> =
             positions.iter().filter(|(id, _)| unique.contains(id)).map(|(_, index)| *index).collect();
@@ -595,6 +608,11 @@ impl Board {
     /// Starts grouping operations into one undo step (typing a word, a gesture).
     pub fn begin_undo_group(&mut self) -> Result<(), Error> {
         Ok(self.undo.group_start()?)
+    }
+
+    /// Forgets every undo step (a board just made from a file starts there).
+    pub fn clear_undo(&mut self) {
+        self.undo.clear();
     }
 
     pub fn end_undo_group(&mut self) {

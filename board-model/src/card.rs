@@ -1,5 +1,6 @@
-//! Cards: what a card is (note, image, link), its validated field types and
-//! the limits every field must respect before it reaches the document.
+//! Cards: what a card is (note, image, link, group, pinned board, file),
+//! its validated field types and the limits every field must respect before
+//! it reaches the document.
 
 use std::fmt;
 use std::str::FromStr;
@@ -32,30 +33,36 @@ impl FromStr for CardId {
     }
 }
 
-/// The three kinds of card a board holds today.
+/// The kinds of card a board holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     Note,
     Image,
     Link,
+    /// A labelled frame: the cards inside its bounds belong to it.
+    Group,
+    /// Another board, pinned by its share link.
+    Board,
+    /// A file a JSON Canvas named that is not an image, kept by its path.
+    File,
 }
 
 impl Kind {
+    pub const ALL: [Kind; 6] = [Kind::Note, Kind::Image, Kind::Link, Kind::Group, Kind::Board, Kind::File];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Note => "note",
             Kind::Image => "image",
             Kind::Link => "link",
+            Kind::Group => "group",
+            Kind::Board => "board",
+            Kind::File => "file",
         }
     }
 
     pub fn parse(s: &str) -> Option<Kind> {
-        match s {
-            "note" => Some(Kind::Note),
-            "image" => Some(Kind::Image),
-            "link" => Some(Kind::Link),
-            _ => None,
-        }
+        Kind::ALL.into_iter().find(|kind| kind.as_str() == s)
     }
 
     /// The smallest size a card of this kind may have; resizes are clamped to it.
@@ -63,7 +70,8 @@ impl Kind {
         match self {
             Kind::Note => Size { width: 120.0, height: 60.0 },
             Kind::Image => Size { width: 48.0, height: 48.0 },
-            Kind::Link => Size { width: 160.0, height: 56.0 },
+            Kind::Link | Kind::Board | Kind::File => Size { width: 160.0, height: 56.0 },
+            Kind::Group => Size { width: 120.0, height: 80.0 },
         }
     }
 
@@ -72,7 +80,9 @@ impl Kind {
         match self {
             Kind::Note => Size { width: 220.0, height: 160.0 },
             Kind::Image => Size { width: 320.0, height: 240.0 },
-            Kind::Link => Size { width: 260.0, height: 80.0 },
+            Kind::Link | Kind::File => Size { width: 260.0, height: 80.0 },
+            Kind::Board => Size { width: 260.0, height: 120.0 },
+            Kind::Group => Size { width: 480.0, height: 320.0 },
         }
     }
 }
@@ -120,6 +130,10 @@ pub mod limits {
     pub const MAX_AUTHOR_CHARS: usize = 100;
     /// Most cards one operation may touch or one board may hold.
     pub const MAX_CARDS: usize = 20_000;
+    /// Most edges one board may hold.
+    pub const MAX_EDGES: usize = 40_000;
+    /// Longest edge label, in characters.
+    pub const MAX_EDGE_LABEL_CHARS: usize = 1_000;
 }
 
 /// A card colour: one of JSON Canvas's presets "1"–"6" or an `#rrggbb` colour.
@@ -172,9 +186,28 @@ pub struct ImageRef {
 /// What a card shows.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Content {
-    Note { text: String },
+    /// Collaborative plain text, shown as Markdown.
+    Note {
+        text: String,
+    },
     Image(ImageRef),
-    Link { url: String, title: String },
+    Link {
+        url: String,
+        title: String,
+    },
+    /// A frame around other cards (see [`crate::Board::members_of`]).
+    Group {
+        label: String,
+    },
+    /// Another board's share link. Its key is in this board's document:
+    /// everyone on this board can open the pinned one.
+    Board {
+        link: String,
+    },
+    /// A file by its path relative to a JSON Canvas file's folder.
+    File {
+        path: String,
+    },
 }
 
 impl Content {
@@ -183,6 +216,9 @@ impl Content {
             Content::Note { .. } => Kind::Note,
             Content::Image(_) => Kind::Image,
             Content::Link { .. } => Kind::Link,
+            Content::Group { .. } => Kind::Group,
+            Content::Board { .. } => Kind::Board,
+            Content::File { .. } => Kind::File,
         }
     }
 }
@@ -280,7 +316,64 @@ pub(crate) fn check_content(content: &Content) -> Result<(), Error> {
             check_url(url)?;
             check_chars("link title", title, limits::MAX_LABEL_CHARS)
         }
+        Content::Group { label } => check_label("group label", label),
+        Content::Board { link } => check_board_link(link),
+        Content::File { path } => check_file_path(path),
     }
+}
+
+/// A label: bounded, and no control characters.
+pub(crate) fn check_label(what: &'static str, label: &str) -> Result<(), Error> {
+    check_chars(what, label, limits::MAX_LABEL_CHARS)?;
+    if label.chars().any(char::is_control) {
+        return Err(Error::InvalidField { what, reason: "must not hold control characters" });
+    }
+    Ok(())
+}
+
+/// A pinned board's share link: the shape of one (`corkboard://` or a web
+/// address with `board=` and `key=` in its fragment); the app reads it fully.
+pub(crate) fn check_board_link(link: &str) -> Result<(), Error> {
+    check_bytes("board link", link, limits::MAX_URL_BYTES)?;
+    let lower = link.to_ascii_lowercase();
+    let fragment = lower.split_once('#').map(|(_, fragment)| fragment).unwrap_or_default();
+    let shaped =
+        (lower.starts_with("corkboard://") || lower.starts_with("https://") || lower.starts_with("http://"))
+            && fragment.contains("board=")
+            && fragment.contains("key=");
+    if shaped && !link.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        Ok(())
+    } else {
+        Err(Error::InvalidField { what: "board link", reason: "must be a Corkboard share link" })
+    }
+}
+
+/// Whether `path` is relative and stays inside its folder (see
+/// [`check_file_path`]).
+pub fn is_relative_path(path: &str) -> bool {
+    check_file_path(path).is_ok()
+}
+
+/// A file path as JSON Canvas writes it: relative, forward slashes, no
+/// way out of the canvas's folder.
+pub(crate) fn check_file_path(path: &str) -> Result<(), Error> {
+    check_bytes("file path", path, limits::MAX_URL_BYTES)?;
+    let bad = |reason| Err(Error::InvalidField { what: "file path", reason });
+    if path.is_empty() || path.chars().any(char::is_control) {
+        return bad("must be a non-empty path without control characters");
+    }
+    if path.starts_with('/') || path.contains('\\') || path.contains(':') {
+        return bad("must be relative to the canvas's folder");
+    }
+    if path.split('/').any(|part| part == ".." || part.is_empty()) {
+        return bad("must stay inside the canvas's folder");
+    }
+    Ok(())
+}
+
+/// Whether a link card may hold `url` (see [`check_url`]).
+pub fn is_allowed_url(url: &str) -> bool {
+    url.len() <= limits::MAX_URL_BYTES && check_url(url).is_ok()
 }
 
 /// Accepts absolute http(s) and mailto URLs; anything else (javascript:, data:,

@@ -2,6 +2,7 @@
 //! unknown ids, oversized fields) and what was wrong with bytes it loaded.
 
 use crate::card::{CardId, Kind};
+use crate::edge::EdgeId;
 
 /// An operation on a board was refused. The board is unchanged when this is returned.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
@@ -26,6 +27,14 @@ pub enum Error {
     TextRange { start: usize, delete: usize, len: usize },
     #[error("a board holds at most {max} cards")]
     TooManyCards { max: usize },
+    #[error("no edge with id {0} on this board")]
+    UnknownEdge(EdgeId),
+    #[error("an edge with id {0} already exists")]
+    DuplicateEdge(EdgeId),
+    #[error("not an edge id: {0:?}")]
+    InvalidEdgeId(String),
+    #[error("a board holds at most {max} edges")]
+    TooManyEdges { max: usize },
     #[error("the document refused the change: {0}")]
     Document(String),
     #[error("the board could not be exported ({0}); nothing was written")]

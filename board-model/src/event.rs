@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, HashSet};
 use loro::event::{Diff, DiffEvent};
 use loro::{ContainerID, ContainerType, EventTriggerKind, Index, TextDelta};
 
-use crate::board::{CARDS, META, ORDER};
+use crate::board::{CARDS, EDGES, META, ORDER};
 use crate::card::CardId;
+use crate::edge::EdgeId;
 
 /// Where a batch of changes came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +71,13 @@ pub enum Event {
     OrderChanged,
     /// Title or background changed.
     MetaChanged,
+    /// An edge appeared (drawn, received, or restored by undo). It shows
+    /// only while both of its cards exist.
+    EdgeAdded(EdgeId),
+    /// An edge's sides, ends, colour or label changed.
+    EdgeChanged(EdgeId),
+    /// An edge was deleted.
+    EdgeRemoved(EdgeId),
 }
 
 impl Event {
@@ -91,6 +99,7 @@ pub(crate) struct Roots {
     cards: ContainerID,
     order: ContainerID,
     meta: ContainerID,
+    edges: ContainerID,
 }
 
 impl Roots {
@@ -99,6 +108,7 @@ impl Roots {
             cards: ContainerID::new_root(CARDS, ContainerType::Map),
             order: ContainerID::new_root(ORDER, ContainerType::MovableList),
             meta: ContainerID::new_root(META, ContainerType::Map),
+            edges: ContainerID::new_root(EDGES, ContainerType::Map),
         }
     }
 }
@@ -119,6 +129,9 @@ pub(crate) fn translate(event: &DiffEvent<'_>, roots: &Roots) -> Changes {
     let mut texts: Vec<Event> = Vec::new();
     let mut order = false;
     let mut meta = false;
+    let mut edges_added: Vec<EdgeId> = Vec::new();
+    let mut edges_removed: Vec<EdgeId> = Vec::new();
+    let mut edges_changed: Vec<EdgeId> = Vec::new();
 
     for diff in &event.events {
         let target = diff.target;
@@ -137,6 +150,20 @@ pub(crate) fn translate(event: &DiffEvent<'_>, roots: &Roots) -> Changes {
             order = true;
         } else if target == meta_root {
             meta = true;
+        } else if *target == roots.edges {
+            if let Diff::Map(map) = &diff.diff {
+                for (key, value) in &map.updated {
+                    let Ok(id) = key.parse::<EdgeId>() else { continue };
+                    if value.is_some() {
+                        edges_added.push(id);
+                    } else {
+                        edges_removed.push(id);
+                    }
+                }
+            }
+        } else if let Some(id) = key_under(diff.path, &roots.edges).and_then(|key| key.parse::<EdgeId>().ok())
+        {
+            edges_changed.push(id);
         } else if let Some(id) = card_of(diff.path, cards_root) {
             match &diff.diff {
                 Diff::Map(map) => {
@@ -175,6 +202,15 @@ pub(crate) fn translate(event: &DiffEvent<'_>, roots: &Roots) -> Changes {
     if meta {
         events.push(Event::MetaChanged);
     }
+    events.extend(edges_removed.iter().map(|id| Event::EdgeRemoved(*id)));
+    events.extend(edges_added.iter().map(|id| Event::EdgeAdded(*id)));
+    let fresh: HashSet<EdgeId> = edges_added.iter().chain(&edges_removed).copied().collect();
+    let mut reported = HashSet::new();
+    for id in edges_changed {
+        if !fresh.contains(&id) && reported.insert(id) {
+            events.push(Event::EdgeChanged(id));
+        }
+    }
     Changes { source, events }
 }
 
@@ -208,9 +244,14 @@ pub(crate) fn track_cards(
 /// The card a nested container belongs to: its path starts at the cards root
 /// and the next step is the card's key.
 fn card_of(path: &[(ContainerID, Index)], cards_root: &ContainerID) -> Option<CardId> {
-    let position = path.iter().position(|(container, _)| container == cards_root)?;
+    key_under(path, cards_root)?.parse().ok()
+}
+
+/// The key under `root` a nested container's path goes through.
+fn key_under<'a>(path: &'a [(ContainerID, Index)], root: &ContainerID) -> Option<&'a str> {
+    let position = path.iter().position(|(container, _)| container == root)?;
     match path.get(position + 1) {
-        Some((_, Index::Key(key))) => key.parse().ok(),
+        Some((_, Index::Key(key))) => Some(&**key),
         _ => None,
     }
 }

@@ -4,6 +4,7 @@
 //!
 //! - [`board`]: the [`Board`], its validated operations, undo, save/load.
 //! - [`card`]: what a card is and the limits on its fields.
+//! - [`edge`]: connections between cards.
 //! - [`event`]: typed change events for views.
 //! - [`protocol`]: the wire format between peers.
 //! - [`session`]: the per-peer protocol state machine.
@@ -13,6 +14,7 @@
 pub mod blob;
 pub mod board;
 pub mod card;
+pub mod edge;
 pub mod error;
 pub mod event;
 pub mod fuzzing;
@@ -22,6 +24,7 @@ pub mod session;
 
 pub use board::{Board, BoardId, Imported, MAX_PENDING_OPS, ReplicaId, Version};
 pub use card::{Card, CardId, Color, Content, ImageRef, Kind, NewCard, Point, Size};
+pub use edge::{Edge, EdgeChange, EdgeId, End, Endpoint, NewEdge, Side};
 pub use error::{Error, LoadError};
 pub use event::{Changes, Event, Fields, Source};
 pub use session::Session;

@@ -26,6 +26,44 @@ pub struct State {
     pub dragging: Vec<(CardId, Point)>,
 }
 
+/// How the packets of a connection to a peer travel, as its transport reads
+/// it from the selected ICE candidate pair (for people to see; no rule
+/// depends on it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Path {
+    /// Straight between the two devices' own addresses.
+    Direct,
+    /// Straight between the devices, through the address a NAT maps one of
+    /// them to (learnt through STUN).
+    DirectThroughNat,
+    /// Through a TURN relay.
+    Relayed,
+}
+
+impl Path {
+    /// The path of a candidate pair from its two candidate types, as
+    /// WebRTC names them (`host`, `srflx`, `prflx`, `relay`).
+    pub fn from_candidate_types(local: &str, remote: &str) -> Path {
+        let kinds = [local, remote];
+        if kinds.contains(&"relay") {
+            Path::Relayed
+        } else if kinds.iter().any(|kind| matches!(*kind, "srflx" | "prflx")) {
+            Path::DirectThroughNat
+        } else {
+            Path::Direct
+        }
+    }
+
+    /// In plain words, for logs and the people list.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Path::Direct => "direct",
+            Path::DirectThroughNat => "direct (through NAT)",
+            Path::Relayed => "relayed (TURN)",
+        }
+    }
+}
+
 /// Who a peer is, as told in its hello.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {

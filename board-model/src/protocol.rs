@@ -142,6 +142,8 @@ pub enum Message {
         /// `#rrggbb`.
         color: String,
         presence: Presence,
+        /// How the sender's packets reach that peer, when known.
+        path: Option<crate::presence::Path>,
     },
     /// A relayed peer has gone.
     PeerLeft {

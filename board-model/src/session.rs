@@ -47,7 +47,7 @@ use crate::blob::{self, Hash};
 use crate::board::{Board, Version};
 use crate::card::{CardId, Point};
 use crate::error::LoadError;
-use crate::presence::{self, Identity};
+use crate::presence::{self, Identity, Path};
 use crate::protocol::{self, Message, Reassembler};
 
 mod blobs;
@@ -124,7 +124,8 @@ pub enum Event {
     Presence { peer: u64, state: presence::State },
     /// A third peer's presence, relayed by the remote (see
     /// [`Config::accept_relayed_presence`]).
-    RelayedPresence { peer: u64, identity: Identity, state: presence::State },
+    /// `path`: how the remote's packets reach that peer, when it knows.
+    RelayedPresence { peer: u64, identity: Identity, state: presence::State, path: Option<Path> },
     /// A relayed peer has gone.
     RelayedLeft { peer: u64 },
     /// Part of a wanted blob arrived.
@@ -396,7 +397,7 @@ impl Session {
                 self.events.push_back(Event::Closed { reason });
                 Ok(())
             }
-            Message::PeerPresence { peer, name, color, presence: wire } => {
+            Message::PeerPresence { peer, name, color, presence: wire, path } => {
                 if !self.config.accept_relayed_presence {
                     return Err(Error::UnexpectedRelay);
                 }
@@ -406,6 +407,7 @@ impl Session {
                     peer,
                     identity,
                     state: presence_from_wire(&wire),
+                    path,
                 });
                 Ok(())
             }
@@ -454,10 +456,17 @@ impl Session {
     }
 
     /// Sets what the remote sees of us; sent at the next poll, latest state wins.
-    /// Tells the remote about a third peer's presence (the remote must take
-    /// relayed presence, see [`Config::accept_relayed_presence`]). Sent at
-    /// once when the session is open; dropped otherwise.
-    pub fn relay_presence(&mut self, peer: u64, identity: &Identity, state: &presence::State) {
+    /// Tells the remote about a third peer's presence, and how this side's
+    /// packets reach that peer (the remote must take relayed presence, see
+    /// [`Config::accept_relayed_presence`]). Sent at once when the session
+    /// is open; dropped otherwise.
+    pub fn relay_presence(
+        &mut self,
+        peer: u64,
+        identity: &Identity,
+        state: &presence::State,
+        path: Option<Path>,
+    ) {
         if self.phase != Phase::Open {
             return;
         }
@@ -466,6 +475,7 @@ impl Session {
             name: truncate(&identity.name, protocol::MAX_TEXT_BYTES),
             color: identity.color.clone(),
             presence: presence_to_wire(state, 0),
+            path,
         };
         self.send(&message);
     }

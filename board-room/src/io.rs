@@ -2,7 +2,7 @@
 
 use board_key::envelope;
 use board_model::blob::Hash;
-use board_model::presence::{self, Identity};
+use board_model::presence::{self, Identity, Path};
 use board_model::session::{self, Remote};
 
 use crate::link::{Kind, LinkId};
@@ -13,44 +13,6 @@ use crate::link::{Kind, LinkId};
 pub struct Fingerprints {
     pub local: String,
     pub remote: String,
-}
-
-/// How a connected link's packets travel, as its transport reads it from
-/// the selected ICE candidate pair (for people to see; the room's rules do
-/// not depend on it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Path {
-    /// Straight between the two devices' own addresses.
-    Direct,
-    /// Straight between the devices, through the address a NAT maps one of
-    /// them to (learnt through STUN).
-    DirectThroughNat,
-    /// Through a TURN relay.
-    Relayed,
-}
-
-impl Path {
-    /// The path of a candidate pair from its two candidate types, as
-    /// WebRTC names them (`host`, `srflx`, `prflx`, `relay`).
-    pub fn from_candidate_types(local: &str, remote: &str) -> Path {
-        let kinds = [local, remote];
-        if kinds.contains(&"relay") {
-            Path::Relayed
-        } else if kinds.iter().any(|kind| matches!(*kind, "srflx" | "prflx")) {
-            Path::DirectThroughNat
-        } else {
-            Path::Direct
-        }
-    }
-
-    /// In plain words, for logs and the people list.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Path::Direct => "direct",
-            Path::DirectThroughNat => "direct (through NAT)",
-            Path::Relayed => "relayed (TURN)",
-        }
-    }
 }
 
 /// Something that happened outside the room.
@@ -71,6 +33,9 @@ pub enum Input {
     Described { link: LinkId, sdp: String },
     /// The driver could not build the connection or its description.
     SetupFailed { link: LinkId, reason: String },
+    /// The transport read how a remote link's packets travel (when its
+    /// channel opened, and again if the selected candidate pair changed).
+    PathFound { link: LinkId, path: Path },
     /// A link's channel opened (remote links carry their fingerprints).
     ChannelOpened { link: LinkId, fingerprints: Option<Fingerprints> },
     /// A local link the driver made itself is up (the node's end towards its
@@ -144,6 +109,9 @@ pub enum Event {
     /// A person is on the board (seen directly or relayed), or changed name
     /// or colour.
     PersonJoined { peer: u64, identity: Identity },
+    /// How this device's packets reach a person became known or changed
+    /// (for a relayed person, as the node that sees them said).
+    PersonPath { peer: u64, path: Path },
     /// A person is no longer on the board.
     PersonLeft { peer: u64 },
     /// A person's cursor, selection or live drags changed (an empty state

@@ -46,7 +46,8 @@ mod people;
 mod retry;
 mod room;
 
-pub use io::{Cause, Event, Fingerprints, Input, Output, Path};
+pub use board_model::presence::Path;
+pub use io::{Cause, Event, Fingerprints, Input, Output};
 pub use link::{Kind, LinkId};
 pub use room::{Config, Room};
 

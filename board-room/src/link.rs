@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use board_model::Session;
-use board_model::presence::{self, Identity};
+use board_model::presence::{self, Identity, Path};
 
 /// Names one link of a room. The room numbers the links it makes itself
 /// (connections to remote peers); a driver numbers its local links with
@@ -102,8 +102,19 @@ pub(crate) struct Link {
     pub replica: Option<u64>,
     /// The transport lost contact (it may recover).
     pub disconnected: bool,
+    /// How the link's packets travel, once the transport said (remote links).
+    pub path: Option<Path>,
     /// App links: the people last relayed to it, with what and when.
-    pub relayed: BTreeMap<u64, (Identity, presence::State, u64)>,
+    pub relayed: BTreeMap<u64, Relayed>,
+}
+
+/// What an app link was last shown of a person, and when.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Relayed {
+    pub identity: Identity,
+    pub state: presence::State,
+    pub path: Option<Path>,
+    pub at: u64,
 }
 
 impl Link {
@@ -119,6 +130,7 @@ impl Link {
             opened_ms: None,
             replica: None,
             disconnected: false,
+            path: None,
             relayed: BTreeMap::new(),
         }
     }

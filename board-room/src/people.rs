@@ -9,10 +9,10 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use board_model::Session;
-use board_model::presence::{self, Identity};
+use board_model::presence::{self, Identity, Path};
 
 use crate::io::Event;
-use crate::link::LinkId;
+use crate::link::{LinkId, Relayed};
 
 #[derive(Debug)]
 struct Person {
@@ -20,6 +20,8 @@ struct Person {
     /// The links through which this person is seen, each with whether it
     /// is that link's own remote (seen directly) rather than relayed by it.
     via: BTreeMap<LinkId, bool>,
+    /// How this device's packets reach them, once known.
+    path: Option<Path>,
 }
 
 impl Person {
@@ -60,10 +62,21 @@ impl People {
             None => {
                 self.persons.insert(
                     peer,
-                    Person { identity: identity.clone(), via: BTreeMap::from([(link, direct)]) },
+                    Person { identity: identity.clone(), via: BTreeMap::from([(link, direct)]), path: None },
                 );
                 events.push_back(Event::PersonJoined { peer, identity });
             }
+        }
+    }
+
+    /// How this device's packets reach a known person (their direct link's
+    /// path, or the path the node that sees them relayed); reported when it
+    /// changed.
+    pub fn path(&mut self, peer: u64, path: Path, events: &mut VecDeque<Event>) {
+        let Some(person) = self.persons.get_mut(&peer) else { return };
+        if person.path != Some(path) {
+            person.path = Some(path);
+            events.push_back(Event::PersonPath { peer, path });
         }
     }
 
@@ -156,12 +169,7 @@ impl People {
     /// Shows an app link (the node's page) who else is here, seen directly
     /// by this node: identity and presence of each, sent when it changed or
     /// is about to expire, and a departure for each person gone since.
-    pub fn relay_to(
-        &self,
-        session: &mut Session,
-        relayed: &mut BTreeMap<u64, (Identity, presence::State, u64)>,
-        now: u64,
-    ) {
+    pub fn relay_to(&self, session: &mut Session, relayed: &mut BTreeMap<u64, Relayed>, now: u64) {
         let gone: Vec<u64> = relayed
             .keys()
             .filter(|peer| !self.persons.get(peer).is_some_and(Person::direct))
@@ -173,14 +181,16 @@ impl People {
         }
         for (peer, person) in self.persons.iter().filter(|(_, person)| person.direct()) {
             let state = self.presence.get(*peer).cloned().unwrap_or_default();
-            let fresh = relayed.get(peer).is_some_and(|(identity, shown, at)| {
-                *identity == person.identity
-                    && *shown == state
-                    && now.saturating_sub(*at) < presence::REFRESH_MS
+            let fresh = relayed.get(peer).is_some_and(|shown| {
+                shown.identity == person.identity
+                    && shown.state == state
+                    && shown.path == person.path
+                    && now.saturating_sub(shown.at) < presence::REFRESH_MS
             });
             if !fresh {
-                session.relay_presence(*peer, &person.identity, &state);
-                relayed.insert(*peer, (person.identity.clone(), state, now));
+                session.relay_presence(*peer, &person.identity, &state, person.path);
+                let (identity, path) = (person.identity.clone(), person.path);
+                relayed.insert(*peer, Relayed { identity, state, path, at: now });
             }
         }
     }

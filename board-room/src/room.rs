@@ -216,6 +216,7 @@ impl Room {
             Input::Signal { from, data } => self.on_signal(from, &data, now),
             Input::Described { link, sdp } => self.on_described(link, sdp, now),
             Input::SetupFailed { link, reason } => self.end(link, Cause::Lost(reason), now),
+            Input::PathFound { link, path } => self.on_path_found(link, path),
             Input::ChannelOpened { link, fingerprints } => {
                 self.on_channel_opened(link, fingerprints, board, blobs, now)
             }

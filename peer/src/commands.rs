@@ -6,7 +6,9 @@ use std::path::Path;
 use board_key::BoardKey;
 use board_key::link::ShareLink;
 use board_model::blob::{self, Store as _};
-use board_model::{Board, BoardId, Card, CardId, Content, ImageRef, NewCard, Point};
+use board_model::{
+    Board, BoardId, Card, CardId, Content, Edge, EdgeId, ImageRef, NewCard, NewEdge, Point, Size,
+};
 use serde_json::{Value, json};
 
 use crate::storage::{DataDir, Error};
@@ -178,6 +180,114 @@ pub fn move_card(data: &DataDir, link: &str, card: &str, to: Point) -> Result<()
     edit(data, link, |board| board.move_card(id, to))
 }
 
+/// `connect`: draws an edge from one card to another (automatic sides, an
+/// arrow at the end); returns the edge's id.
+pub fn connect(
+    data: &DataDir,
+    link: &str,
+    from: &str,
+    to: &str,
+    label: &str,
+    author: &str,
+) -> Result<EdgeId, CommandError> {
+    let card = |text: &str| text.parse::<CardId>().map_err(|e| CommandError::Invalid(e.to_string()));
+    let (from, to) = (card(from)?, card(to)?);
+    edit(data, link, |board| {
+        let mut edge = NewEdge::between(EdgeId::from_random_bytes(random::bytes16()), from, to);
+        edge.label = label.to_owned();
+        edge.created_by = author.to_owned();
+        edge.created_at = i64::try_from(clock::now_ms()).unwrap_or(0);
+        let id = edge.id;
+        board.add_edge(edge).map(|()| id)
+    })
+}
+
+/// `add-group`: a group with `label` at `at` of `size`; returns its id.
+pub fn add_group(
+    data: &DataDir,
+    link: &str,
+    label: &str,
+    at: Point,
+    size: Size,
+    author: &str,
+) -> Result<CardId, CommandError> {
+    edit(data, link, |board| {
+        let mut card = new_card(Content::Group { label: label.to_owned() }, at, author);
+        card.size = Some(size);
+        let id = card.id;
+        board.add_card(card).map(|()| id)
+    })
+}
+
+/// `import --file F.canvas`: a new board from a JSON Canvas file and the
+/// images beside it; returns its link and what the import did.
+pub fn import_canvas(
+    data: &DataDir,
+    file: &Path,
+    title: Option<&str>,
+    author: &str,
+) -> Result<(ShareLink, board_canvas::Imported), CommandError> {
+    let path = file.display().to_string();
+    let file_error = |reason: String| CommandError::File { path: path.clone(), reason };
+    let bytes = std::fs::read(file).map_err(|e| file_error(e.to_string()))?;
+    let canvas = board_canvas::Canvas::parse(&bytes).map_err(|e| file_error(e.to_string()))?;
+    let folder = file.parent().unwrap_or(Path::new("."));
+    let mut blobs = data.blobs();
+    let mut images = std::collections::HashMap::new();
+    for relative in canvas.image_paths() {
+        // Only files inside the canvas's folder are read.
+        if !board_model::card::is_relative_path(&relative) {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(folder.join(&relative)) else { continue };
+        let Ok((media_type, width, height)) = inspect_image(&bytes) else { continue };
+        let hash = blob::insert(&mut blobs, bytes).map_err(|e| CommandError::Invalid(e.to_string()))?;
+        let file_name = relative.rsplit('/').next().unwrap_or(&relative).to_owned();
+        let image = ImageRef { hash, media_type, natural_width: width, natural_height: height, file_name };
+        images.insert(relative, image);
+    }
+    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let title: String =
+        title.unwrap_or(&stem).chars().take(board_model::card::limits::MAX_TITLE_CHARS).collect();
+    let link = new_board(data, &title)?;
+    let now = i64::try_from(clock::now_ms()).unwrap_or(0);
+    let report = edit(data, &link.to_app_link(), |board| {
+        let report = board_canvas::import(&canvas, board, &images, random::bytes16, author, now)
+            .map_err(|e| board_model::Error::Export(e.to_string()))?;
+        // Importing is where the board starts: nothing to undo.
+        board.clear_undo();
+        Ok(report)
+    })?;
+    Ok((link, report))
+}
+
+/// `export --format canvas --out DIR`: writes `DIR/board.canvas` and the
+/// images it names beside it; returns the canvas's path.
+pub fn export_canvas(data: &DataDir, link: &str, out: &Path) -> Result<std::path::PathBuf, CommandError> {
+    let parsed = parse_link(link)?;
+    let board = data.read_board(&parsed.board, random::replica())?;
+    let exported = board_canvas::export(&board);
+    let out_error = |path: &Path, e: std::io::Error| CommandError::File {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(out).map_err(|e| out_error(out, e))?;
+    let blobs = data.blobs();
+    for (relative, hash) in &exported.files {
+        // An image this peer has not received yet is left out (its node
+        // still names it).
+        let Ok(bytes) = blobs.get(hash) else { continue };
+        let target = out.join(relative);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| out_error(parent, e))?;
+        }
+        crate::storage::write_atomically(&target, &bytes, false)?;
+    }
+    let canvas = out.join("board.canvas");
+    crate::storage::write_atomically(&canvas, exported.json.as_bytes(), false)?;
+    Ok(canvas)
+}
+
 /// `show --json`: the board as JSON with a stable key order.
 pub fn show(data: &DataDir, link: &str) -> Result<Value, CommandError> {
     let link = parse_link(link)?;
@@ -192,6 +302,22 @@ pub fn board_json(link: &ShareLink, board: &Board) -> Value {
         "title": board.title(),
         "background": board.background().map(|c| c.to_string()),
         "cards": board.cards().iter().map(card_json).collect::<Vec<_>>(),
+        "edges": board.edges().iter().map(edge_json).collect::<Vec<_>>(),
+    })
+}
+
+/// An edge, in id order in `edges`; sides `null` when automatic.
+fn edge_json(edge: &Edge) -> Value {
+    json!({
+        "id": edge.id.to_string(),
+        "from": edge.from.card.to_string(),
+        "to": edge.to.card.to_string(),
+        "from_side": edge.from.side.map(|side| side.as_str()),
+        "to_side": edge.to.side.map(|side| side.as_str()),
+        "from_end": edge.from.end.as_str(),
+        "to_end": edge.to.end.as_str(),
+        "color": edge.color.as_ref().map(ToString::to_string),
+        "label": edge.label,
     })
 }
 
@@ -208,6 +334,9 @@ fn card_json(card: &Card) -> Value {
     let extra = match &card.content {
         Content::Note { text } => json!({ "text": text }),
         Content::Link { url, title } => json!({ "url": url, "title": title }),
+        Content::Group { label } => json!({ "label": label }),
+        Content::Board { link } => json!({ "link": link }),
+        Content::File { path } => json!({ "path": path }),
         Content::Image(image) => json!({
             "image": image.hash.to_hex(),
             "media_type": image.media_type,

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use board_model::Point;
+use board_model::{Point, Size};
 use clap::{Parser, Subcommand};
 use peer::commands;
 use peer::storage::DataDir;
@@ -136,6 +136,62 @@ enum Command {
         #[command(flatten)]
         data: Data,
     },
+    /// Draw an edge from one card to another; prints the edge's id.
+    Connect {
+        #[arg(long)]
+        board: String,
+        /// The card the edge starts at.
+        #[arg(long, value_name = "ID")]
+        from: String,
+        /// The card the edge points to.
+        #[arg(long, value_name = "ID")]
+        to: String,
+        #[arg(long, default_value = "")]
+        label: String,
+        #[command(flatten)]
+        data: Data,
+    },
+    /// Add a group (a labelled frame; the cards inside it belong to it);
+    /// prints its id.
+    AddGroup {
+        #[arg(long)]
+        board: String,
+        #[arg(long, default_value = "")]
+        label: String,
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        x: f64,
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        y: f64,
+        #[arg(long, default_value_t = 480.0)]
+        width: f64,
+        #[arg(long, default_value_t = 320.0)]
+        height: f64,
+        #[command(flatten)]
+        data: Data,
+    },
+    /// Make a new board from a JSON Canvas file (`.canvas`, with its
+    /// images beside it); prints the new board's link.
+    Import {
+        #[arg(long)]
+        file: PathBuf,
+        /// The new board's title (default: the file's name).
+        #[arg(long)]
+        title: Option<String>,
+        #[command(flatten)]
+        data: Data,
+    },
+    /// Write a board out: `--format canvas` writes `OUT/board.canvas` and
+    /// its images (JSON Canvas 1.0, as Obsidian reads it).
+    Export {
+        #[arg(long)]
+        board: String,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Canvas)]
+        format: ExportFormat,
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+        #[command(flatten)]
+        data: Data,
+    },
     /// Print the board.
     Show {
         #[arg(long)]
@@ -181,6 +237,12 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ExportFormat {
+    /// JSON Canvas 1.0: a folder with `board.canvas` and its images.
+    Canvas,
+}
+
 fn data_dir(data: &Data) -> Result<DataDir, commands::CommandError> {
     Ok(DataDir::open(data.data.clone().unwrap_or_else(DataDir::default_root))?)
 }
@@ -215,6 +277,39 @@ fn run(args: Args) -> Result<(), commands::CommandError> {
         }
         Command::Move { board, card, x, y, data } => {
             commands::move_card(&data_dir(&data)?, &board, &card, Point { x, y })?;
+        }
+        Command::Connect { board, from, to, label, data } => {
+            let id = commands::connect(&data_dir(&data)?, &board, &from, &to, &label, &author())?;
+            println!("{id}");
+        }
+        Command::AddGroup { board, label, x, y, width, height, data } => {
+            let size = Size { width, height };
+            let id = commands::add_group(&data_dir(&data)?, &board, &label, Point { x, y }, size, &author())?;
+            println!("{id}");
+        }
+        Command::Import { file, title, data } => {
+            let (link, report) =
+                commands::import_canvas(&data_dir(&data)?, &file, title.as_deref(), &author())?;
+            println!("{}", link.to_app_link());
+            eprintln!(
+                "imported {} cards and {} edges{}{}",
+                report.cards,
+                report.edges,
+                if report.skipped > 0 {
+                    format!("; left out {} unusable entries", report.skipped)
+                } else {
+                    String::new()
+                },
+                if report.missing_images.is_empty() {
+                    String::new()
+                } else {
+                    format!("; images not found beside the canvas: {}", report.missing_images.join(", "))
+                }
+            );
+        }
+        Command::Export { board, format: ExportFormat::Canvas, out, data } => {
+            let written = commands::export_canvas(&data_dir(&data)?, &board, &out)?;
+            eprintln!("wrote {}", written.display());
         }
         Command::Show { board, json, data } => {
             let value = commands::show(&data_dir(&data)?, &board)?;
@@ -283,8 +378,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, commands::CommandError> {
 fn print_human(value: &serde_json::Value) {
     println!("{}", value["title"].as_str().unwrap_or_default());
     for card in value["cards"].as_array().into_iter().flatten() {
-        let what =
-            card["text"].as_str().or(card["url"].as_str()).or(card["file_name"].as_str()).unwrap_or("");
+        let what = ["text", "url", "file_name", "label", "link", "path"]
+            .iter()
+            .find_map(|key| card[*key].as_str())
+            .unwrap_or("");
         println!(
             "  {} {:5} at ({}, {}) {}",
             card["id"].as_str().unwrap_or_default(),
@@ -292,6 +389,15 @@ fn print_human(value: &serde_json::Value) {
             card["x"],
             card["y"],
             what
+        );
+    }
+    for edge in value["edges"].as_array().into_iter().flatten() {
+        println!(
+            "  {} edge  {} → {} {}",
+            edge["id"].as_str().unwrap_or_default(),
+            edge["from"].as_str().unwrap_or_default(),
+            edge["to"].as_str().unwrap_or_default(),
+            edge["label"].as_str().unwrap_or_default()
         );
     }
 }

@@ -1,8 +1,11 @@
 //! Signaling load test (`cargo bench -p signaling --bench load`): starts
 //! `corkboard-signaling` as its own process pinned to one core, connects
 //! many WebSocket clients in rooms of five, then measures relay latency
-//! (client → server → client on loopback) and the server's memory. Prints a
-//! Markdown table. `LOAD_PEERS` and `LOAD_SAMPLES` change the sizes.
+//! (client → server → client on loopback) and the server's memory. Twice in
+//! one run: over plain `ws://`, then over `wss://` (the server's own TLS,
+//! `--tls-cert`/`--tls-key`, with a certificate made for the run), so the
+//! cost of TLS is a ratio. Prints a Markdown table. `LOAD_PEERS` and
+//! `LOAD_SAMPLES` change the sizes.
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -39,12 +42,99 @@ type Sink = futures_util::stream::SplitSink<
     Message,
 >;
 
+/// What one run measured.
+struct Figures {
+    health: String,
+    connect_time: Duration,
+    p50: Duration,
+    p99: Duration,
+    idle_rss: u64,
+    loaded_rss: u64,
+}
+
+/// A certificate for 127.0.0.1 made now, as the server's files, and a
+/// client configuration trusting only it.
+struct Tls {
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    client: Arc<rustls::ClientConfig>,
+}
+
+impl Tls {
+    fn make() -> Tls {
+        let certified =
+            rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("certificate");
+        let dir = std::env::temp_dir().join(format!("corkboard-load-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("TLS directory");
+        let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
+        std::fs::write(&cert, certified.cert.pem()).expect("write the certificate");
+        std::fs::write(&key, certified.signing_key.serialize_pem()).expect("write the key");
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(certified.cert.der().clone()).expect("trust the certificate");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Tls { cert, key, client: Arc::new(client) }
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let peers = env_usize("LOAD_PEERS", 10_000);
     let samples = env_usize("LOAD_SAMPLES", 5_000);
     let rooms = peers / ROOM_SIZE;
-    let port = 20_000 + (std::process::id() % 20_000) as u16;
+    let plain = measure(peers, samples, None).await;
+    let tls = Tls::make();
+    let sealed = measure(peers, samples, Some(&tls)).await;
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let per_peer = |f: &Figures| (f.loaded_rss.saturating_sub(f.idle_rss)) as f64 / peers as f64;
+    println!("### Signaling server under load\n");
+    println!(
+        "Server pinned to one core (`taskset -c 0`, one tokio worker); clients in the same machine's other core. \
+         The same load over `ws://` and then over `wss://` (the server's own TLS, rustls), in one run.\n"
+    );
+    println!("| what | ws:// | wss:// | wss / ws | target |\n|---|---:|---:|---:|---|");
+    println!(
+        "| peers connected and joined | {peers} in {rooms} rooms of {ROOM_SIZE} ({}) | ({}) | | 10,000 in 2,000 rooms |",
+        plain.health, sealed.health
+    );
+    println!(
+        "| time to connect and join them all | {:.1} s | {:.1} s | {:.2} | |",
+        plain.connect_time.as_secs_f64(),
+        sealed.connect_time.as_secs_f64(),
+        sealed.connect_time.as_secs_f64() / plain.connect_time.as_secs_f64()
+    );
+    println!(
+        "| relay latency p50 ({samples} signals) | {:.2} ms | {:.2} ms | {:.2} | |",
+        ms(plain.p50),
+        ms(sealed.p50),
+        ms(sealed.p50) / ms(plain.p50)
+    );
+    println!(
+        "| relay latency p99 | {:.2} ms | {:.2} ms | {:.2} | ≤ 20 ms |",
+        ms(plain.p99),
+        ms(sealed.p99),
+        ms(sealed.p99) / ms(plain.p99)
+    );
+    println!(
+        "| server memory: idle → loaded | {:.1} → {:.1} MiB ({:.1} KiB per peer) | {:.1} → {:.1} MiB ({:.1} KiB per peer) | {:.2} per peer | |",
+        mib(plain.idle_rss),
+        mib(plain.loaded_rss),
+        per_peer(&plain),
+        mib(sealed.idle_rss),
+        mib(sealed.loaded_rss),
+        per_peer(&sealed),
+        per_peer(&sealed) / per_peer(&plain)
+    );
+}
+
+/// One load run against a fresh server, over TLS when `tls` is given.
+async fn measure(peers: usize, samples: usize, tls: Option<&Tls>) -> Figures {
+    let port = 20_000 + (std::process::id() % 20_000) as u16 + u16::from(tls.is_some());
     let binary = env!("CARGO_BIN_EXE_corkboard-signaling");
     let mut command = if std::path::Path::new("/usr/bin/taskset").exists() {
         let mut c = Command::new("taskset");
@@ -53,8 +143,12 @@ async fn main() {
     } else {
         Command::new(binary)
     };
+    command.args(["--listen", &format!("127.0.0.1:{port}")]);
+    if let Some(tls) = tls {
+        command.arg("--tls-cert").arg(&tls.cert).arg("--tls-key").arg(&tls.key);
+    }
+    let connector = tls.map(|tls| tokio_tungstenite::Connector::Rustls(Arc::clone(&tls.client)));
     let mut server = command
-        .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("RUST_LOG", "warn")
         .env("TOKIO_WORKER_THREADS", "1")
         .stdout(Stdio::null())
@@ -63,7 +157,8 @@ async fn main() {
         .expect("start corkboard-signaling");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle_rss = rss_kib(server.id());
-    let url = format!("ws://127.0.0.1:{port}/ws");
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
+    let url = format!("{scheme}://127.0.0.1:{port}/ws");
 
     // Connect and join, 200 at a time.
     let (latency_tx, mut latency_rx) = mpsc::unbounded_channel::<Duration>();
@@ -74,9 +169,12 @@ async fn main() {
     for batch in (0..peers).collect::<Vec<_>>().chunks(200) {
         let mut joins = Vec::new();
         for &n in batch {
-            let url = url.clone();
+            let (url, connector) = (url.clone(), connector.clone());
             joins.push(tokio::spawn(async move {
-                let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
+                let (socket, _) =
+                    tokio_tungstenite::connect_async_tls_with_config(url, None, false, connector)
+                        .await
+                        .expect("connect");
                 let (mut sink, mut stream) = socket.split();
                 let join = json!({"type": "join", "room": room(n / ROOM_SIZE), "peer": format!("p{n}")});
                 sink.send(Message::Text(join.to_string().into())).await.expect("join");
@@ -113,7 +211,7 @@ async fn main() {
     }
     let connect_time = connect_start.elapsed();
     // Keep everyone alive past the server's idle timeout while we measure.
-    {
+    let keepalive = {
         let sinks = sinks.clone();
         tokio::spawn(async move {
             loop {
@@ -123,10 +221,10 @@ async fn main() {
                     let _ = sink.lock().await.send(Message::Text(ping.into())).await;
                 }
             }
-        });
-    }
+        })
+    };
     let loaded_rss = rss_kib(server.id());
-    let health = reqwest_health(port).await;
+    let health = reqwest_health(port, tls).await;
 
     // Relay latency: one signal at a time to a room mate, spread over the clients.
     let mut latencies = Vec::with_capacity(samples);
@@ -143,34 +241,30 @@ async fn main() {
     }
     latencies.sort();
     let percentile = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    // Every client goes before the next run (their sockets with them).
+    keepalive.abort();
+    drop(sinks);
     let _ = server.kill();
     let _ = server.wait();
-    println!("### Signaling server under load\n");
-    println!(
-        "Server pinned to one core (`taskset -c 0`, one tokio worker); clients in the same machine's other core.\n"
-    );
-    println!("| what | figure | target |\n|---|---:|---|");
-    println!(
-        "| peers connected and joined | {peers} in {rooms} rooms of {ROOM_SIZE} ({}) | 10,000 in 2,000 rooms |",
-        health
-    );
-    println!("| time to connect and join them all | {:.1} s | |", connect_time.as_secs_f64());
-    println!("| relay latency p50 ({samples} signals) | {:.2} ms | |", percentile(0.50).as_secs_f64() * 1e3);
-    println!("| relay latency p99 | {:.2} ms | ≤ 20 ms |", percentile(0.99).as_secs_f64() * 1e3);
-    println!(
-        "| server memory: idle → loaded | {:.1} MiB → {:.1} MiB ({:.1} KiB per peer) | |",
-        idle_rss as f64 / 1024.0,
-        loaded_rss as f64 / 1024.0,
-        (loaded_rss.saturating_sub(idle_rss)) as f64 / peers as f64
-    );
+    Figures { health, connect_time, p50: percentile(0.50), p99: percentile(0.99), idle_rss, loaded_rss }
 }
 
 /// The server's own count of what it holds, from `/healthz`.
-async fn reqwest_health(port: u16) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+async fn reqwest_health(port: u16, tls: Option<&Tls>) -> String {
+    let Ok(stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
         return "no healthz".into();
     };
+    let Some(tls) = tls else { return health_over(stream).await };
+    let connector = tokio_rustls::TlsConnector::from(Arc::clone(&tls.client));
+    let name = rustls::pki_types::ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
+    match connector.connect(name, stream).await {
+        Ok(stream) => health_over(stream).await,
+        Err(_) => "no healthz".into(),
+    }
+}
+
+async fn health_over(mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let request = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     if stream.write_all(request.as_bytes()).await.is_err() {
         return "no healthz".into();

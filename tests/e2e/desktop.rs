@@ -135,6 +135,9 @@ async fn desktop_browser_and_native_peer_share_a_board() -> Result<()> {
     // where: the browser user and the native peer in its people list, the
     // browser's cursor on its board.
     check::count(d, find::PERSON, 3).await?;
+    // …with how its node's packets reach each of them (all on this
+    // machine: directly, between host addresses).
+    check::count(d, r#"[data-testid="person"][data-path="direct"]"#, 2).await?;
     let board = check::element(b, find::BOARD).await?;
     action::click_at(b, &board, 900.0, 450.0).await?;
     check::element(d, r#"[data-testid="remote-cursor"]"#).await?;

@@ -15,6 +15,7 @@ mod live;
 mod native;
 mod networks;
 mod offline;
+mod package;
 mod reload;
 mod showcase;
 mod support;

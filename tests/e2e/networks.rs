@@ -155,6 +155,33 @@ async fn a_wrong_turn_secret_is_reported_not_a_silent_hang() -> Result<()> {
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_given_refused_turn_credentials_says_so() -> Result<()> {
+    let Some(mut lab) = lab("browser, wrong TURN secret")? else { return Ok(()) };
+    let turn = Turn::start(&lab, "the-real-secret")?;
+    let wan = lab.wan_ip();
+    // The signaling server signs with another secret: the TURN server
+    // refuses every credential it hands out (as it would expired ones).
+    let flags =
+        vec![format!("--turn-url=turn:{wan}:{}", turn.port), "--turn-secret=a-stale-secret".to_owned()];
+    let dist = harness::dist_dir()?;
+    let signaling = Signaling::start_in(Some(lab.wan()), &format!("{wan}:0"), Some(&dist), &flags)?;
+    let there = lab.peer(Site::Wan)?;
+    let native = NativePeer::new("badturn-browser-native")?.in_netns(&there);
+    let link = native.new_board("Refused relay")?;
+    let _serve = native.spawn_serve(&signaling.url(), &["--relay-only"])?;
+
+    let browser = Browser::start().await?;
+    let client = browser.client();
+    browser.open(&signaling.board_url(&link)?).await?;
+    let said = check::text_contains(client, find::TOAST, "refused this app's credentials").await;
+    if let Err(error) = said {
+        anyhow::bail!("{error}\n--- turn:\n{}", turn.log());
+    }
+    browser.shot("networks-browser-turn-refused").await?;
+    browser.close().await
+}
+
 /// A browser here and a native peer in a namespace with no route between
 /// them: they meet through TURN. With `udp_blocked`, the browser's side
 /// lets no UDP out, so it must reach the relay over TCP.

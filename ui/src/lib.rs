@@ -6,9 +6,11 @@
 
 mod app;
 mod dom;
+mod edge_geometry;
 pub mod engine;
 mod images;
 mod log;
+mod markdown;
 mod notify;
 pub mod platform;
 mod profile;

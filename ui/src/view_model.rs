@@ -3,7 +3,7 @@
 //! and the people, cursors and status around them. Nothing here knows the
 //! document; the engine fills these from the board's change events.
 
-use board_model::{Card, CardId, Color, Content, Kind};
+use board_model::{Card, CardId, Color, Content, EdgeId, End, Kind, Side};
 use leptos::prelude::*;
 
 /// One card as drawn.
@@ -18,7 +18,9 @@ pub struct CardView {
     /// CSS background colour, when the card has one.
     pub color: Option<String>,
     pub text: String,
+    /// A link's address, a pinned board's share link, a file card's path.
     pub url: String,
+    /// A link's title, a group's label.
     pub link_title: String,
     pub image: Option<ImageView>,
     pub selected: bool,
@@ -28,6 +30,23 @@ pub struct CardView {
     pub remote_selected: Option<String>,
     /// The colour of another person dragging this card right now.
     pub remote_drag: Option<String>,
+}
+
+/// One edge as drawn (its ends follow the two cards' signals).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EdgeView {
+    pub id: EdgeId,
+    pub from: CardId,
+    pub to: CardId,
+    pub from_side: Option<Side>,
+    pub to_side: Option<Side>,
+    pub from_end: End,
+    pub to_end: End,
+    /// CSS colour of the line, when it has one.
+    pub color: Option<String>,
+    pub label: String,
+    /// Changes when one of the cards' signals was made anew.
+    pub epoch: u64,
 }
 
 /// A card in the z-ordered list the board draws.
@@ -55,6 +74,9 @@ impl CardView {
         let (text, url, link_title, image) = match &card.content {
             Content::Note { text } => (text.clone(), String::new(), String::new(), None),
             Content::Link { url, title } => (String::new(), url.clone(), title.clone(), None),
+            Content::Group { label } => (String::new(), String::new(), label.clone(), None),
+            Content::Board { link } => (String::new(), link.clone(), String::new(), None),
+            Content::File { path } => (String::new(), path.clone(), String::new(), None),
             Content::Image(image) => (
                 String::new(),
                 String::new(),
@@ -211,6 +233,11 @@ impl Camera {
 pub struct BoardSignals {
     /// Every card, bottom to top, with its signal (so drawing a card needs no lookup).
     pub order: RwSignal<Vec<CardEntry>>,
+    /// Every edge whose two cards exist.
+    pub edges: RwSignal<Vec<EdgeView>>,
+    pub selected_edge: RwSignal<Option<EdgeId>>,
+    /// An edge being drawn: from which card's side, to which board point.
+    pub connecting: RwSignal<Option<(CardId, Side, board_model::Point)>>,
     pub title: RwSignal<String>,
     pub background: RwSignal<Option<String>>,
     pub status: RwSignal<Status>,
@@ -245,6 +272,9 @@ impl BoardSignals {
     pub fn new() -> BoardSignals {
         BoardSignals {
             order: RwSignal::new(Vec::new()),
+            edges: RwSignal::new(Vec::new()),
+            selected_edge: RwSignal::new(None),
+            connecting: RwSignal::new(None),
             title: RwSignal::new(String::new()),
             background: RwSignal::new(None),
             status: RwSignal::new(Status::Connecting),

@@ -94,6 +94,19 @@ pub(super) fn read_card(id: CardId, map: &LoroMap, z: usize) -> Option<Card> {
                 .unwrap_or_default(),
             title: bounded_field(map, "title", limits::MAX_LABEL_CHARS).unwrap_or_default(),
         },
+        Kind::Group => Content::Group {
+            label: bounded_field(map, "label", limits::MAX_LABEL_CHARS)
+                .filter(|label| card::check_label("group label", label).is_ok())
+                .unwrap_or_default(),
+        },
+        Kind::Board => Content::Board {
+            link: string_field(map, "link")
+                .filter(|link| card::check_board_link(link).is_ok())
+                .unwrap_or_default(),
+        },
+        Kind::File => Content::File {
+            path: string_field(map, "path").filter(|path| card::check_file_path(path).is_ok())?,
+        },
     };
     Some(Card {
         id,

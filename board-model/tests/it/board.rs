@@ -416,6 +416,7 @@ fn fields_a_peer_wrote_past_their_limits_are_read_within_them() {
                 assert_eq!(title.chars().count(), limits::MAX_LABEL_CHARS);
             }
             Content::Note { text } => assert_eq!(text.chars().count(), limits::MAX_NOTE_CHARS),
+            other => panic!("only notes, images and links were written: {other:?}"),
         }
     }
 }

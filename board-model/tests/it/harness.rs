@@ -6,7 +6,10 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use board_model::session::Event;
-use board_model::{Board, CardId, Color, Content, ImageRef, NewCard, Point, ReplicaId, Session, Size, blob};
+use board_model::{
+    Board, CardId, Color, Content, EdgeId, End, ImageRef, NewCard, NewEdge, Point, ReplicaId, Session, Side,
+    Size, blob,
+};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -29,6 +32,10 @@ struct Link {
 
 struct Network {
     rng: ChaCha8Rng,
+    /// Draws the edge and group operations, apart from `rng` so the card
+    /// operations a seed makes stay what they were (regression seeds keep
+    /// their story); `None` makes none.
+    extras: Option<ChaCha8Rng>,
     peers: Vec<Peer>,
     links: BTreeMap<(usize, usize), Link>,
     now: u64,
@@ -37,8 +44,9 @@ struct Network {
 }
 
 impl Network {
-    fn new(seed: u64, peer_count: usize, faults: Faults) -> Network {
+    fn new(seed: u64, peer_count: usize, faults: Faults, extras: bool) -> Network {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let extras = extras.then(|| ChaCha8Rng::seed_from_u64(seed ^ 0xed6e));
         let creator =
             Board::create(board_model::BoardId::from_random_bytes(rng.random()), "Harness", ReplicaId(1))
                 .expect("create");
@@ -53,7 +61,7 @@ impl Network {
             };
             peers.push(Peer::new(board));
         }
-        Network { rng, peers, links: BTreeMap::new(), now: 0, faults, log: Vec::new() }
+        Network { rng, extras, peers, links: BTreeMap::new(), now: 0, faults, log: Vec::new() }
     }
 
     fn connect(&mut self, a: usize, b: usize) {
@@ -277,6 +285,83 @@ impl Network {
             (_, _) => board.set_background(Color::parse("#fafafa").ok()),
         };
         self.peers[peer].board.take_changes();
+        self.extra_operation(peer);
+    }
+
+    /// Sometimes, an edge or group operation on `peer`'s board: edges drawn
+    /// between cards others may be deleting, relabelled, restyled,
+    /// deleted; groups made and moved with their members.
+    fn extra_operation(&mut self, peer: usize) {
+        let Some(rng) = self.extras.as_mut() else { return };
+        if !rng.random_bool(0.3) {
+            return;
+        }
+        let board = &mut self.peers[peer].board;
+        let cards = board.cards();
+        let edges = board.edges();
+        let choice = rng.random_range(0..100);
+        let pick_card =
+            |rng: &mut ChaCha8Rng| (!cards.is_empty()).then(|| cards[rng.random_range(0..cards.len())].id);
+        let pick_edge =
+            |rng: &mut ChaCha8Rng| (!edges.is_empty()).then(|| edges[rng.random_range(0..edges.len())].id);
+        let _ = match choice {
+            0..=39 => match (pick_card(rng), pick_card(rng)) {
+                (Some(from), Some(to)) => {
+                    let mut edge = NewEdge::between(EdgeId::from_random_bytes(rng.random()), from, to);
+                    edge.from.side = [None, Some(Side::Right), Some(Side::Top)][rng.random_range(0..3)];
+                    edge.label = ["", "leads to", "é🌍"][rng.random_range(0..3)].to_owned();
+                    board.add_edge(edge)
+                }
+                _ => Ok(()),
+            },
+            40..=54 => match pick_edge(rng) {
+                Some(id) => board.set_edge_label(id, ["because", "", "then"][rng.random_range(0..3)]),
+                None => Ok(()),
+            },
+            55..=64 => match pick_edge(rng) {
+                Some(id) => board.change_edge(
+                    id,
+                    &board_model::EdgeChange {
+                        from_end: Some(End::Arrow),
+                        color: Some(Color::parse("4").ok()),
+                        ..Default::default()
+                    },
+                ),
+                None => Ok(()),
+            },
+            65..=74 => match pick_edge(rng) {
+                Some(id) => board.delete_edges(&[id]),
+                None => Ok(()),
+            },
+            75..=84 => board.add_card(NewCard {
+                id: CardId::from_random_bytes(rng.random()),
+                position: Point {
+                    x: f64::from(rng.random_range(-600..0)),
+                    y: f64::from(rng.random_range(-600..0)),
+                },
+                size: Some(Size { width: 700.0, height: 700.0 }),
+                color: Color::parse("2").ok(),
+                content: Content::Group { label: "Group".into() },
+                created_by: format!("peer {peer}"),
+                created_at: 0,
+            }),
+            _ => match cards.iter().find(|card| matches!(card.content, Content::Group { .. })) {
+                Some(group) => {
+                    let (dx, dy) =
+                        (f64::from(rng.random_range(-50..50)), f64::from(rng.random_range(-50..50)));
+                    let mut moves =
+                        vec![(group.id, Point { x: group.position.x + dx, y: group.position.y + dy })];
+                    for member in board.members_of(group.id) {
+                        if let Some(card) = cards.iter().find(|card| card.id == member) {
+                            moves.push((member, Point { x: card.position.x + dx, y: card.position.y + dy }));
+                        }
+                    }
+                    board.move_cards(&moves)
+                }
+                None => Ok(()),
+            },
+        };
+        self.peers[peer].board.take_changes();
     }
 
     fn step(&mut self) {
@@ -336,9 +421,14 @@ impl Network {
 }
 
 fn run(seed: u64, steps: usize, faults: Faults) {
+    run_with(seed, steps, faults, true);
+}
+
+/// `extras`: edge and group operations too.
+fn run_with(seed: u64, steps: usize, faults: Faults, extras: bool) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
     let peer_count = rng.random_range(3..=5);
-    let mut network = Network::new(seed, peer_count, faults);
+    let mut network = Network::new(seed, peer_count, faults, extras);
     for a in 0..peer_count {
         for b in a + 1..peer_count {
             if rng.random_bool(0.6) {
@@ -365,6 +455,16 @@ fn run(seed: u64, steps: usize, faults: Faults) {
         panic!("seed {seed}: peers did not converge");
     }
     let cards = network.peers[0].board.cards();
+    // No edge shows without both of its cards, on any peer.
+    for peer in &network.peers {
+        let ids: std::collections::HashSet<CardId> = peer.board.cards().iter().map(|card| card.id).collect();
+        for edge in peer.board.edges() {
+            assert!(
+                ids.contains(&edge.from.card) && ids.contains(&edge.to.card),
+                "seed {seed}: a dangling edge"
+            );
+        }
+    }
     for card in &cards {
         if let Content::Note { text } = &card.content {
             for peer in &network.peers {
@@ -404,5 +504,5 @@ fn peers_converge_when_the_network_is_very_lossy() {
 /// Wants with no answer now stall out and are asked again.
 #[test]
 fn regression_seed_2006_a_lost_blob_want_is_asked_again() {
-    run(2006, 400, Faults { drop: 0.2, duplicate: 0.1, reorder: 0.2 });
+    run_with(2006, 400, Faults { drop: 0.2, duplicate: 0.1, reorder: 0.2 }, false);
 }

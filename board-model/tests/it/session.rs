@@ -293,12 +293,15 @@ fn relayed_presence_reaches_a_session_that_takes_it() {
         selection: vec![id(7)],
         dragging: vec![(id(7), Point { x: 5.0, y: 6.0 })],
     };
-    a.1.relay_presence(9, &rui, &state);
+    a.1.relay_presence(9, &rui, &state, Some(presence::Path::Relayed));
     a.1.relay_left(9);
     pump(&mut a, &mut b, 0);
     assert_eq!(
         events(&mut b.1),
-        vec![Event::RelayedPresence { peer: 9, identity: rui, state }, Event::RelayedLeft { peer: 9 }]
+        vec![
+            Event::RelayedPresence { peer: 9, identity: rui, state, path: Some(presence::Path::Relayed) },
+            Event::RelayedLeft { peer: 9 }
+        ]
     );
 }
 
@@ -306,7 +309,9 @@ fn relayed_presence_reaches_a_session_that_takes_it() {
 fn relayed_presence_is_refused_where_not_taken_and_checked_where_taken() {
     let someone = presence::Identity { name: "Someone".into(), color: "#000000".into() };
     for relay in [
-        |s: &mut Session, who: &presence::Identity| s.relay_presence(9, who, &presence::State::default()),
+        |s: &mut Session, who: &presence::Identity| {
+            s.relay_presence(9, who, &presence::State::default(), None)
+        },
         |s: &mut Session, _: &presence::Identity| s.relay_left(9),
     ] {
         let (mut a, mut b) = pair(new_board(1), Board::empty(ReplicaId(2)).unwrap());
@@ -330,8 +335,13 @@ fn relayed_presence_is_refused_where_not_taken_and_checked_where_taken() {
         [("red", (1.0, 1.0)), ("#ffffff", (f64::NAN, 1.0)), ("#ffffff", (1.0, f64::INFINITY))]
     {
         let (_, mut b) = relaying_pair();
-        let message =
-            Message::PeerPresence { peer: 9, name: "x".into(), color: color.into(), presence: wire(cursor) };
+        let message = Message::PeerPresence {
+            peer: 9,
+            name: "x".into(),
+            color: color.into(),
+            presence: wire(cursor),
+            path: None,
+        };
         let frame = message.encode(1 << 16).remove(0);
         assert!(
             matches!(b.1.receive(&frame, &mut b.0.board, &mut b.0.blobs, 0), Err(Error::Protocol(_))),

@@ -24,7 +24,7 @@ pub fn note(id: CardId, text: &str, x: f64, y: f64) -> NewCard {
 
 /// What a user sees: every card with its fields and note text, in z-order.
 pub fn rendered(board: &Board) -> String {
-    format!("{}|{:?}|{:?}", board.title(), board.background(), board.cards())
+    format!("{}|{:?}|{:?}|{:?}", board.title(), board.background(), board.cards(), board.edges())
 }
 
 use board_model::{Session, blob, presence, session};

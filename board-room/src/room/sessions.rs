@@ -9,7 +9,7 @@ use board_model::{Board, Session};
 use super::Room;
 use crate::io::{Cause, Event, Output};
 use crate::link::{Kind, Link, LinkId, Phase};
-use crate::{CONNECT_TIMEOUT_MS, EARLY_FRAMES};
+use crate::{CONNECT_TIMEOUT_MS, EARLY_FRAMES, Path};
 
 impl Room {
     pub(super) fn start_session(
@@ -164,8 +164,11 @@ impl Room {
                     // The node shows others this page's presence as its own.
                     Kind::Node => {}
                 },
-                SessionEvent::RelayedPresence { peer, identity, state } => {
+                SessionEvent::RelayedPresence { peer, identity, state, path } => {
                     self.people.seen(peer, identity, id, false, &mut self.events);
+                    if let Some(path) = path {
+                        self.people.path(peer, path, &mut self.events);
+                    }
                     self.people.presence(peer, state, now, &mut self.events);
                 }
                 SessionEvent::RelayedLeft { peer } => self.people.left_via(peer, id, &mut self.events),
@@ -208,9 +211,22 @@ impl Room {
         }
         if kind == Kind::Remote {
             self.people.seen(remote.peer, remote.identity.clone(), id, true, &mut self.events);
+            if let Some(path) = link.path {
+                self.people.path(remote.peer, path, &mut self.events);
+            }
         }
         self.relay_due = true;
         self.events.push_back(Event::LinkOpened { link: id, kind, remote });
+    }
+
+    /// The transport read how a remote link's packets travel.
+    pub(super) fn on_path_found(&mut self, id: LinkId, path: Path) {
+        let Some(link) = self.links.get_mut(&id).filter(|link| link.kind == Kind::Remote) else { return };
+        link.path = Some(path);
+        if let Some(peer) = link.replica {
+            self.people.path(peer, path, &mut self.events);
+            self.relay_due = true;
+        }
     }
 
     /// Shows every app link who else is here.

@@ -8,7 +8,7 @@ use board_model::session::{self, Session};
 use board_model::{Board, BoardId, CardId, Content, ImageRef, NewCard, Point, ReplicaId};
 use board_room::{
     CONNECT_TIMEOUT_MS, Cause, Config, Event, Fingerprints, Input, Kind, LinkId, MAX_CONNECTIONS, Output,
-    Room,
+    Path, Room,
 };
 
 fn share_link() -> ShareLink {
@@ -238,9 +238,10 @@ fn frames_before_the_session_exists_are_kept_and_read_once_it_does() {
 }
 
 /// The node's end of a local link and a remote peer's presence: the app is
-/// shown who else is here, and told when they leave.
+/// shown who else is here and how the node reaches them, and told when they
+/// leave.
 #[test]
-fn an_app_link_is_shown_the_remote_peers_and_their_departure() {
+fn an_app_link_is_shown_the_remote_peers_their_paths_and_their_departure() {
     let (mut node, mut remote) = (Side::empty(1), Side::empty(2));
     let app_link = LinkId::local(1);
     node.handle(Input::LocalLinkUp { link: app_link, kind: Kind::App }, 0);
@@ -270,14 +271,22 @@ fn an_app_link_is_shown_the_remote_peers_and_their_departure() {
     let cursor = presence::State { cursor: Some(Point { x: 3.0, y: 4.0 }), ..Default::default() };
     remote.room.set_presence(cursor.clone());
     let node_link = node.room.links().find(|(_, kind, _, _)| *kind == Kind::Remote).map(|(id, ..)| id);
-    pump(&mut node, node_link.expect("a remote link"), &mut remote, remote_link, 10);
+    let node_link_id = node_link.expect("a remote link");
+    pump(&mut node, node_link_id, &mut remote, remote_link, 10);
+    node.events();
+    node.handle(Input::PathFound { link: node_link_id, path: Path::Relayed }, 15);
+    assert!(
+        node.events().contains(&Event::PersonPath { peer: 2, path: Path::Relayed }),
+        "the node's own room reports the path"
+    );
     node.handle(Input::Tick, 20);
     exchange(&mut node, &mut app, 20);
     let relayed: Vec<session::Event> = std::iter::from_fn(|| app.poll_event()).collect();
     assert!(
         relayed.iter().any(|event| matches!(event,
-            session::Event::RelayedPresence { peer: 2, state, .. } if *state == cursor)),
-        "the app sees the remote's cursor: {relayed:?}"
+            session::Event::RelayedPresence { peer: 2, state, path: Some(Path::Relayed), .. }
+                if *state == cursor)),
+        "the app sees the remote's cursor and path: {relayed:?}"
     );
     // The remote goes: the app is told.
     if let Some(link) = node_link {

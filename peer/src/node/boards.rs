@@ -106,6 +106,7 @@ impl Served {
             Event::PersonJoined { .. }
             | Event::PersonLeft { .. }
             | Event::Presence { .. }
+            | Event::PersonPath { .. }
             | Event::BlobProgress { .. } => {}
         }
     }

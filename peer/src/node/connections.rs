@@ -123,6 +123,9 @@ impl Served {
                 };
                 *slot = Some(writer);
                 *seen = path;
+                if let Some(path) = path {
+                    self.handle(RoomInput::PathFound { link, path }, net);
+                }
                 let fingerprints = Fingerprints { local: local_fingerprint, remote: remote_fingerprint };
                 RoomInput::ChannelOpened { link, fingerprints: Some(fingerprints) }
             }

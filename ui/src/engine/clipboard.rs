@@ -19,6 +19,8 @@ struct ClipboardCards {
     cards: Vec<ClipboardCard>,
 }
 
+/// One card. `url` also carries a pinned board's link and a file card's
+/// path, `title` a group's label (the kind says which).
 #[derive(Serialize, Deserialize)]
 struct ClipboardCard {
     kind: String,
@@ -44,6 +46,9 @@ impl Engine {
                 let (text, url, title, image) = match &card.content {
                     Content::Note { text } => (text.clone(), String::new(), String::new(), None),
                     Content::Link { url, title } => (String::new(), url.clone(), title.clone(), None),
+                    Content::Group { label } => (String::new(), String::new(), label.clone(), None),
+                    Content::Board { link } => (String::new(), link.clone(), String::new(), None),
+                    Content::File { path } => (String::new(), path.clone(), String::new(), None),
                     Content::Image(i) => (
                         String::new(),
                         String::new(),
@@ -98,6 +103,9 @@ impl Engine {
             let content = match card.kind.as_str() {
                 "note" => Content::Note { text: card.text.clone() },
                 "link" => Content::Link { url: card.url.clone(), title: card.title.clone() },
+                "group" => Content::Group { label: card.title.clone() },
+                "board" => Content::Board { link: card.url.clone() },
+                "file" => Content::File { path: card.url.clone() },
                 "image" => {
                     let Some((hash, media_type, w, h, name)) = &card.image else { continue };
                     let Ok(hash) = Hash::from_hex(hash) else { continue };

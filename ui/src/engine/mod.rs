@@ -17,6 +17,7 @@
 #[cfg(test)]
 mod bench;
 mod clipboard;
+mod edges;
 mod edit;
 mod images;
 mod network;
@@ -56,6 +57,8 @@ pub struct Engine {
     signals: BoardSignals,
     profile: Profile,
     cards: HashMap<CardId, ArcRwSignal<CardView>>,
+    /// How often each card's signal was made anew (see `EdgeView::epoch`).
+    card_epochs: HashMap<CardId, u64>,
     selection: HashSet<CardId>,
     /// Positions of cards being dragged here, not yet committed.
     drag: Option<selection::Drag>,
@@ -211,6 +214,7 @@ pub async fn open(
         signals,
         profile,
         cards: HashMap::new(),
+        card_epochs: HashMap::new(),
         selection: HashSet::new(),
         drag: None,
         text_editing: None,

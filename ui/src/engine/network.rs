@@ -36,7 +36,6 @@ impl Engine {
             NetEvent::Writable(_) => self.flush_links(),
             NetEvent::Status => self.refresh_status(),
             NetEvent::Notice(message) => notify::error(&message),
-            NetEvent::Path { link, path } => self.link_path(link, path),
         }
     }
 
@@ -64,14 +63,11 @@ impl Engine {
     fn on_room_event(&mut self, event: Event) {
         match event {
             Event::BoardChanged { .. } => self.after_change(),
-            Event::LinkOpened { link, kind: Kind::Remote, remote } => self.link_opened(link, remote.peer),
             Event::LinkOpened { .. } => {}
-            Event::LinkClosed { link, kind, cause } => {
-                self.link_gone(link);
-                link_closed(kind, &cause);
-            }
+            Event::LinkClosed { kind, cause, .. } => link_closed(kind, &cause),
             Event::PersonJoined { peer, identity } => self.person_joined(peer, identity),
             Event::PersonLeft { peer } => self.person_left(peer),
+            Event::PersonPath { peer, path } => self.person_path(peer, path),
             Event::Presence { peer, state } => self.apply_remote_presence(peer, state),
             Event::BlobProgress { hash, received, total } => self.blob_progress(hash, received, total),
             Event::BlobReady { hash } => self.blob_received(hash),

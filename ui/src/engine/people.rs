@@ -9,7 +9,7 @@ use board_model::presence::{self, Identity};
 use board_model::{CardId, Point};
 use leptos::prelude::*;
 
-use board_room::{LinkId, Path};
+use board_room::Path;
 
 use super::Engine;
 use crate::view_model::{CardView, CursorView, Person};
@@ -21,10 +21,8 @@ pub(super) struct People {
     /// Cards others are dragging: (peer, position).
     drags: HashMap<CardId, (u64, Point)>,
     selections: BTreeMap<u64, HashSet<CardId>>,
-    /// How each open link's packets travel, as its transport said.
-    link_paths: HashMap<LinkId, Path>,
-    /// Whose link each open link is.
-    link_peers: HashMap<LinkId, u64>,
+    /// How this device's packets reach each person, as the room said.
+    paths: BTreeMap<u64, Path>,
 }
 
 impl People {
@@ -44,33 +42,10 @@ impl People {
 }
 
 impl Engine {
-    /// The transport read how a link's packets travel.
-    pub(super) fn link_path(&mut self, link: LinkId, path: Path) {
-        self.people.link_paths.insert(link, path);
-        if self.people.link_peers.contains_key(&link) {
-            self.refresh_people();
-        }
-    }
-
-    /// A link's remote said hello (its path may be known already).
-    pub(super) fn link_opened(&mut self, link: LinkId, peer: u64) {
-        self.people.link_peers.insert(link, peer);
+    /// How this device's packets reach a person.
+    pub(super) fn person_path(&mut self, peer: u64, path: Path) {
+        self.people.paths.insert(peer, path);
         self.refresh_people();
-    }
-
-    pub(super) fn link_gone(&mut self, link: LinkId) {
-        self.people.link_paths.remove(&link);
-        if self.people.link_peers.remove(&link).is_some() {
-            self.refresh_people();
-        }
-    }
-
-    fn path_to(&self, peer: u64) -> Option<Path> {
-        self.people
-            .link_peers
-            .iter()
-            .find(|(_, p)| **p == peer)
-            .and_then(|(link, _)| self.people.link_paths.get(link).copied())
     }
 
     pub(super) fn person_joined(&mut self, peer: u64, identity: Identity) {
@@ -83,6 +58,7 @@ impl Engine {
         self.people.identities.remove(&peer);
         self.apply_remote_presence(peer, presence::State::default());
         self.people.presence.remove(&peer);
+        self.people.paths.remove(&peer);
         self.refresh_people();
         self.refresh_cursors();
     }
@@ -177,7 +153,7 @@ impl Engine {
                 name: i.name.clone(),
                 color: i.color.clone(),
                 me: false,
-                path: self.path_to(*peer),
+                path: self.people.paths.get(peer).copied(),
             })
             .collect();
         others.sort_by(|a, b| a.name.cmp(&b.name));

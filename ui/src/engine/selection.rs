@@ -44,6 +44,10 @@ impl Engine {
     }
 
     pub fn set_selection(&mut self, new: HashSet<CardId>) {
+        // Cards and an edge are never selected together.
+        if !new.is_empty() && self.signals.selected_edge.get_untracked().is_some() {
+            self.signals.selected_edge.set(None);
+        }
         if new == self.selection {
             return;
         }
@@ -98,8 +102,10 @@ impl Engine {
             return;
         }
         let ids: Vec<CardId> = self.selection.iter().copied().collect();
+        // A group moves with the cards inside it.
+        let moving = self.with_group_members(&ids);
         let start: Vec<(CardId, Point)> =
-            ids.iter().filter_map(|id| self.board.card(*id).map(|c| (*id, c.position))).collect();
+            moving.iter().filter_map(|id| self.board.card(*id).map(|c| (*id, c.position))).collect();
         self.drag = Some(Drag { current: start.clone(), start });
         if !ids.is_empty() {
             self.bring_to_front(&ids);

@@ -339,7 +339,7 @@ fn changes_from_a_link_reach_the_view_and_the_view_reaches_the_link() {
 }
 
 #[test]
-fn people_relayed_by_a_node_are_listed_with_their_cursor_and_drags() {
+fn people_relayed_by_a_node_are_listed_with_their_path_cursor_and_drags() {
     let home = TestHome::new();
     let signals = BoardSignals::new();
     opened(&home, signals);
@@ -351,10 +351,12 @@ fn people_relayed_by_a_node_are_listed_with_their_cursor_and_drags() {
         selection: vec![dragged],
         dragging: vec![(dragged, Point { x: 500.0, y: 600.0 })],
     };
-    node.session.relay_presence(42, &identity("Bo Remote"), &state);
+    node.session.relay_presence(42, &identity("Bo Remote"), &state, Some(board_room::Path::Relayed));
     node.exchange(&home);
-    let names: Vec<String> = signals.people.get_untracked().iter().map(|p| p.name.clone()).collect();
+    let people = signals.people.get_untracked();
+    let names: Vec<String> = people.iter().map(|p| p.name.clone()).collect();
     assert_eq!(names, vec!["Ann Tester".to_owned(), "Bo Remote".to_owned()]);
+    assert_eq!(people[1].path, Some(board_room::Path::Relayed), "the node's path to them is shown");
     let cursors = signals.cursors.get_untracked();
     assert_eq!(cursors.len(), 1);
     assert_eq!((cursors[0].x, cursors[0].y, cursors[0].name.as_str()), (12.0, 34.0, "Bo Remote"));

@@ -22,6 +22,7 @@ impl Engine {
             order.push(CardEntry { id: card.id, signal });
         }
         self.signals.order.set(order);
+        self.refresh_edges();
         self.refresh_meta();
         self.refresh_undo();
     }
@@ -57,6 +58,7 @@ impl Engine {
             }
             None => {
                 self.cards.insert(id, ArcRwSignal::new(view));
+                *self.card_epochs.entry(id).or_default() += 1;
             }
         }
     }
@@ -84,6 +86,7 @@ impl Engine {
             return;
         }
         let mut order = false;
+        let mut edges = false;
         let mut refresh: Vec<CardId> = Vec::new();
         let mut blobs_changed = false;
         for change in &changes {
@@ -91,12 +94,14 @@ impl Engine {
                 match event {
                     Event::CardAdded(id) => {
                         order = true;
+                        edges = true;
                         refresh.push(*id);
                         blobs_changed = true;
                     }
                     Event::CardChanged { id, .. } | Event::TextChanged { id, .. } => refresh.push(*id),
                     Event::CardRemoved(id) => {
                         order = true;
+                        edges = true;
                         self.cards.remove(id);
                         if self.selection.remove(id) {
                             self.selection_changed();
@@ -104,6 +109,7 @@ impl Engine {
                     }
                     Event::OrderChanged => order = true,
                     Event::MetaChanged => self.refresh_meta(),
+                    Event::EdgeAdded(_) | Event::EdgeChanged(_) | Event::EdgeRemoved(_) => edges = true,
                 }
             }
         }
@@ -116,6 +122,9 @@ impl Engine {
         }
         if order {
             self.refresh_order();
+        }
+        if edges {
+            self.refresh_edges();
         }
         self.refresh_undo();
         self.request_save();

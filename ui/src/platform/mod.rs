@@ -123,8 +123,6 @@ pub enum NetEvent {
     Status,
     /// Something the user should know, in plain words.
     Notice(String),
-    /// How an open link's packets travel.
-    Path { link: LinkId, path: board_room::Path },
 }
 
 /// Where a transport sends what happens.

@@ -6,12 +6,13 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use board_key::link::ShareLink;
-use board_model::{CardId, Color};
+use board_model::{CardId, Color, Kind};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use super::card_view::CardElement;
+use super::edges::EdgesLayer;
 use super::gestures::Canvas;
 use super::keys::{add_files, ask_for_link, on_copy, on_key, paste_text};
 use super::menus::HelpOverlay;
@@ -127,10 +128,22 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
         )
     };
 
+    // Groups under the edges, the edges under every other card.
+    let is_group =
+        |entry: &crate::view_model::CardEntry| entry.signal.with_untracked(|c| c.kind == Kind::Group);
+    let groups = move || {
+        view! {
+            <For
+                each=move || signals.order.with(|order| order.iter().filter(|e| is_group(e)).cloned().collect::<Vec<_>>())
+                key=|entry| entry.id
+                children=move |entry| untrack(|| view! { <CardElement signal=entry.signal editing=editing/> })
+            />
+        }
+    };
     let cards = move || {
         view! {
             <For
-                each=move || signals.order.get()
+                each=move || signals.order.with(|order| order.iter().filter(|e| !is_group(e)).cloned().collect::<Vec<_>>())
                 key=|entry| entry.id
                 children=move |entry| untrack(|| view! { <CardElement signal=entry.signal editing=editing/> })
             />
@@ -178,6 +191,8 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
             >
                 <div class="grid" style=grid_style></div>
                 <div class="world" style=world_style>
+                    {groups}
+                    <EdgesLayer signals=signals/>
                     {cards}
                     {marquee_view}
                     <Cursors signals=signals/>
@@ -284,6 +299,9 @@ fn Cursors(signals: BoardSignals) -> impl IntoView {
 fn SelectionTools(signals: BoardSignals) -> impl IntoView {
     move || {
         let count = signals.selection_count.get();
+        if count == 0 && signals.selected_edge.get().is_some() {
+            return view! { <EdgeTools/> }.into_any();
+        }
         if count == 0 {
             return view! {
                 <span class="swatches" title="Board background" data-testid="backgrounds">
@@ -326,6 +344,39 @@ fn SelectionTools(signals: BoardSignals) -> impl IntoView {
             </button>
         }
         .into_any()
+    }
+}
+
+/// What can be done to the selected edge: its colour, its arrowheads, its
+/// label, deleting it.
+#[component]
+fn EdgeTools() -> impl IntoView {
+    view! {
+        <span class="swatches" data-testid="edge-colors">
+            <button class="swatch none" title="Default colour" data-testid="edge-color-none"
+                on:click=move |_| { engine::with(|e| e.set_selected_edge_color(None)); }></button>
+            {PRESETS
+                .iter()
+                .enumerate()
+                .map(|(i, (name, css))| {
+                    let preset = (i + 1) as u8;
+                    view! {
+                        <button class="swatch round" title=*name style=format!("background:{css}")
+                            data-testid=format!("edge-color-{preset}")
+                            on:click=move |_| { engine::with(|e| e.set_selected_edge_color(Some(Color::Preset(preset)))); }>
+                        </button>
+                    }
+                })
+                .collect_view()}
+        </span>
+        <button class="tool" title="Arrowhead at the start" data-testid="edge-start-end"
+            on:click=move |_| { engine::with(|e| e.toggle_selected_edge_end(true)); }>"◁ Start"</button>
+        <button class="tool" title="Arrowhead at the end" data-testid="edge-end-end"
+            on:click=move |_| { engine::with(|e| e.toggle_selected_edge_end(false)); }>"End ▷"</button>
+        <button class="tool" title="Label (double-click the edge)" data-testid="edge-label"
+            on:click=move |_| { if let Some(id) = engine::with(|e| e.selected_edge()).flatten() { super::keys::edit_edge_label(id); } }>"Label"</button>
+        <button class="tool danger" title="Delete (Del)" data-testid="delete-edge"
+            on:click=move |_| { engine::with(|e| e.delete_selected_edge()); }>"Delete edge"</button>
     }
 }
 

@@ -1,6 +1,8 @@
 //! One card on the board. Each card reads only its own signal, so moving or
 //! editing one card re-renders that card alone. Pointer gestures are handled
-//! by the board (event delegation); a card only handles its own text.
+//! by the board (event delegation); a card only handles its own text. A
+//! note shows its text as Markdown ([`crate::markdown`]) until it is edited;
+//! a group is a labelled frame, a pinned board shows the board it opens.
 
 use board_model::{CardId, Kind};
 use leptos::html;
@@ -62,11 +64,76 @@ pub fn CardElement(signal: ArcRwSignal<CardView>, editing: RwSignal<Option<CardI
         Kind::Note => view! { <NoteText signal=signal.clone() id=id editing=editing/> }.into_any(),
         Kind::Link => view! { <LinkBody signal=signal.clone()/> }.into_any(),
         Kind::Image => view! { <ImageBody signal=signal.clone()/> }.into_any(),
+        Kind::Group => view! { <GroupLabel signal=signal.clone()/> }.into_any(),
+        Kind::Board => view! { <PinnedBoard signal=signal.clone()/> }.into_any(),
+        Kind::File => view! { <FileBody signal=signal.clone()/> }.into_any(),
     };
+    let handles = (kind != Kind::Group).then(|| {
+        board_model::Side::ALL
+            .map(|side| {
+                view! {
+                    <div class=format!("connect-handle {}", side.as_str()) data-handle="connect"
+                        data-side=side.as_str() title="Drag to another card to connect" aria-hidden="true"></div>
+                }
+            })
+            .collect_view()
+    });
     view! {
         <div class=class style=style data-card-id=id.to_string() data-kind=kind.as_str()>
             {body}
+            {handles}
             <div class="resize-handle" data-handle="resize" aria-hidden="true"></div>
+        </div>
+    }
+}
+
+/// A group's label, on the frame's top edge (dragging it moves the group;
+/// double-clicking it renames).
+#[component]
+fn GroupLabel(signal: ArcRwSignal<CardView>) -> impl IntoView {
+    let label = Memo::new(move |_| signal.with(|c| c.link_title.clone()));
+    view! {
+        <div class="group-label" data-testid="group-label" title="Double-click to rename">
+            {move || { let label = label.get(); if label.is_empty() { "Group".to_owned() } else { label } }}
+        </div>
+    }
+}
+
+/// Another board pinned here: its title when this device has it, opened
+/// by a double-click.
+#[component]
+fn PinnedBoard(signal: ArcRwSignal<CardView>) -> impl IntoView {
+    let link = Memo::new(move |_| signal.with(|c| (c.url.clone(), c.link_title.clone())));
+    view! {
+        <div class="pinned-board">
+            <div class="pinned-icon" aria-hidden="true">
+                <svg width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round">
+                    <rect x="3" y="4" width="18" height="16" rx="2"/><path d="M7 9h5M7 13h8"/>
+                </svg>
+            </div>
+            <div class="link-text">
+                <div class="link-title">{move || { let (_, title) = link.get(); if title.is_empty() { "A pinned board".to_owned() } else { title } }}</div>
+                <div class="pinned-hint">"Double-click to open"</div>
+            </div>
+        </div>
+    }
+}
+
+/// A file a canvas named, by its path (Corkboard keeps it for the way back).
+#[component]
+fn FileBody(signal: ArcRwSignal<CardView>) -> impl IntoView {
+    let path = Memo::new(move |_| signal.with(|c| c.url.clone()));
+    view! {
+        <div class="link-body file-body">
+            <div class="link-icon" aria-hidden="true">
+                <svg width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round">
+                    <path d="M6 2h8l4 4v16H6z"/><path d="M14 2v4h4"/>
+                </svg>
+            </div>
+            <div class="link-text">
+                <div class="link-title">{move || path.get().rsplit('/').next().unwrap_or_default().to_owned()}</div>
+                <div class="pinned-hint">{move || path.get()}</div>
+            </div>
         </div>
     }
 }
@@ -99,7 +166,9 @@ fn NoteText(signal: ArcRwSignal<CardView>, id: CardId, editing: RwSignal<Option<
         area.set_value(&text);
         let _ = area.set_selection_range(shift(start), shift(end));
     });
+    let rendered = Memo::new(move |_| crate::markdown::to_html(&text.get()));
     view! {
+        <div class="note-md" data-testid="note-markdown" inner_html=move || rendered.get()></div>
         <textarea
             node_ref=node
             class="note-text"

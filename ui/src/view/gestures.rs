@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use board_model::{CardId, Content, Kind, Point, Size};
+use board_model::{CardId, Content, EdgeId, Kind, Point, Side, Size};
 use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -44,6 +44,11 @@ enum Gesture {
     Marquee {
         start: (f64, f64),
         base: HashSet<CardId>,
+    },
+    /// An edge being drawn from a card's side handle.
+    Connect {
+        from: CardId,
+        side: Side,
     },
 }
 
@@ -143,10 +148,22 @@ impl Canvas {
             return;
         }
         let card = target.closest("[data-card-id]").ok().flatten();
-        let card_id = card
+        let mut card_id = card
             .as_ref()
             .and_then(|c| c.get_attribute("data-card-id"))
             .and_then(|id| id.parse::<CardId>().ok());
+        // A group is taken by its label or its resize handle; inside, the
+        // board goes on (pan, marquee, double-click for a note).
+        let group = card.as_ref().is_some_and(|c| c.get_attribute("data-kind").as_deref() == Some("group"));
+        if group && target.closest(".group-label, [data-handle=resize]").ok().flatten().is_none() {
+            card_id = None;
+        }
+        let edge = target
+            .closest("[data-edge-id]")
+            .ok()
+            .flatten()
+            .and_then(|e| e.get_attribute("data-edge-id"))
+            .and_then(|id| id.parse::<EdgeId>().ok());
         // Typing in a note being edited: leave the pointer to the text.
         if target.closest(".card.editing textarea").ok().flatten().is_some() {
             return;
@@ -156,8 +173,20 @@ impl Canvas {
         let screen = self.to_screen(ev.client_x() as f64, ev.client_y() as f64);
         let board_point = self.to_board(ev.client_x() as f64, ev.client_y() as f64);
         let camera = self.signals.camera.get_untracked();
+        let handle_side = target
+            .closest("[data-handle=connect]")
+            .ok()
+            .flatten()
+            .and_then(|h| h.get_attribute("data-side"))
+            .and_then(|side| Side::parse(&side));
         let next = if ev.button() == 1 {
             Gesture::Pan { start: screen, camera }
+        } else if let Some(id) = edge.filter(|_| card_id.is_none()) {
+            engine::with(|e| e.select_edge(Some(id)));
+            Gesture::Idle
+        } else if let (Some(from), Some(side)) = (card_id, handle_side) {
+            self.signals.connecting.set(Some((from, side, board_point)));
+            Gesture::Connect { from, side }
         } else if let Some(id) = card_id {
             if target.closest("[data-handle=resize]").ok().flatten().is_some() {
                 resize_gesture(id, screen)
@@ -177,7 +206,10 @@ impl Canvas {
                 engine::with(|e| e.selection().into_iter().collect()).unwrap_or_default();
             Gesture::Marquee { start: (board_point.x, board_point.y), base }
         } else {
-            engine::with(|e| e.select_only(None));
+            engine::with(|e| {
+                e.select_only(None);
+                e.select_edge(None);
+            });
             Gesture::Pan { start: screen, camera }
         };
         if let Some(board) = self.board_ref.get_untracked() {
@@ -230,6 +262,7 @@ impl Canvas {
                 let (id, size) = (*id, Size { width, height });
                 engine::with(|e| e.preview_size(id, size));
             }
+            Gesture::Connect { from, side } => signals.connecting.set(Some((*from, *side, point))),
             Gesture::Marquee { start, base } => {
                 let (x0, y0, x1, y1) = (start.0, start.1, point.x, point.y);
                 marquee.set(Some((x0.min(x1), y0.min(y1), (x1 - x0).abs(), (y1 - y0).abs())));
@@ -259,6 +292,18 @@ impl Canvas {
                 }
             }
             Gesture::Marquee { .. } => self.marquee.set(None),
+            Gesture::Connect { from, side } => {
+                self.signals.connecting.set(None);
+                // The card under the pointer (capture sends the release to the board).
+                let to = dom::document()
+                    .and_then(|d| d.element_from_point(ev.client_x() as f32, ev.client_y() as f32))
+                    .and_then(|under| under.closest("[data-card-id]").ok().flatten())
+                    .and_then(|card| card.get_attribute("data-card-id"))
+                    .and_then(|id| id.parse::<CardId>().ok());
+                if let Some(to) = to.filter(|to| *to != from) {
+                    engine::with(|e| e.connect(from, Some(side), to));
+                }
+            }
             _ => {}
         }
     }
@@ -284,7 +329,22 @@ impl Canvas {
             return;
         }
         let point = self.to_board(ev.client_x() as f64, ev.client_y() as f64);
-        match target.closest("[data-card-id]").ok().flatten() {
+        let edge = target
+            .closest("[data-edge-id]")
+            .ok()
+            .flatten()
+            .and_then(|e| e.get_attribute("data-edge-id"))
+            .and_then(|id| id.parse::<EdgeId>().ok());
+        let card = target.closest("[data-card-id]").ok().flatten();
+        if let (Some(id), None) = (edge, card.as_ref()) {
+            super::keys::edit_edge_label(id);
+            return;
+        }
+        // Inside a group, off its label: a new note there.
+        let in_group_body =
+            card.as_ref().is_some_and(|c| c.get_attribute("data-kind").as_deref() == Some("group"))
+                && target.closest(".group-label").ok().flatten().is_none();
+        match card.filter(|_| !in_group_body) {
             None => {
                 engine::with(|e| e.add_note(point, ""));
             }
@@ -296,6 +356,8 @@ impl Canvas {
                 match card.get_attribute("data-kind").as_deref() {
                     Some("note") => self.signals.focus_request.set(Some(id)),
                     Some("link") => super::keys::edit_link(id),
+                    Some("group") => super::keys::edit_group_label(id),
+                    Some("board") => open_pinned_board(id),
                     _ => {}
                 }
             }
@@ -385,5 +447,16 @@ fn blur_active() {
         && let Ok(element) = active.dyn_into::<web_sys::HtmlElement>()
     {
         let _ = element.blur();
+    }
+}
+
+/// Opens the board a pinned-board card holds (its link is this app's own
+/// kind of address: the board opens in place).
+fn open_pinned_board(id: CardId) {
+    let Some(card) = engine::with(|e| e.board().card(id)).flatten() else { return };
+    let Content::Board { link } = card.content else { return };
+    match board_key::link::ShareLink::parse(&link) {
+        Ok(link) => dom::set_hash(&link.fragment()),
+        Err(error) => crate::notify::error(&format!("This pinned board's link can't be opened: {error}")),
     }
 }

@@ -2,7 +2,7 @@
 //! action, copy/cut/paste of cards, text, links and images, files dropped
 //! or chosen, and the small prompts for links.
 
-use board_model::{CardId, Color, Kind, Point};
+use board_model::{CardId, Color, EdgeId, Kind, Point};
 use leptos::prelude::*;
 
 use super::gestures::Canvas;
@@ -36,15 +36,25 @@ pub fn on_key(ev: &web_sys::KeyboardEvent, canvas: Canvas, help: RwSignal<bool>)
         (true, "d" | "D") => {
             engine::with(|e| e.duplicate_selection());
         }
+        (true, "g" | "G") => {
+            engine::with(|e| e.group_selection());
+        }
         (true, "=" | "+") => canvas.zoom_by(1.25),
         (true, "-") => canvas.zoom_by(1.0 / 1.25),
         (true, "0") => canvas.zoom_to(1.0),
         (false, "Delete" | "Backspace") => {
-            engine::with(|e| e.delete_selection());
+            engine::with(|e| {
+                if !e.delete_selected_edge() {
+                    e.delete_selection();
+                }
+            });
         }
         (false, "Escape") => {
             help.set(false);
-            engine::with(|e| e.select_only(None));
+            engine::with(|e| {
+                e.select_only(None);
+                e.select_edge(None);
+            });
         }
         (false, "n" | "N") => {
             let at = canvas.view_center();
@@ -142,6 +152,23 @@ pub fn edit_link(id: CardId) {
         return;
     };
     engine::with(|e| e.set_link(id, new_url.trim(), new_title.trim()));
+}
+
+/// Asks for an edge's new label.
+pub fn edit_edge_label(id: EdgeId) {
+    let Some(window) = dom::window() else { return };
+    let Some(label) = engine::with(|e| e.edge_label(id)).flatten() else { return };
+    let Ok(Some(new_label)) = window.prompt_with_message_and_default("Edge label", &label) else { return };
+    engine::with(|e| e.set_edge_label(id, new_label.trim()));
+}
+
+/// Asks for a group's new label.
+pub fn edit_group_label(id: CardId) {
+    let Some(window) = dom::window() else { return };
+    let Some(card) = engine::with(|e| e.board().card(id)).flatten() else { return };
+    let board_model::Content::Group { label } = card.content else { return };
+    let Ok(Some(new_label)) = window.prompt_with_message_and_default("Group name", &label) else { return };
+    engine::with(|e| e.set_group_label(id, new_label.trim()));
 }
 
 /// Reads dropped, pasted or chosen files; images become cards, fanned out

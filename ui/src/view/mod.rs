@@ -5,6 +5,7 @@
 
 pub mod board_page;
 pub mod card_view;
+pub mod edges;
 pub mod gestures;
 pub mod home;
 pub mod keys;

@@ -235,10 +235,10 @@ fn attach_channel(shared: &Rc<Shared>, link: LinkId, channel: RtcDataChannel) {
                 let fingerprints = fingerprints(&stats);
                 let path = path(&stats);
                 if let Some(shared) = weak.upgrade() {
-                    shared.emit(NetEvent::Room(Input::ChannelOpened { link, fingerprints }));
                     if let Some(path) = path {
-                        shared.emit(NetEvent::Path { link, path });
+                        shared.emit(NetEvent::Room(Input::PathFound { link, path }));
                     }
+                    shared.emit(NetEvent::Room(Input::ChannelOpened { link, fingerprints }));
                 }
             });
         }

@@ -1,0 +1,205 @@
+//! Edges and groups as the user works with them: drawing an edge from a
+//! card's side to another card, selecting an edge to restyle, relabel or
+//! delete it, making a group around the selection; and the edge list the
+//! view draws, rebuilt when edges or their cards come and go (an edge
+//! follows its cards' signals while anyone drags them).
+
+use std::collections::HashSet;
+
+use board_model::{CardId, Color, Content, EdgeChange, EdgeId, End, Kind, NewEdge, Point, Side, Size};
+use leptos::prelude::*;
+
+use super::Engine;
+use crate::platform::random_bytes;
+use crate::view_model::{EdgeView, css_colour};
+
+/// Room left around the selection by a group made around it.
+const GROUP_MARGIN: f64 = 40.0;
+
+impl Engine {
+    /// Rebuilds the drawn edge list from the board.
+    pub(super) fn refresh_edges(&mut self) {
+        let edges: Vec<EdgeView> = self
+            .board
+            .edges()
+            .into_iter()
+            .map(|edge| EdgeView {
+                id: edge.id,
+                from: edge.from.card,
+                to: edge.to.card,
+                from_side: edge.from.side,
+                to_side: edge.to.side,
+                from_end: edge.from.end,
+                to_end: edge.to.end,
+                color: edge.color.as_ref().map(edge_colour),
+                label: edge.label,
+                epoch: self.card_epoch(edge.from.card) + self.card_epoch(edge.to.card),
+            })
+            .collect();
+        if self.signals.edges.with_untracked(|old| *old != edges) {
+            self.signals.edges.set(edges);
+        }
+        if let Some(selected) = self.signals.selected_edge.get_untracked()
+            && self.board.edge(selected).is_none()
+        {
+            self.signals.selected_edge.set(None);
+        }
+    }
+
+    /// How many times a card's signal was made anew (an undone delete):
+    /// edges drawn from the old signal are drawn again.
+    fn card_epoch(&self, id: CardId) -> u64 {
+        self.card_epochs.get(&id).copied().unwrap_or(0)
+    }
+
+    /// Draws an edge from `from`'s `side` to `to` (the side facing `from`).
+    pub fn connect(&mut self, from: CardId, side: Option<Side>, to: CardId) -> Option<EdgeId> {
+        if !self.writable() || from == to {
+            return None;
+        }
+        let mut edge =
+            NewEdge::between(EdgeId::from_random_bytes(random_bytes(&*self.platform.clock)), from, to);
+        edge.from.side = side;
+        edge.created_by = self.profile.name.clone();
+        edge.created_at = self.now() as i64;
+        let id = edge.id;
+        let result = self.board.add_edge(edge);
+        let ok = result.is_ok();
+        self.report(result);
+        self.after_change();
+        ok.then(|| {
+            self.select_edge(Some(id));
+            id
+        })
+    }
+
+    /// Selects an edge (and no card), or none.
+    pub fn select_edge(&mut self, id: Option<EdgeId>) {
+        if id.is_some() {
+            self.select_only(None);
+        }
+        if self.signals.selected_edge.get_untracked() != id {
+            self.signals.selected_edge.set(id);
+        }
+    }
+
+    pub fn selected_edge(&self) -> Option<EdgeId> {
+        self.signals.selected_edge.get_untracked()
+    }
+
+    pub fn delete_selected_edge(&mut self) -> bool {
+        let Some(id) = self.selected_edge() else { return false };
+        if !self.writable() {
+            return true;
+        }
+        let result = self.board.delete_edges(&[id]);
+        self.report(result);
+        self.after_change();
+        true
+    }
+
+    pub fn set_selected_edge_color(&mut self, color: Option<Color>) {
+        let Some(id) = self.selected_edge().filter(|_| self.writable()) else { return };
+        let result = self.board.set_edge_color(&[id], color);
+        self.report(result);
+        self.after_change();
+    }
+
+    /// Turns the arrowhead at one end of the selected edge on or off.
+    pub fn toggle_selected_edge_end(&mut self, at_start: bool) {
+        let Some(id) = self.selected_edge().filter(|_| self.writable()) else { return };
+        let Some(edge) = self.board.edge(id) else { return };
+        let flip = |end: End| if end == End::Arrow { End::None } else { End::Arrow };
+        let change = if at_start {
+            EdgeChange { from_end: Some(flip(edge.from.end)), ..EdgeChange::default() }
+        } else {
+            EdgeChange { to_end: Some(flip(edge.to.end)), ..EdgeChange::default() }
+        };
+        let result = self.board.change_edge(id, &change);
+        self.report(result);
+        self.after_change();
+    }
+
+    pub fn set_edge_label(&mut self, id: EdgeId, label: &str) {
+        if !self.writable() {
+            return;
+        }
+        let result = self.board.set_edge_label(id, label);
+        self.report(result);
+        self.after_change();
+    }
+
+    /// The label of an edge, as the board holds it.
+    pub fn edge_label(&self, id: EdgeId) -> Option<String> {
+        self.board.edge(id).map(|edge| edge.label)
+    }
+
+    /// A group framing the selected cards (or an empty one in the middle of
+    /// the view); selected. One undo step.
+    pub fn group_selection(&mut self) -> Option<CardId> {
+        if !self.writable() {
+            return None;
+        }
+        let cards: Vec<_> = self.selection.iter().filter_map(|id| self.board.card(*id)).collect();
+        let (at, size) = if cards.is_empty() {
+            let size = Kind::Group.default_size();
+            let center = self.view_center();
+            (Point { x: center.x - size.width / 2.0, y: center.y - size.height / 2.0 }, size)
+        } else {
+            let left = cards.iter().map(|c| c.position.x).fold(f64::INFINITY, f64::min) - GROUP_MARGIN;
+            let top = cards.iter().map(|c| c.position.y).fold(f64::INFINITY, f64::min) - GROUP_MARGIN;
+            let right = cards.iter().map(|c| c.position.x + c.size.width).fold(f64::NEG_INFINITY, f64::max)
+                + GROUP_MARGIN;
+            let bottom = cards.iter().map(|c| c.position.y + c.size.height).fold(f64::NEG_INFINITY, f64::max)
+                + GROUP_MARGIN;
+            (Point { x: left, y: top }, Size { width: right - left, height: bottom - top })
+        };
+        let card = self.new_card(Content::Group { label: String::new() }, at, Some(size));
+        let id = card.id;
+        let result = self.board.add_card(card);
+        let ok = result.is_ok();
+        self.report(result);
+        self.after_change();
+        ok.then(|| {
+            self.select_only(Some(id));
+            id
+        })
+    }
+
+    pub fn set_group_label(&mut self, id: CardId, label: &str) {
+        if !self.writable() {
+            return;
+        }
+        let result = self.board.set_group_label(id, label);
+        self.report(result);
+        self.after_change();
+    }
+
+    /// The cards a drag of `ids` moves: them, and every card inside a
+    /// group among them.
+    pub(super) fn with_group_members(&self, ids: &[CardId]) -> Vec<CardId> {
+        let mut all: Vec<CardId> = ids.to_vec();
+        let mut seen: HashSet<CardId> = ids.iter().copied().collect();
+        for id in ids {
+            if self.board.card(*id).is_some_and(|card| card.kind() == Kind::Group) {
+                for member in self.board.members_of(*id) {
+                    if seen.insert(member) {
+                        all.push(member);
+                    }
+                }
+            }
+        }
+        all
+    }
+}
+
+/// An edge's colour as drawn: the presets a little stronger than as card
+/// backgrounds, so a thin line stays visible.
+fn edge_colour(color: &Color) -> String {
+    match color {
+        Color::Preset(n) => ["#e5484d", "#f2893f", "#d9b500", "#3aa757", "#1aa6c1", "#8e5bd9"]
+            [(*n as usize).clamp(1, 6) - 1]
+            .to_owned(),
+        other => css_colour(other),
+    }
+}

@@ -1,0 +1,80 @@
+//! The edges layer: one SVG over the groups and under the other cards,
+//! each edge reading only its two cards' signals (so it follows them during
+//! anyone's drag, this user's or a peer's) and drawn with a stroke of the
+//! same width at every zoom; and the edge being drawn from a card's handle.
+
+use board_model::End;
+use leptos::prelude::*;
+
+use crate::edge_geometry::{self, EdgeShape, Rect};
+use crate::engine;
+use crate::view_model::{BoardSignals, CardView, EdgeView};
+
+fn rect(view: &CardView) -> Rect {
+    Rect { x: view.x, y: view.y, w: view.w, h: view.h }
+}
+
+#[component]
+pub fn EdgesLayer(signals: BoardSignals) -> impl IntoView {
+    let connecting = move || {
+        let (from, side, to) = signals.connecting.get()?;
+        let card = engine::card_signal(from)?;
+        let shape = card.with(|view| edge_geometry::to_point(rect(view), side, to));
+        Some(view! {
+            <g class="edge connecting" data-testid="edge-preview">
+                <path class="edge-line" d=shape.d.clone()></path>
+                {shape.arrows.into_iter().map(|points| view! { <polygon class="edge-arrow" points=points></polygon> }).collect_view()}
+            </g>
+        })
+    };
+    view! {
+        <svg class="edges" aria-hidden="true">
+            <For
+                each=move || signals.edges.get()
+                key=|edge| edge.clone()
+                children=move |edge| view! { <EdgeElement edge=edge signals=signals/> }
+            />
+            {connecting}
+        </svg>
+    }
+}
+
+#[component]
+fn EdgeElement(edge: EdgeView, signals: BoardSignals) -> impl IntoView {
+    let (Some(from), Some(to)) = (engine::card_signal(edge.from), engine::card_signal(edge.to)) else {
+        return ().into_any();
+    };
+    let id = edge.id;
+    let selected = Memo::new(move |_| signals.selected_edge.get() == Some(id));
+    let (from_side, to_side, from_end, to_end) = (edge.from_side, edge.to_side, edge.from_end, edge.to_end);
+    let shape: Memo<EdgeShape> = Memo::new(move |_| {
+        let (a, b) = (from.with(rect), to.with(rect));
+        edge_geometry::shape(a, from_side, from_end, b, to_side, to_end)
+    });
+    let style = edge.color.as_ref().map(|color| format!("--edge:{color}"));
+    let label = (!edge.label.is_empty()).then(|| {
+        let text = edge.label.clone();
+        view! {
+            <text class="edge-label" data-edge-id=id.to_string() text-anchor="middle" dominant-baseline="middle"
+                x=move || shape.with(|s| s.middle.x) y=move || shape.with(|s| s.middle.y)>{text}</text>
+        }
+    });
+    let ends = format!("{}-{}", end_name(from_end), end_name(to_end));
+    view! {
+        <g class="edge" class:selected=move || selected.get() style=style data-edge-id=id.to_string()
+            data-from=edge.from.to_string() data-to=edge.to.to_string() data-ends=ends
+            data-label=edge.label.clone()>
+            <path class="edge-hit" data-edge-id=id.to_string() d=move || shape.with(|s| s.d.clone())></path>
+            <path class="edge-line" d=move || shape.with(|s| s.d.clone())></path>
+            {move || shape.with(|s| s.arrows.clone()).into_iter()
+                .map(|points| view! { <polygon class="edge-arrow" points=points></polygon> })
+                .collect_view()}
+            {label}
+        </g>
+    }
+    .into_any()
+}
+
+fn end_name(end: End) -> &'static str {
+    end.as_str()
+}
