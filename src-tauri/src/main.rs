@@ -8,12 +8,14 @@
 //! - [`menu`]: the native menu;
 //! - [`link`]: share links in their several forms;
 //! - [`navigation`]: the window never leaves the app;
+//! - [`rendering`]: WebKit draws on machines without a GPU;
 //! - [`state`]: what the app holds while it runs.
 
 mod commands;
 mod link;
 mod menu;
 mod navigation;
+mod rendering;
 mod startup;
 mod state;
 
@@ -26,6 +28,7 @@ fn context() -> tauri::Context {
 }
 
 fn main() -> std::process::ExitCode {
+    rendering::restart_without_dmabuf_if_no_gpu();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
             tracing_subscriber::EnvFilter::new(

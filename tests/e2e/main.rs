@@ -12,6 +12,7 @@ mod desktop;
 mod home;
 mod images;
 mod live;
+mod map;
 mod native;
 mod networks;
 mod offline;

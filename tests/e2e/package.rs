@@ -13,7 +13,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, ensure};
 use corkboard_e2e::check;
-use corkboard_e2e::desktop::{IMPORT, Xvfb};
+use corkboard_e2e::desktop::{IMPORT, XDOTOOL, Xvfb};
 use corkboard_e2e::harness::{self, NativePeer, Process, Signaling};
 
 /// Where the package puts the app.
@@ -136,7 +136,8 @@ async fn the_installed_package_opens_corkboard_links() -> Result<()> {
         .env("NO_AT_BRIDGE", "1")
         .env_remove("WAYLAND_DISPLAY")
         .env("CORKBOARD_DATA_DIR", &data)
-        .env("CORKBOARD_SIGNAL", signaling.url());
+        .env("CORKBOARD_SIGNAL", signaling.url())
+        .env_remove("WEBKIT_DISABLE_DMABUF_RENDERER");
     // xdg-open waits for the app it starts; both die with the group.
     let mut opener = Process::spawn_logged("xdg-open", command, &dir.join("app.log"), true)?;
 
@@ -154,6 +155,34 @@ async fn the_installed_package_opens_corkboard_links() -> Result<()> {
     }
     let apps = installed_app_processes(&data);
     ensure!(!apps.is_empty(), "the board was opened, but not by {INSTALLED_APP}");
+    // The page shows the board: its window is named after it.
+    let display = xvfb.display();
+    check::eventually("the installed app's window named after the board", || {
+        let display = display.clone();
+        async move {
+            let found = Command::new(XDOTOOL)
+                .args(["search", "--onlyvisible", "--name", "^Installed — Corkboard$"])
+                .env("DISPLAY", &display)
+                .output()
+                .context("cannot run xdotool")?;
+            ensure!(
+                found.status.success() && !found.stdout.is_empty(),
+                "no such window yet: {}",
+                String::from_utf8_lossy(&found.stderr)
+            );
+            Ok(())
+        }
+    })
+    .await?;
+    // This machine has no GPU: the app turned WebKit's DMA-BUF renderer
+    // off itself (else its window stays blank; see the screenshot).
+    if !Path::new("/dev/dri").exists() {
+        let environ = std::fs::read(format!("/proc/{}/environ", apps[0])).unwrap_or_default();
+        ensure!(
+            environ.split(|b| *b == 0).any(|var| var == b"WEBKIT_DISABLE_DMABUF_RENDERER=1"),
+            "the app runs with WebKit's DMA-BUF renderer on a machine without a GPU (a blank window)"
+        );
+    }
     if let Some(shots) = std::env::var_os(harness::SHOTS_ENV).filter(|dir| !dir.is_empty()) {
         let shot = PathBuf::from(shots).join("installed-app.png");
         let grabbed = Command::new(IMPORT)

@@ -1,0 +1,120 @@
+//! A board as a map of ideas, live between two browsers and a native peer:
+//! edges and groups made by `corkboard-peer` show in the browsers, a
+//! Markdown note shows formatted, an edge drawn from a card's handle in one
+//! browser reaches the other and the native peer, edges follow a card
+//! another person moves, a deleted edge goes everywhere, and `Ctrl+G`
+//! groups the selection.
+
+use anyhow::{Context, Result, ensure};
+use corkboard_e2e::harness::{Browser, NativePeer, Signaling};
+use corkboard_e2e::{action, check, find};
+use fantoccini::key::Key;
+use serde_json::Value;
+
+use crate::support;
+
+fn edges(shown: &Value) -> Vec<Value> {
+    shown["edges"].as_array().cloned().unwrap_or_default()
+}
+
+fn edge_between(from: &str, to: &str) -> String {
+    format!(r#"[data-edge-id][data-from="{from}"][data-to="{to}"]"#)
+}
+
+/// The drawn curve of an edge (its `d`), as the page has it now.
+async fn curve(client: &fantoccini::Client, selector: &str) -> Result<String> {
+    let line = check::element(client, &format!("{selector} .edge-line")).await?;
+    line.attr("d").await?.context("an edge line without a path")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edges_groups_and_markdown_work_live_between_browsers_and_a_native_peer() -> Result<()> {
+    let signaling = Signaling::start()?;
+    let native = NativePeer::new("map-native")?;
+    let link = native.new_board("Map")?;
+    let plan = native.add_note(&link, "# Plan\n\n- [ ] tickets\n- [x] dates\n\n**soon**", 60.0, 60.0)?;
+    let book = native.add_note(&link, "Book", 500.0, 60.0)?;
+    let hotel = native.add_note(&link, "Hotel", 900.0, 60.0)?;
+    let then =
+        native.run_ok(&["connect", "--board", &link, "--from", &plan, "--to", &book, "--label", "then"])?;
+    let trip = native.run_ok(&[
+        "add-group",
+        "--board",
+        &link,
+        "--label",
+        "Trip",
+        "--x",
+        "20",
+        "--y",
+        "20",
+        "--width",
+        "760",
+        "--height",
+        "260",
+    ])?;
+    let _serve = native.spawn_serve(&signaling.url(), &[])?;
+
+    let (alice, bob) = (Browser::start().await?, Browser::start().await?);
+    let (a, b) = (alice.client(), bob.client());
+    alice.open(&signaling.board_url(&link)?).await?;
+    bob.open(&signaling.board_url(&link)?).await?;
+
+    // What the native peer made, drawn in both browsers.
+    for client in [a, b] {
+        let edge = check::element(client, &edge_between(&plan, &book)).await?;
+        ensure!(edge.attr("data-edge-id").await?.as_deref() == Some(then.as_str()), "the edge's id");
+        check::text_contains(client, &format!("{} .edge-label", edge_between(&plan, &book)), "then").await?;
+        check::text_contains(client, &format!(r#"[data-card-id="{trip}"][data-kind="group"]"#), "Trip")
+            .await?;
+        check::text_contains(client, &format!("{} h1", find::card(&plan)), "Plan").await?;
+        check::count(client, &format!("{} input[type=checkbox]", find::card(&plan)), 2).await?;
+        check::text_contains(client, &format!("{} strong", find::card(&plan)), "soon").await?;
+    }
+    alice.shot("map-from-the-native-peer").await?;
+
+    // Alice draws an edge from Book's right-hand handle to Hotel.
+    let book_card = check::element(a, &find::card(&book)).await?;
+    let (_, _, width, height) = book_card.rectangle().await?;
+    action::drag(a, &book_card, (width, height / 2.0), (400.0 - width + 60.0, 0.0)).await?;
+    check::element(a, &edge_between(&book, &hotel)).await?;
+    check::element(b, &edge_between(&book, &hotel)).await?;
+    check::native(&native, &link, "the native peer has the drawn edge", |shown| {
+        edges(shown).iter().any(|e| e["from"] == book.as_str() && e["to"] == hotel.as_str())
+    })
+    .await?;
+
+    // Bob moves Plan: Alice's edge from Plan follows it.
+    let before = curve(a, &edge_between(&plan, &book)).await?;
+    action::drag_by(b, &find::card(&plan), (110.0, 130.0), (0.0, 90.0)).await?;
+    check::on_page(a, "the edge follows the card Bob moved", || async {
+        let now = curve(a, &edge_between(&plan, &book)).await?;
+        ensure!(now != before, "the edge is still drawn at {now}");
+        Ok(())
+    })
+    .await?;
+
+    // Alice selects the labelled edge and deletes it: gone everywhere.
+    action::click(a, &format!("{} .edge-label", edge_between(&plan, &book))).await?;
+    check::element(a, r#"[data-testid="delete-edge"]"#).await?;
+    action::press(a, Key::Delete).await?;
+    check::absent(b, &edge_between(&plan, &book)).await?;
+    check::native(&native, &link, "the native peer lost the deleted edge", |shown| {
+        !edges(shown).iter().any(|e| e["id"] == then.as_str())
+    })
+    .await?;
+
+    // Bob groups Hotel with Ctrl+G.
+    action::click_at(b, &check::element(b, &find::card(&hotel)).await?, 100.0, 120.0).await?;
+    action::chord(b, &[Key::Control], 'g').await?;
+    check::count(a, r#"[data-card-id][data-kind="group"]"#, 2).await?;
+    check::native(&native, &link, "the native peer has the new group", |shown| {
+        shown["cards"]
+            .as_array()
+            .is_some_and(|cards| cards.iter().filter(|c| c["kind"] == "group").count() == 2)
+    })
+    .await?;
+    support::click_empty(a, 1100.0, 600.0).await?;
+    alice.shot("map-edited-live").await?;
+    alice.close().await?;
+    bob.close().await
+}
