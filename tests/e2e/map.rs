@@ -2,8 +2,8 @@
 //! edges and groups made by `corkboard-peer` show in the browsers, a
 //! Markdown note shows formatted, an edge drawn from a card's handle in one
 //! browser reaches the other and the native peer, edges follow a card
-//! another person moves, a deleted edge goes everywhere, and `Ctrl+G`
-//! groups the selection.
+//! another person moves, a deleted edge goes everywhere, `Ctrl+G` groups
+//! the selection, and `Ctrl+F` finds text in notes and edge labels.
 
 use anyhow::{Context, Result, ensure};
 use corkboard_e2e::harness::{Browser, NativePeer, Signaling};
@@ -115,6 +115,24 @@ async fn edges_groups_and_markdown_work_live_between_browsers_and_a_native_peer(
     .await?;
     support::click_empty(a, 1100.0, 600.0).await?;
     alice.shot("map-edited-live").await?;
+
+    // Find: Ctrl+F, a word in a note and in an edge's label; Enter goes on.
+    let label = native
+        .run_ok(&["connect", "--board", &link, "--from", &hotel, "--to", &plan, "--label", "Booked"])?;
+    check::element(a, &format!(r#"[data-edge-id="{label}"]"#)).await?;
+    action::chord(a, &[Key::Control], 'f').await?;
+    check::focused(a, r#"[data-testid="find-input"]"#).await?;
+    action::type_text(a, "book").await?;
+    // In reading order: the edge (its cards' frame starts at Plan's left
+    // edge, on Hotel's line), then the Book note.
+    check::text_contains(a, r#"[data-testid="find-count"]"#, "1 of 2").await?;
+    check::element(a, &format!(r#"g[data-edge-id="{label}"].selected"#)).await?;
+    action::press(a, Key::Enter).await?;
+    check::text_contains(a, r#"[data-testid="find-count"]"#, "2 of 2").await?;
+    check::element(a, &format!("{}.selected", find::card(&book))).await?;
+    alice.shot("map-find").await?;
+    action::press(a, Key::Escape).await?;
+    check::absent(a, r#"[data-testid="find"]:not(.hidden)"#).await?;
     alice.close().await?;
     bob.close().await
 }

@@ -19,6 +19,7 @@ mod bench;
 mod clipboard;
 mod edges;
 mod edit;
+mod find;
 mod images;
 mod network;
 mod people;
@@ -45,6 +46,7 @@ use crate::profile::Profile;
 use crate::view_model::{BoardSignals, CardView};
 
 pub use edit::NewImage;
+pub use find::Found;
 
 pub struct Engine {
     platform: Platform,

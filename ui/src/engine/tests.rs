@@ -440,3 +440,66 @@ fn an_image_a_peer_says_is_svg_is_shown_as_what_its_bytes_are() {
     assert!(src.contains("application/octet-stream") && !src.contains("svg"), "shown as {src}");
     close();
 }
+
+#[test]
+fn edges_are_drawn_while_both_cards_exist_and_find_takes_the_user_to_matches() {
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    let (one, two, three) = (
+        CardId::from_random_bytes([1; 16]),
+        CardId::from_random_bytes([2; 16]),
+        CardId::from_random_bytes([3; 16]),
+    );
+    let edge = with(|e| e.connect(one, Some(board_model::Side::Right), two)).flatten().expect("an edge");
+    assert_eq!(signals.edges.get_untracked().len(), 1);
+    assert_eq!(signals.selected_edge.get_untracked(), Some(edge), "a new edge is selected");
+    with(|e| e.set_edge_label(edge, "leads to three"));
+    with(|e| {
+        e.select_only(Some(two));
+        e.delete_selection();
+    });
+    assert!(signals.edges.get_untracked().is_empty(), "an edge without its card is not drawn");
+    assert_eq!(signals.selected_edge.get_untracked(), None);
+    with(|e| e.undo());
+    let edges = signals.edges.get_untracked();
+    assert_eq!(edges.len(), 1, "undoing the delete brings the edge back");
+    assert!(edges[0].epoch > 0, "drawn again from the card's new signal");
+    // Find: notes and edge labels, in reading order (the edge between
+    // cards 1 and 2 starts left of card 3, on the same line).
+    let found = with(|e| e.find("THREE")).expect("open");
+    let kinds: Vec<super::Found> = found.iter().map(|(found, _)| *found).collect();
+    assert_eq!(kinds, vec![super::Found::Edge(edge), super::Found::Card(three)]);
+    assert!(with(|e| e.find("  ")).expect("open").is_empty());
+    close();
+}
+
+#[test]
+fn a_group_moves_with_the_cards_inside_it_in_one_step() {
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    let (one, two) = (CardId::from_random_bytes([1; 16]), CardId::from_random_bytes([2; 16]));
+    let group = with(|e| {
+        e.select_only(Some(one));
+        e.toggle_selected(two);
+        e.group_selection()
+    })
+    .flatten()
+    .expect("a group");
+    let members = with(|e| e.board.members_of(group)).expect("open");
+    assert_eq!(members.len(), 2, "the group frames the selection: {members:?}");
+    let before = with(|e| e.board.card(one).map(|c| c.position)).flatten().expect("card");
+    with(|e| {
+        e.select_only(Some(group));
+        e.begin_drag();
+        e.drag_by(30.0, 40.0, Point { x: 0.0, y: 0.0 });
+        e.end_drag();
+    });
+    let after = with(|e| e.board.card(one).map(|c| c.position)).flatten().expect("card");
+    assert_eq!(after, Point { x: before.x + 30.0, y: before.y + 40.0 });
+    with(|e| e.undo());
+    let undone = with(|e| e.board.card(one).map(|c| c.position)).flatten().expect("card");
+    assert_eq!(undone, before, "one undo step puts the group and its cards back");
+    close();
+}

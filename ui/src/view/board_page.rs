@@ -13,6 +13,7 @@ use wasm_bindgen::prelude::*;
 
 use super::card_view::CardElement;
 use super::edges::EdgesLayer;
+use super::find_bar::FindBar;
 use super::gestures::Canvas;
 use super::keys::{add_files, ask_for_link, on_copy, on_key, paste_text};
 use super::menus::HelpOverlay;
@@ -104,7 +105,8 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
         }
     };
 
-    listen_to_the_page(canvas, help);
+    let find = RwSignal::new(false);
+    listen_to_the_page(canvas, help, find);
 
     let world_style = move || {
         let camera = signals.camera.get();
@@ -207,6 +209,7 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
                         <a href="#" on:click=move |ev| { ev.prevent_default(); dom::set_hash(""); }>"Back to your boards"</a>
                     </div>
                 })}
+                {move || signals.refused.with(Option::is_none).then(|| view! { <FindBar canvas=canvas open=find/> })}
                 {move || signals.read_only.get().map(|why| view! {
                     <div class="read-only-banner" role="status" data-testid="read-only">{why}</div>
                 })}
@@ -381,9 +384,9 @@ fn EdgeTools() -> impl IntoView {
 }
 
 /// Keyboard shortcuts, resizes and the clipboard, for the whole page while the board is open.
-fn listen_to_the_page(canvas: Canvas, help: RwSignal<bool>) {
+fn listen_to_the_page(canvas: Canvas, help: RwSignal<bool>, find: RwSignal<bool>) {
     let keydown = window_event_listener(leptos::ev::keydown, move |ev| {
-        on_key(&ev, canvas, help);
+        on_key(&ev, canvas, help, find);
     });
     let resize = window_event_listener(leptos::ev::resize, move |_| {
         canvas.measure();

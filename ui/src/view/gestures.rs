@@ -409,12 +409,17 @@ impl Canvas {
     }
 
     pub fn zoom_to_fit(self) {
-        let Some((x0, y0, x1, y1)) = engine::with(|e| e.bounds()).flatten() else {
+        let Some(bounds) = engine::with(|e| e.bounds()).flatten() else {
             self.signals.camera.set(Camera::default());
             return;
         };
+        self.zoom_to_rect(bounds, 64.0);
+    }
+
+    /// Pans and zooms (never past 100%) so the board rectangle
+    /// `(x0, y0, x1, y1)` fills the view inside `padding` pixels.
+    pub fn zoom_to_rect(self, (x0, y0, x1, y1): (f64, f64, f64, f64), padding: f64) {
         let (w, h) = self.measure();
-        let padding = 64.0;
         let zoom = ((w - 2.0 * padding) / (x1 - x0).max(1.0))
             .min((h - 2.0 * padding) / (y1 - y0).max(1.0))
             .clamp(MIN_ZOOM, 1.0);

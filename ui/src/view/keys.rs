@@ -12,12 +12,18 @@ use crate::images;
 use crate::notify;
 
 /// A key pressed anywhere on the page while the board is open.
-pub fn on_key(ev: &web_sys::KeyboardEvent, canvas: Canvas, help: RwSignal<bool>) {
+pub fn on_key(ev: &web_sys::KeyboardEvent, canvas: Canvas, help: RwSignal<bool>, find: RwSignal<bool>) {
     let signals = canvas.signals;
+    let command = ev.ctrl_key() || ev.meta_key();
+    // Find works from anywhere, a note being edited included.
+    if command && matches!(ev.key().as_str(), "f" | "F") {
+        find.set(true);
+        ev.prevent_default();
+        return;
+    }
     if dom::focus_is_in_text_field() || ev.default_prevented() {
         return;
     }
-    let command = ev.ctrl_key() || ev.meta_key();
     let key = ev.key();
     let mut handled = true;
     match (command, key.as_str()) {
@@ -51,6 +57,7 @@ pub fn on_key(ev: &web_sys::KeyboardEvent, canvas: Canvas, help: RwSignal<bool>)
         }
         (false, "Escape") => {
             help.set(false);
+            find.set(false);
             engine::with(|e| {
                 e.select_only(None);
                 e.select_edge(None);

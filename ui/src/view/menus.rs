@@ -132,7 +132,7 @@ pub fn ProfileMenu(open: RwSignal<bool>) -> impl IntoView {
 
 #[component]
 pub fn HelpOverlay(help: RwSignal<bool>) -> impl IntoView {
-    let rows: [(&str, &str); 20] = [
+    let rows: [(&str, &str); 24] = [
         ("Double-click empty space", "New note there"),
         ("N", "New note in the middle"),
         ("Double-click a note / Enter", "Edit its text"),
@@ -144,6 +144,10 @@ pub fn HelpOverlay(help: RwSignal<bool>) -> impl IntoView {
         ("Delete / Backspace", "Delete the selection"),
         ("Arrows (Shift: ×10)", "Nudge the selection"),
         ("Ctrl+D", "Duplicate"),
+        ("Drag from a card's side dot", "Draw an arrow to another card"),
+        ("Click an arrow / double-click it", "Select it (Delete removes it) / label it"),
+        ("Ctrl+G", "Group the selection (drag the group by its label)"),
+        ("Ctrl+F (Enter, Shift+Enter)", "Find on board (next, previous)"),
         ("Ctrl+C / X / V", "Copy, cut, paste (cards, images, text, links)"),
         ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo your own changes"),
         ("1 – 6, 0", "Colour the selection, or clear it"),
