@@ -1,4 +1,5 @@
-//! A board as a map of ideas, live between two browsers and a native peer:
+//! A board as a map of ideas, live between two browsers and a native peer
+//! (one `[data-edge-id]` element per edge, its label `[data-label-of]`):
 //! edges and groups made by `corkboard-peer` show in the browsers, a
 //! Markdown note shows formatted, an edge drawn from a card's handle in one
 //! browser reaches the other and the native peer, edges follow a card
@@ -62,8 +63,9 @@ async fn edges_groups_and_markdown_work_live_between_browsers_and_a_native_peer(
     // What the native peer made, drawn in both browsers.
     for client in [a, b] {
         let edge = check::element(client, &edge_between(&plan, &book)).await?;
+        check::count(client, "[data-edge-id]", 1).await?;
         ensure!(edge.attr("data-edge-id").await?.as_deref() == Some(then.as_str()), "the edge's id");
-        check::text_contains(client, &format!("{} .edge-label", edge_between(&plan, &book)), "then").await?;
+        check::text_contains(client, &format!(r#"[data-label-of="{then}"]"#), "then").await?;
         check::text_contains(client, &format!(r#"[data-card-id="{trip}"][data-kind="group"]"#), "Trip")
             .await?;
         check::text_contains(client, &format!("{} h1", find::card(&plan)), "Plan").await?;
@@ -94,7 +96,7 @@ async fn edges_groups_and_markdown_work_live_between_browsers_and_a_native_peer(
     .await?;
 
     // Alice selects the labelled edge and deletes it: gone everywhere.
-    action::click(a, &format!("{} .edge-label", edge_between(&plan, &book))).await?;
+    action::click(a, &format!(r#"[data-label-of="{then}"]"#)).await?;
     check::element(a, r#"[data-testid="delete-edge"]"#).await?;
     action::press(a, Key::Delete).await?;
     check::absent(b, &edge_between(&plan, &book)).await?;
@@ -126,7 +128,7 @@ async fn edges_groups_and_markdown_work_live_between_browsers_and_a_native_peer(
     // In reading order: the edge (its cards' frame starts at Plan's left
     // edge, on Hotel's line), then the Book note.
     check::text_contains(a, r#"[data-testid="find-count"]"#, "1 of 2").await?;
-    check::element(a, &format!(r#"g[data-edge-id="{label}"].selected"#)).await?;
+    check::element(a, &format!(r#"[data-edge-id="{label}"].selected"#)).await?;
     action::press(a, Key::Enter).await?;
     check::text_contains(a, r#"[data-testid="find-count"]"#, "2 of 2").await?;
     check::element(a, &format!("{}.selected", find::card(&book))).await?;

@@ -12,7 +12,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use super::card_view::CardElement;
-use super::edges::EdgesLayer;
+use super::edges::{EdgeLabelsLayer, EdgesLayer};
 use super::find_bar::FindBar;
 use super::gestures::Canvas;
 use super::keys::{add_files, ask_for_link, on_copy, on_key, paste_text};
@@ -196,6 +196,7 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
                     {groups}
                     <EdgesLayer signals=signals/>
                     {cards}
+                    <EdgeLabelsLayer signals=signals/>
                     {marquee_view}
                     <Cursors signals=signals/>
                 </div>

@@ -52,25 +52,52 @@ fn EdgeElement(edge: EdgeView, signals: BoardSignals) -> impl IntoView {
         edge_geometry::shape(a, from_side, from_end, b, to_side, to_end)
     });
     let style = edge.color.as_ref().map(|color| format!("--edge:{color}"));
-    let label = (!edge.label.is_empty()).then(|| {
-        let text = edge.label.clone();
-        view! {
-            <text class="edge-label" data-edge-id=id.to_string() text-anchor="middle" dominant-baseline="middle"
-                x=move || shape.with(|s| s.middle.x) y=move || shape.with(|s| s.middle.y)>{text}</text>
-        }
-    });
     let ends = format!("{}-{}", end_name(from_end), end_name(to_end));
     view! {
         <g class="edge" class:selected=move || selected.get() style=style data-edge-id=id.to_string()
             data-from=edge.from.to_string() data-to=edge.to.to_string() data-ends=ends
             data-label=edge.label.clone()>
-            <path class="edge-hit" data-edge-id=id.to_string() d=move || shape.with(|s| s.d.clone())></path>
+            <path class="edge-hit" d=move || shape.with(|s| s.d.clone())></path>
             <path class="edge-line" d=move || shape.with(|s| s.d.clone())></path>
             {move || shape.with(|s| s.arrows.clone()).into_iter()
                 .map(|points| view! { <polygon class="edge-arrow" points=points></polygon> })
                 .collect_view()}
-            {label}
         </g>
+    }
+    .into_any()
+}
+
+/// Edge labels, in a layer over the cards (an edge runs under the cards it
+/// passes, its label stays readable). `data-label-of` names the edge.
+#[component]
+pub fn EdgeLabelsLayer(signals: BoardSignals) -> impl IntoView {
+    view! {
+        <svg class="edges edge-labels" aria-hidden="true">
+            <For
+                each=move || signals.edges.with(|edges| edges.iter().filter(|e| !e.label.is_empty()).cloned().collect::<Vec<_>>())
+                key=|edge| edge.clone()
+                children=move |edge| view! { <EdgeLabel edge=edge signals=signals/> }
+            />
+        </svg>
+    }
+}
+
+#[component]
+fn EdgeLabel(edge: EdgeView, signals: BoardSignals) -> impl IntoView {
+    let (Some(from), Some(to)) = (engine::card_signal(edge.from), engine::card_signal(edge.to)) else {
+        return ().into_any();
+    };
+    let id = edge.id;
+    let selected = Memo::new(move |_| signals.selected_edge.get() == Some(id));
+    let (from_side, to_side, from_end, to_end) = (edge.from_side, edge.to_side, edge.from_end, edge.to_end);
+    let middle = Memo::new(move |_| {
+        let (a, b) = (from.with(rect), to.with(rect));
+        edge_geometry::shape(a, from_side, from_end, b, to_side, to_end).middle
+    });
+    view! {
+        <text class="edge-label" class:selected=move || selected.get() data-label-of=id.to_string()
+            text-anchor="middle" dominant-baseline="middle"
+            x=move || middle.get().x y=move || middle.get().y>{edge.label.clone()}</text>
     }
     .into_any()
 }

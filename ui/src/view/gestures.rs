@@ -159,10 +159,10 @@ impl Canvas {
             card_id = None;
         }
         let edge = target
-            .closest("[data-edge-id]")
+            .closest("[data-edge-id], [data-label-of]")
             .ok()
             .flatten()
-            .and_then(|e| e.get_attribute("data-edge-id"))
+            .and_then(|e| e.get_attribute("data-edge-id").or_else(|| e.get_attribute("data-label-of")))
             .and_then(|id| id.parse::<EdgeId>().ok());
         // Typing in a note being edited: leave the pointer to the text.
         if target.closest(".card.editing textarea").ok().flatten().is_some() {
@@ -330,10 +330,10 @@ impl Canvas {
         }
         let point = self.to_board(ev.client_x() as f64, ev.client_y() as f64);
         let edge = target
-            .closest("[data-edge-id]")
+            .closest("[data-edge-id], [data-label-of]")
             .ok()
             .flatten()
-            .and_then(|e| e.get_attribute("data-edge-id"))
+            .and_then(|e| e.get_attribute("data-edge-id").or_else(|| e.get_attribute("data-label-of")))
             .and_then(|id| id.parse::<EdgeId>().ok());
         let card = target.closest("[data-card-id]").ok().flatten();
         if let (Some(id), None) = (edge, card.as_ref()) {
