@@ -138,3 +138,34 @@ async fn edges_groups_and_markdown_work_live_between_browsers_and_a_native_peer(
     alice.close().await?;
     bob.close().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_obsidian_canvas_picked_in_the_browser_comes_onto_the_board_for_everyone() -> Result<()> {
+    let signaling = Signaling::start()?;
+    let native = NativePeer::new("canvas-native")?;
+    let link = native.new_board("Imported here")?;
+    let _serve = native.spawn_serve(&signaling.url(), &[])?;
+    let browser = Browser::start().await?;
+    let client = browser.client();
+    browser.open(&signaling.board_url(&link)?).await?;
+    check::element(client, find::BOARD_SAVED).await?;
+    let canvas = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../board-canvas/tests/fixtures/obsidian.canvas");
+    support::choose_file(client, &canvas).await?;
+    // 8 nodes (the image's file is not in a single .canvas: a file card
+    // keeping its path), 4 edges, 2 groups, the Markdown note formatted.
+    check::count(client, find::CARD, 8).await?;
+    check::count(client, "[data-edge-id]", 4).await?;
+    check::count(client, r#"[data-card-id][data-kind="group"]"#, 2).await?;
+    check::text_contains(client, "[data-card-id] h1", "Goals").await?;
+    check::text_contains(client, "[data-label-of]", "what to bring").await?;
+    support::toast(client, "Imported 8 cards and 4 edges").await?;
+    check::native(&native, &link, "the native peer has the imported canvas", |shown| {
+        edges(shown).len() == 4 && shown["cards"].as_array().is_some_and(|cards| cards.len() == 8)
+    })
+    .await?;
+    action::click(client, r#"[data-testid="zoom-fit"]"#).await?;
+    action::press(client, Key::Escape).await?;
+    browser.shot("map-imported-canvas").await?;
+    browser.close().await
+}

@@ -203,3 +203,74 @@ fn edge_colour(color: &Color) -> String {
         other => css_colour(other),
     }
 }
+
+impl Engine {
+    /// Adds a JSON Canvas file's nodes and edges to this board, centred on
+    /// `at`, as one undo step; selects what came in. Image files
+    /// a canvas names travel beside it and are not in a single file: those
+    /// nodes become file cards keeping their path (said in a message).
+    pub fn import_canvas(&mut self, bytes: &[u8], name: &str, at: Point) {
+        if !self.writable() {
+            return;
+        }
+        let mut canvas = match board_canvas::Canvas::parse(bytes) {
+            Ok(canvas) => canvas,
+            Err(error) => {
+                crate::notify::error(&format!("“{name}” can't be imported: {error}"));
+                return;
+            }
+        };
+        // Centred on `at`.
+        let left = canvas.nodes.iter().map(|n| n.x).fold(f64::INFINITY, f64::min);
+        let top = canvas.nodes.iter().map(|n| n.y).fold(f64::INFINITY, f64::min);
+        let right =
+            canvas.nodes.iter().map(|n| n.x + n.width.unwrap_or(0.0)).fold(f64::NEG_INFINITY, f64::max);
+        let bottom =
+            canvas.nodes.iter().map(|n| n.y + n.height.unwrap_or(0.0)).fold(f64::NEG_INFINITY, f64::max);
+        if [left, top, right, bottom].iter().all(|v| v.is_finite()) {
+            let (dx, dy) = (at.x - (left + right) / 2.0, at.y - (top + bottom) / 2.0);
+            for node in &mut canvas.nodes {
+                node.x += dx;
+                node.y += dy;
+            }
+        }
+        let before: HashSet<CardId> = self.board.cards().iter().map(|c| c.id).collect();
+        let clock = self.platform.clock.clone();
+        let (author, now) = (self.profile.name.clone(), self.now() as i64);
+        let grouped = self.board.begin_undo_group().is_ok();
+        let result = board_canvas::import(
+            &canvas,
+            &mut self.board,
+            &std::collections::HashMap::new(),
+            || random_bytes(&*clock),
+            &author,
+            now,
+        );
+        if grouped {
+            self.board.end_undo_group();
+        }
+        match result {
+            Ok(report) => {
+                let mut said =
+                    format!("Imported {} cards and {} edges from “{name}”", report.cards, report.edges);
+                if report.skipped > 0 {
+                    said.push_str(&format!("; {} entries could not be used", report.skipped));
+                }
+                if !report.missing_images.is_empty() {
+                    let n = report.missing_images.len();
+                    said.push_str(&if n == 1 {
+                        "; 1 image is not in the file (kept as a file card with its path)".to_owned()
+                    } else {
+                        format!("; {n} images are not in the file (kept as file cards with their paths)")
+                    });
+                }
+                crate::notify::info(&format!("{said}."));
+            }
+            Err(error) => crate::notify::error(&format!("“{name}” can't be imported: {error}")),
+        }
+        self.after_change();
+        let new: HashSet<CardId> =
+            self.board.cards().iter().map(|c| c.id).filter(|id| !before.contains(id)).collect();
+        self.set_selection(new);
+    }
+}

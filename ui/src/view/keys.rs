@@ -161,6 +161,21 @@ pub fn edit_link(id: CardId) {
     engine::with(|e| e.set_link(id, new_url.trim(), new_title.trim()));
 }
 
+/// Most bytes a canvas file may have.
+const MAX_CANVAS_BYTES: f64 = 32_000_000.0;
+
+/// A (canvas) file's bytes.
+async fn read_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    let name = file.name();
+    if file.size() > MAX_CANVAS_BYTES {
+        return Err(format!("“{name}” is too large to import (the limit is 32 MB)."));
+    }
+    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|_| format!("“{name}” could not be read."))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
 /// Asks for an edge's new label.
 pub fn edit_edge_label(id: EdgeId) {
     let Some(window) = dom::window() else { return };
@@ -179,11 +194,22 @@ pub fn edit_group_label(id: CardId) {
 }
 
 /// Reads dropped, pasted or chosen files; images become cards, fanned out
-/// from `at`; anything else gets a clear message.
+/// from `at`, a JSON Canvas file (`.canvas`) comes in with its cards and
+/// edges there; anything else gets a clear message.
 pub fn add_files(files: web_sys::FileList, at: Point) {
     let files: Vec<web_sys::File> = (0..files.length()).filter_map(|i| files.get(i)).collect();
     leptos::task::spawn_local(async move {
         for (i, file) in files.iter().enumerate() {
+            let name = file.name();
+            if name.to_ascii_lowercase().ends_with(".canvas") {
+                match read_bytes(file).await {
+                    Ok(bytes) => {
+                        engine::with(|e| e.import_canvas(&bytes, &name, at));
+                    }
+                    Err(message) => notify::error(&message),
+                }
+                continue;
+            }
             match images::read_file(file).await {
                 Ok(image) => {
                     let offset = i as f64 * 32.0;
