@@ -103,6 +103,9 @@ pub enum LinkEvent {
         path: Option<Path>,
     },
     Message(Inbound),
+    /// How the packets travel, learnt after the channel opened (the stats
+    /// did not name the selected pair yet at `Open`).
+    Path(Path),
     /// The writer sent a frame: there may be room for more.
     Writable,
     /// The connection lost contact with the remote (it may recover).
@@ -444,6 +447,11 @@ async fn add_candidates(pc: &dyn PeerConnection, candidates: Vec<RTCIceCandidate
 
 /// How a connected peer connection's packets travel: the selected
 /// candidate pair, relayed when either end of it is a TURN relay.
+/// How often, and how long apart, a path the stats did not give at open is
+/// asked for again.
+const PATH_TRIES: usize = 20;
+const PATH_RETRY: std::time::Duration = std::time::Duration::from_millis(250);
+
 async fn path(pc: &dyn PeerConnection) -> Option<Path> {
     let report = pc.get_stats(std::time::Instant::now(), StatsSelector::None).await;
     let pair_id = report.iter().find_map(|entry| match entry {
@@ -524,6 +532,20 @@ fn spawn_channel(
                     };
                     if events.send(open).is_err() {
                         break;
+                    }
+                    if path.is_none() {
+                        // Asked again for a while: the stats name the
+                        // selected pair a little after the channel opens.
+                        let (pc, events) = (Arc::clone(&pc), events.clone());
+                        tokio::spawn(async move {
+                            for _ in 0..PATH_TRIES {
+                                tokio::time::sleep(PATH_RETRY).await;
+                                if let Some(path) = self::path(&*pc).await {
+                                    let _ = events.send(LinkEvent::Path(path));
+                                    return;
+                                }
+                            }
+                        });
                     }
                 }
                 DataChannelEvent::OnMessage(message) => {

@@ -96,7 +96,7 @@ async fn run(signal_url: &str, link: &ShareLink, when: When, frames: Vec<Vec<u8>
                         bye = Some(reason);
                     }
                 }
-                LinkEvent::Writable | LinkEvent::Disconnected => {}
+                LinkEvent::Writable | LinkEvent::Disconnected | LinkEvent::Path(_) => {}
                 LinkEvent::Closed(reason) => {
                     if frames.is_some() {
                         bail!("the data channel closed before the rogue peer sent anything: {reason}");

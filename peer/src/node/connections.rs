@@ -130,6 +130,13 @@ impl Served {
                 RoomInput::ChannelOpened { link, fingerprints: Some(fingerprints) }
             }
             LinkEvent::Message(inbound) => RoomInput::Frame { link, frame: inbound.frame },
+            LinkEvent::Path(found) => {
+                if let Some(Slot::Built { path, .. }) = self.connections.get_mut(&link) {
+                    *path = Some(found);
+                }
+                tracing::info!(board = %self.link.board, %link, path = found.as_str(), "connection path known");
+                RoomInput::PathFound { link, path: found }
+            }
             LinkEvent::Writable => {
                 self.flush(net);
                 return;
