@@ -155,15 +155,7 @@ impl Engine {
             (Point { x: left, y: top }, Size { width: right - left, height: bottom - top })
         };
         let card = self.new_card(Content::Group { label: String::new() }, at, Some(size));
-        let id = card.id;
-        let result = self.board.add_card(card);
-        let ok = result.is_ok();
-        self.report(result);
-        self.after_change();
-        ok.then(|| {
-            self.select_only(Some(id));
-            id
-        })
+        self.add_and_select(card)
     }
 
     pub fn set_group_label(&mut self, id: CardId, label: &str) {

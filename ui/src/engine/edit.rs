@@ -52,7 +52,7 @@ impl Engine {
 
     /// Adds one card the user made and selects it; its id, or `None` (with a
     /// message) when the board refused it.
-    fn add_and_select(&mut self, card: NewCard) -> Option<CardId> {
+    pub(super) fn add_and_select(&mut self, card: NewCard) -> Option<CardId> {
         if !self.writable() {
             return None;
         }

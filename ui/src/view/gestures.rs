@@ -158,12 +158,7 @@ impl Canvas {
         if group && target.closest(".group-label, [data-handle=resize]").ok().flatten().is_none() {
             card_id = None;
         }
-        let edge = target
-            .closest("[data-edge-id], [data-label-of]")
-            .ok()
-            .flatten()
-            .and_then(|e| e.get_attribute("data-edge-id").or_else(|| e.get_attribute("data-label-of")))
-            .and_then(|id| id.parse::<EdgeId>().ok());
+        let edge = edge_under(&target);
         // Typing in a note being edited: leave the pointer to the text.
         if target.closest(".card.editing textarea").ok().flatten().is_some() {
             return;
@@ -329,12 +324,7 @@ impl Canvas {
             return;
         }
         let point = self.to_board(ev.client_x() as f64, ev.client_y() as f64);
-        let edge = target
-            .closest("[data-edge-id], [data-label-of]")
-            .ok()
-            .flatten()
-            .and_then(|e| e.get_attribute("data-edge-id").or_else(|| e.get_attribute("data-label-of")))
-            .and_then(|id| id.parse::<EdgeId>().ok());
+        let edge = edge_under(&target);
         let card = target.closest("[data-card-id]").ok().flatten();
         if let (Some(id), None) = (edge, card.as_ref()) {
             super::keys::edit_edge_label(id);
@@ -464,4 +454,14 @@ fn open_pinned_board(id: CardId) {
         Ok(link) => dom::set_hash(&link.fragment()),
         Err(error) => crate::notify::error(&format!("This pinned board's link can't be opened: {error}")),
     }
+}
+
+/// The edge an element belongs to: its line or its label.
+fn edge_under(target: &web_sys::Element) -> Option<EdgeId> {
+    target
+        .closest("[data-edge-id], [data-label-of]")
+        .ok()
+        .flatten()
+        .and_then(|e| e.get_attribute("data-edge-id").or_else(|| e.get_attribute("data-label-of")))
+        .and_then(|id| id.parse::<EdgeId>().ok())
 }
