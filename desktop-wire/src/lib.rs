@@ -42,8 +42,12 @@ pub mod command {
     pub const SIGNAL_URL: &str = "signal_url";
     /// [`super::SetTitle`] → nothing.
     pub const SET_TITLE: &str = "set_title";
-    /// [`super::ReadImageFile`] → the file's bytes (raw).
-    pub const READ_IMAGE_FILE: &str = "read_image_file";
+    /// [`super::ReadImportFile`] → the file's bytes (raw).
+    pub const READ_IMPORT_FILE: &str = "read_import_file";
+    /// The file's bytes as the raw body, its suggested name in
+    /// [`super::FILE_NAME_HEADER`] → where it was saved, or null when the
+    /// person cancelled the save dialog.
+    pub const SAVE_FILE: &str = "save_file";
 }
 
 /// The events the shell emits.
@@ -54,12 +58,40 @@ pub mod event {
     pub const MENU: &str = "corkboard://menu";
     /// A share-link fragment the OS handed to the running app.
     pub const OPEN_LINK: &str = "corkboard://open-link";
-    /// The path of an image file chosen in the import dialog.
-    pub const IMPORT_IMAGE: &str = "corkboard://import-image";
+    /// The path of a file chosen in the import dialog (an image or a board file).
+    pub const IMPORT_FILE: &str = "corkboard://import-file";
 }
 
 /// The request header naming the board of a [`command::SEND_FRAME`].
 pub const BOARD_HEADER: &str = "board";
+
+/// The request header with a [`command::SAVE_FILE`]'s suggested name,
+/// percent-encoded UTF-8.
+pub const FILE_NAME_HEADER: &str = "corkboard-file-name";
+
+/// A name from [`FILE_NAME_HEADER`], decoded; `None` when it is not
+/// percent-encoded UTF-8 or names a path rather than a file.
+pub fn decode_file_name(header: &str) -> Option<String> {
+    let bytes = header.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let name = String::from_utf8(out).ok()?;
+    let plain = !name.is_empty()
+        && name.len() <= 255
+        && !name.contains(['/', '\\'])
+        && !name.chars().any(char::is_control);
+    (plain && name != "." && name != "..").then_some(name)
+}
 
 /// A native menu item the page acts on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +104,12 @@ pub enum MenuItem {
     Help,
     Undo,
     Redo,
+    /// Export the open board as a JSON Canvas zip.
+    ExportCanvas,
+    ExportSvg,
+    ExportPng,
+    /// Save a `.corkboard` backup of the open board.
+    ExportBackup,
 }
 
 impl MenuItem {
@@ -85,6 +123,10 @@ impl MenuItem {
             MenuItem::Help => "help",
             MenuItem::Undo => "undo",
             MenuItem::Redo => "redo",
+            MenuItem::ExportCanvas => "export-canvas",
+            MenuItem::ExportSvg => "export-svg",
+            MenuItem::ExportPng => "export-png",
+            MenuItem::ExportBackup => "export-backup",
         }
     }
 
@@ -97,6 +139,10 @@ impl MenuItem {
             MenuItem::Help,
             MenuItem::Undo,
             MenuItem::Redo,
+            MenuItem::ExportCanvas,
+            MenuItem::ExportSvg,
+            MenuItem::ExportPng,
+            MenuItem::ExportBackup,
         ]
         .into_iter()
         .find(|item| item.id() == id)
@@ -145,7 +191,7 @@ pub struct SetTitle {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReadImageFile {
+pub struct ReadImportFile {
     pub path: String,
 }
 
@@ -267,6 +313,15 @@ pub fn parse_ice_servers(text: &str) -> Vec<IceServer> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_names_cross_percent_encoded_and_never_as_paths() {
+        assert_eq!(decode_file_name("Trip%20%E2%80%94%20plans.zip").as_deref(), Some("Trip — plans.zip"));
+        assert_eq!(decode_file_name("a.svg").as_deref(), Some("a.svg"));
+        for bad in ["", "..", "a%2Fb", "%2E%2E%2Fetc", "%ZZ", "%0A", "x%00"] {
+            assert_eq!(decode_file_name(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn profiles_are_checked_and_trimmed() {

@@ -230,35 +230,129 @@ pub fn import_canvas(
     let path = file.display().to_string();
     let file_error = |reason: String| CommandError::File { path: path.clone(), reason };
     let bytes = std::fs::read(file).map_err(|e| file_error(e.to_string()))?;
+    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let title = title.unwrap_or(&stem);
+    if bytes.starts_with(b"PK\x03\x04") {
+        // A zip of a canvas and its images.
+        let zipped = board_archive::canvas_zip::read(&bytes).map_err(|e| file_error(e.to_string()))?;
+        return import_canvas_files(data, &zipped.canvas, title, author, |relative| {
+            zipped.files.get(relative).cloned()
+        });
+    }
     let canvas = board_canvas::Canvas::parse(&bytes).map_err(|e| file_error(e.to_string()))?;
     let folder = file.parent().unwrap_or(Path::new("."));
+    import_canvas_files(data, &canvas, title, author, |relative| {
+        // Only files inside the canvas's folder are read.
+        board_model::card::is_relative_path(relative)
+            .then(|| std::fs::read(folder.join(relative)).ok())
+            .flatten()
+    })
+}
+
+/// A new board titled `title` from `canvas`, its images' bytes from `file`.
+fn import_canvas_files(
+    data: &DataDir,
+    canvas: &board_canvas::Canvas,
+    title: &str,
+    author: &str,
+    file: impl Fn(&str) -> Option<Vec<u8>>,
+) -> Result<(ShareLink, board_canvas::Imported), CommandError> {
     let mut blobs = data.blobs();
     let mut images = std::collections::HashMap::new();
     for relative in canvas.image_paths() {
-        // Only files inside the canvas's folder are read.
-        if !board_model::card::is_relative_path(&relative) {
-            continue;
-        }
-        let Ok(bytes) = std::fs::read(folder.join(&relative)) else { continue };
+        let Some(bytes) = file(&relative) else { continue };
         let Ok((media_type, width, height)) = inspect_image(&bytes) else { continue };
         let hash = blob::insert(&mut blobs, bytes).map_err(|e| CommandError::Invalid(e.to_string()))?;
         let file_name = relative.rsplit('/').next().unwrap_or(&relative).to_owned();
         let image = ImageRef { hash, media_type, natural_width: width, natural_height: height, file_name };
         images.insert(relative, image);
     }
-    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let title: String =
-        title.unwrap_or(&stem).chars().take(board_model::card::limits::MAX_TITLE_CHARS).collect();
+    let title: String = title.chars().take(board_model::card::limits::MAX_TITLE_CHARS).collect();
     let link = new_board(data, &title)?;
     let now = i64::try_from(clock::now_ms()).unwrap_or(0);
     let report = edit(data, &link.to_app_link(), |board| {
-        let report = board_canvas::import(&canvas, board, &images, random::bytes16, author, now)
+        let report = board_canvas::import(canvas, board, &images, random::bytes16, author, now)
             .map_err(|e| board_model::Error::Export(e.to_string()))?;
         // Importing is where the board starts: nothing to undo.
         board.clear_undo();
         Ok(report)
     })?;
     Ok((link, report))
+}
+
+/// What restoring a backup did.
+#[derive(Debug)]
+pub struct Restored {
+    pub link: ShareLink,
+    /// Whether the board was here already (its changes were merged in).
+    pub merged: bool,
+    pub cards: usize,
+    pub images: usize,
+    /// Image entries whose bytes were not what their names said.
+    pub bad_images: usize,
+}
+
+/// Whether `file` is a `.corkboard` backup.
+pub fn is_backup(file: &Path) -> bool {
+    let mut head = [0u8; 64];
+    let read =
+        std::fs::File::open(file).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).unwrap_or(0);
+    board_archive::backup::looks_like_backup(&head[..read])
+}
+
+/// `import --file BACKUP.corkboard`: the board with its history and images;
+/// merged into the copy here if there is one (as a peer's changes are).
+pub fn import_backup(data: &DataDir, file: &Path) -> Result<Restored, CommandError> {
+    let path = file.display().to_string();
+    let file_error = |reason: String| CommandError::File { path: path.clone(), reason };
+    let bytes = std::fs::read(file).map_err(|e| file_error(e.to_string()))?;
+    let backup =
+        board_archive::backup::read(&bytes, random::replica()).map_err(|e| file_error(e.to_string()))?;
+    let mut blobs = data.blobs();
+    for (hash, bytes) in &backup.images {
+        if !blobs.contains(hash) {
+            blob::insert(&mut blobs, bytes.clone()).map_err(|e| CommandError::Invalid(e.to_string()))?;
+        }
+    }
+    let link = backup.link.clone();
+    let here = data.boards()?.iter().any(|listed| listed.link.board == link.board);
+    let cards = if here {
+        edit(data, &link.to_app_link(), |board| {
+            board.import_updates(&backup.history).map_err(|e| board_model::Error::Export(e.to_string()))?;
+            Ok(board.card_count())
+        })?
+    } else {
+        data.create(&link, &backup.board)?;
+        backup.board.card_count()
+    };
+    Ok(Restored { link, merged: here, cards, images: backup.images.len(), bad_images: backup.bad_images })
+}
+
+/// `export --format corkboard --out FILE`: the board's backup.
+pub fn export_backup(data: &DataDir, link: &str, out: &Path) -> Result<(), CommandError> {
+    let parsed = parse_link(link)?;
+    let board = data.read_board(&parsed.board, random::replica())?;
+    let blobs = data.blobs();
+    let zip = board_archive::backup::write(&board, &parsed, &|hash| blobs.get(hash).ok())
+        .map_err(|e| CommandError::Invalid(e.to_string()))?;
+    crate::storage::write_atomically(out, &zip, false)?;
+    Ok(())
+}
+
+/// `export --format svg|png --out FILE`: the whole board as a picture
+/// (PNG at two pixels per board unit, as a high-density screen shows it).
+pub fn export_picture(data: &DataDir, link: &str, out: &Path, png: bool) -> Result<(), CommandError> {
+    let parsed = parse_link(link)?;
+    let board = data.read_board(&parsed.board, random::replica())?;
+    let blobs = data.blobs();
+    let picture = board_picture::svg(&board, None, &|hash| blobs.get(hash).ok());
+    let bytes = if png {
+        board_picture::png::png(&picture.svg, 2.0).map_err(|e| CommandError::Invalid(e.to_string()))?
+    } else {
+        picture.svg.into_bytes()
+    };
+    crate::storage::write_atomically(out, &bytes, false)?;
+    Ok(())
 }
 
 /// `export --format canvas --out DIR`: writes `DIR/board.canvas` and the

@@ -169,8 +169,9 @@ enum Command {
         #[command(flatten)]
         data: Data,
     },
-    /// Make a new board from a JSON Canvas file (`.canvas`, with its
-    /// images beside it); prints the new board's link.
+    /// Make a new board from a JSON Canvas file (`.canvas` with its images
+    /// beside it, or a zip of one); prints the new board's link. A
+    /// `.corkboard` backup restores its board, or merges into the copy here.
     Import {
         #[arg(long)]
         file: PathBuf,
@@ -181,7 +182,9 @@ enum Command {
         data: Data,
     },
     /// Write a board out: `--format canvas` writes `OUT/board.canvas` and
-    /// its images (JSON Canvas 1.0, as Obsidian reads it).
+    /// its images (JSON Canvas 1.0, as Obsidian reads it); `svg` and `png`
+    /// a picture of the board; `corkboard` a backup with its whole history
+    /// and images (it holds the board's key, as the link does).
     Export {
         #[arg(long)]
         board: String,
@@ -241,6 +244,12 @@ enum Command {
 enum ExportFormat {
     /// JSON Canvas 1.0: a folder with `board.canvas` and its images.
     Canvas,
+    /// A picture of the whole board (SVG).
+    Svg,
+    /// A picture of the whole board (PNG, rendered from the SVG).
+    Png,
+    /// A `.corkboard` backup: the board's whole history and its images.
+    Corkboard,
 }
 
 fn data_dir(data: &Data) -> Result<DataDir, commands::CommandError> {
@@ -287,6 +296,21 @@ fn run(args: Args) -> Result<(), commands::CommandError> {
             let id = commands::add_group(&data_dir(&data)?, &board, &label, Point { x, y }, size, &author())?;
             println!("{id}");
         }
+        Command::Import { file, data, .. } if commands::is_backup(&file) => {
+            let restored = commands::import_backup(&data_dir(&data)?, &file)?;
+            println!("{}", restored.link.to_app_link());
+            eprintln!(
+                "{} the backup: {} cards, {} images{}",
+                if restored.merged { "merged" } else { "restored" },
+                restored.cards,
+                restored.images,
+                if restored.bad_images > 0 {
+                    format!("; left out {} damaged images", restored.bad_images)
+                } else {
+                    String::new()
+                }
+            );
+        }
         Command::Import { file, title, data } => {
             let (link, report) =
                 commands::import_canvas(&data_dir(&data)?, &file, title.as_deref(), &author())?;
@@ -310,6 +334,17 @@ fn run(args: Args) -> Result<(), commands::CommandError> {
         Command::Export { board, format: ExportFormat::Canvas, out, data } => {
             let written = commands::export_canvas(&data_dir(&data)?, &board, &out)?;
             eprintln!("wrote {}", written.display());
+        }
+        Command::Export { board, format, out, data } => {
+            let dir = data_dir(&data)?;
+            match format {
+                ExportFormat::Corkboard => commands::export_backup(&dir, &board, &out)?,
+                ExportFormat::Svg => commands::export_picture(&dir, &board, &out, false)?,
+                ExportFormat::Png | ExportFormat::Canvas => {
+                    commands::export_picture(&dir, &board, &out, true)?
+                }
+            }
+            eprintln!("wrote {}", out.display());
         }
         Command::Show { board, json, data } => {
             let value = commands::show(&data_dir(&data)?, &board)?;

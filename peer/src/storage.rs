@@ -268,7 +268,7 @@ fn snapshot_stamp(dir: &Path) -> Option<(u64, std::time::SystemTime)> {
 }
 
 /// Writes a file so that readers see the old or the new content, never a mix.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> Result<(), Error> {
+pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> Result<(), Error> {
     let temporary = path.with_extension("tmp");
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(true);

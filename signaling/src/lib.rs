@@ -55,8 +55,12 @@ pub struct Limits {
     pub new_connections_per_ip_per_second: u32,
     /// Whether loopback clients are held to the per-address limits too (off
     /// by default: a reverse proxy on this machine connects from loopback
-    /// for everyone).
+    /// for everyone). When on, no address is trusted as a proxy.
     pub limit_loopback: bool,
+    /// Proxies besides loopback (a load balancer) that connect for others:
+    /// their WebSockets are held to the limits of the client their
+    /// `X-Forwarded-For` names.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Origins whose pages may open `/ws` (empty: any). Native clients send
     /// no `Origin` and are always let in.
     pub allowed_origins: Vec<String>,
@@ -77,6 +81,7 @@ impl Default for Limits {
             connections_per_ip: 64,
             new_connections_per_ip_per_second: 10,
             limit_loopback: false,
+            trusted_proxies: Vec::new(),
             allowed_origins: Vec::new(),
         }
     }
@@ -113,6 +118,7 @@ pub fn app(state: AppState) -> Router {
 
 async fn websocket(
     State(state): State<AppState>,
+    arrival: Option<axum::Extension<gate::Arrival>>,
     headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> axum::response::Response {
@@ -126,6 +132,13 @@ async fn websocket(
             return (axum::http::StatusCode::FORBIDDEN, reason).into_response();
         }
     }
+    // Behind a trusted proxy, the client it names is held to the limits.
+    let forwarded = match arrival.as_ref().map(|arrival| arrival.admit_websocket(&headers)).transpose() {
+        Ok(permit) => permit.flatten(),
+        Err(refusal) => return refusal.into_response(),
+    };
+    // The connection's own place is held as long as the socket lives.
+    let permits = (forwarded, arrival.map(|arrival| std::sync::Arc::clone(&arrival.permit)));
     // The transport refuses frames far over the limit outright; frames just
     // over it reach the connection, which answers with a clear error.
     let hard_limit = state.hub.limits.max_frame_bytes * 4;
@@ -135,7 +148,10 @@ async fn websocket(
         // Signaling frames are small: small buffers keep 10,000 idle peers cheap.
         .read_buffer_size(8 * 1024)
         .write_buffer_size(8 * 1024)
-        .on_upgrade(move |socket| connection::serve(state.hub, socket))
+        .on_upgrade(move |socket| async move {
+            connection::serve(state.hub, socket).await;
+            drop(permits);
+        })
         .into_response()
 }
 

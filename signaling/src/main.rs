@@ -26,10 +26,15 @@ struct Args {
     /// Most connections open at once.
     #[arg(long, default_value_t = Limits::default().max_connections)]
     max_connections: usize,
-    /// Most connections open at once from one IP address (loopback, such as
-    /// a reverse proxy on this machine, is exempt).
+    /// Most connections open at once from one IP address (behind a reverse
+    /// proxy on loopback or --trusted-proxy: from the client it names).
     #[arg(long, default_value_t = Limits::default().connections_per_ip)]
     max_connections_per_ip: usize,
+    /// A reverse proxy or load balancer besides loopback that connects for
+    /// others (its WebSockets are held to the limits of the client its
+    /// X-Forwarded-For names); repeatable.
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// An origin whose pages may use this server (`https://corkboard.example.org`);
     /// repeatable; none: any. Native peers send no origin and are let in.
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
@@ -74,6 +79,7 @@ async fn main() -> Result<()> {
         max_connections: args.max_connections,
         connections_per_ip: args.max_connections_per_ip,
         allowed_origins: args.allowed_origins.clone(),
+        trusted_proxies: args.trusted_proxies.clone(),
         ..Limits::default()
     };
     let ice = signaling::ice::IceConfig::new(

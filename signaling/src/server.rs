@@ -88,17 +88,21 @@ pub async fn serve(
         };
         let admitted = gate.admit(peer.ip(), std::time::Instant::now());
         let (app, stop, tls) = (app.clone(), stop_rx.clone(), tls.clone());
+        let gate = std::sync::Arc::clone(&gate);
         tokio::spawn(async move {
-            let _permit = match admitted {
-                Ok(permit) => permit,
+            let permit = match admitted {
+                Ok(permit) => std::sync::Arc::new(permit),
                 Err(refusal) => return refuse(stream, tls, refusal, header_read_timeout).await,
             };
+            let arrival = crate::gate::Arrival { from: peer.ip(), gate, permit };
             match tls {
-                None => serve_connection(stream, app, header_read_timeout, stop).await,
+                None => serve_connection(stream, app, arrival, header_read_timeout, stop).await,
                 Some(acceptor) => {
                     // The handshake has the headers' deadline too.
                     match tokio::time::timeout(header_read_timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(stream)) => serve_connection(stream, app, header_read_timeout, stop).await,
+                        Ok(Ok(stream)) => {
+                            serve_connection(stream, app, arrival, header_read_timeout, stop).await
+                        }
                         Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
                         Err(_) => tracing::debug!("TLS handshake took too long"),
                     }
@@ -144,11 +148,17 @@ async fn refuse(
 async fn serve_connection<IO>(
     io: IO,
     app: Router,
+    arrival: crate::gate::Arrival,
     header_read_timeout: Duration,
     mut stop: watch::Receiver<bool>,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    use tower::ServiceExt;
+    let app = app.map_request(move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+        request.extensions_mut().insert(arrival.clone());
+        request
+    });
     let service = TowerToHyperService::new(app);
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(header_read_timeout);

@@ -214,9 +214,15 @@ pub fn set_title(title: String, window: WebviewWindow) -> Result<()> {
     Ok(window.set_title(&title)?)
 }
 
-/// The bytes of an image file the user picked in the import dialog (no other file).
+/// The most bytes a board file chosen for import may have (a backup holds
+/// a board's images).
+const MAX_BOARD_FILE: u64 = 1024 * 1024 * 1024;
+
+/// The bytes of a file the user picked in the import dialog (no other
+/// file): an image, or a board file (`.canvas`, `.zip`, `.corkboard`) that
+/// the page reads with bounds.
 #[tauri::command]
-pub async fn read_image_file(path: String, state: State<'_, Desktop>) -> Result<Response> {
+pub async fn read_import_file(path: String, state: State<'_, Desktop>) -> Result<Response> {
     let path_buf = std::path::PathBuf::from(&path);
     if !lock(&state.granted_files).contains(&path_buf) {
         return Err(Error::File {
@@ -225,16 +231,59 @@ pub async fn read_image_file(path: String, state: State<'_, Desktop>) -> Result<
         });
     }
     let file = |reason: String| Error::File { path: path.clone(), reason };
+    let extension =
+        path_buf.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let board_file = crate::menu::BOARD_EXTENSIONS.contains(&extension.as_str());
+    let most = if board_file { MAX_BOARD_FILE } else { board_model::blob::MAX_BLOB_SIZE };
     let size = std::fs::metadata(&path_buf).map_err(|e| file(e.to_string()))?.len();
-    if size > board_model::blob::MAX_BLOB_SIZE {
-        return Err(file(format!(
-            "the image is too large ({size} bytes; at most {})",
-            board_model::blob::MAX_BLOB_SIZE
-        )));
+    if size > most {
+        return Err(file(format!("the file is too large ({size} bytes; at most {most})")));
     }
     let bytes = tokio::fs::read(&path_buf).await.map_err(|e| file(e.to_string()))?;
-    peer::commands::inspect_image(&bytes).map_err(file)?;
+    if !board_file {
+        peer::commands::inspect_image(&bytes).map_err(file)?;
+    }
     Ok(Response::new(bytes))
+}
+
+/// Saves an export: the raw body is the file, its suggested name in the
+/// file-name header; the native save dialog asks where. Returns the path,
+/// or nothing when the person cancelled. The file is written whole or not
+/// at all (a temporary file renamed over it).
+#[tauri::command]
+pub async fn save_file(request: Request<'_>, window: WebviewWindow) -> Result<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let name = request
+        .headers()
+        .get(desktop_wire::FILE_NAME_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(desktop_wire::decode_file_name)
+        .ok_or_else(|| Invalid("save_file needs a plain file name in its header".into()))?;
+    let InvokeBody::Raw(bytes) = request.body() else {
+        return Err(Invalid("save_file takes the file as raw bytes (a Uint8Array)".into()).into());
+    };
+    let bytes = bytes.clone();
+    let target = match std::env::var_os("CORKBOARD_SAVE_DIR") {
+        // For automated tests, which cannot drive a native dialog.
+        Some(dir) => Some(std::path::PathBuf::from(dir).join(&name)),
+        None => {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            window.dialog().file().set_title("Export").set_file_name(&name).set_parent(&window).save_file(
+                move |chosen| {
+                    let _ = tx.send(chosen.and_then(|path| path.into_path().ok()));
+                },
+            );
+            rx.await.ok().flatten()
+        }
+    };
+    let Some(target) = target else { return Ok(None) };
+    let shown = target.display().to_string();
+    let write = target.clone();
+    tokio::task::spawn_blocking(move || peer::storage::write_atomically(&write, &bytes, false))
+        .await
+        .map_err(|e| Error::File { path: shown.clone(), reason: e.to_string() })?
+        .map_err(|e| Error::File { path: shown.clone(), reason: e.to_string() })?;
+    Ok(Some(shown))
 }
 
 #[cfg(test)]

@@ -65,7 +65,8 @@ fn main() -> std::process::ExitCode {
             commands::take_initial_link,
             commands::signal_url,
             commands::set_title,
-            commands::read_image_file,
+            commands::read_import_file,
+            commands::save_file,
         ])
         .build(context());
     match app {

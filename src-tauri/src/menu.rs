@@ -1,9 +1,10 @@
 //! The native menu. Items that are the web app's business are emitted to it
 //! as `desktop_wire::event::MENU` events carrying a `desktop_wire::MenuItem`
-//! (on Linux also undo and redo, where GTK has no predefined undo); "Import
-//! image…" opens the native file dialog and emits
-//! `desktop_wire::event::IMPORT_IMAGE` with each chosen path, whose bytes the
-//! web app then fetches with `read_image_file`.
+//! (on Linux also undo and redo, where GTK has no predefined undo; and the
+//! exports, which the page makes and hands back to `save_file`); "Import…"
+//! opens the native file dialog and emits `desktop_wire::event::IMPORT_FILE`
+//! with each chosen path, whose bytes the web app then fetches with
+//! `read_import_file`.
 //!
 //! Shortcuts are menu accelerators only where the web app has no meaning of
 //! its own for the keys, since an accelerator takes the key before the
@@ -18,6 +19,8 @@ use crate::state::{Desktop, lock};
 
 /// Extensions the import dialog shows (the bytes are checked when read).
 pub const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "gif", "webp", "bmp"];
+/// Board files the import dialog shows: JSON Canvas, a zip of one, a backup.
+pub const BOARD_EXTENSIONS: [&str; 3] = ["canvas", "zip", "corkboard"];
 
 pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
     let item = |id: &str, text: &str, accelerator: Option<&str>| {
@@ -30,7 +33,12 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
     };
     let file = SubmenuBuilder::new(app, "File")
         .item(&item(MenuItem::NewBoard.id(), "New board", Some("CmdOrCtrl+N"))?)
-        .item(&item("import-image", "Import image…", Some("CmdOrCtrl+O"))?)
+        .item(&item("import", "Import…", Some("CmdOrCtrl+O"))?)
+        .separator()
+        .item(&item(MenuItem::ExportCanvas.id(), "Export as JSON Canvas…", None)?)
+        .item(&item(MenuItem::ExportSvg.id(), "Export as SVG…", None)?)
+        .item(&item(MenuItem::ExportPng.id(), "Export as PNG…", None)?)
+        .item(&item(MenuItem::ExportBackup.id(), "Back up (.corkboard)…", None)?)
         .separator()
         .item(&item("quit", "Quit", Some("CmdOrCtrl+Q"))?)
         .build()?;
@@ -55,7 +63,7 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
 pub fn on_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     match event.id().as_ref() {
         "quit" => app.exit(0),
-        "import-image" => import_image(app),
+        "import" => import_file(app),
         id => {
             let Some(item) = MenuItem::from_id(id) else { return };
             if let Err(error) = app.emit(event::MENU, item) {
@@ -65,9 +73,17 @@ pub fn on_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     }
 }
 
-fn import_image<R: Runtime>(app: &AppHandle<R>) {
+fn import_file<R: Runtime>(app: &AppHandle<R>) {
     let handle = app.clone();
-    let mut dialog = app.dialog().file().set_title("Import image").add_filter("Images", &IMAGE_EXTENSIONS);
+    let mut all = IMAGE_EXTENSIONS.to_vec();
+    all.extend(BOARD_EXTENSIONS);
+    let mut dialog = app
+        .dialog()
+        .file()
+        .set_title("Import")
+        .add_filter("Images and boards", &all)
+        .add_filter("Images", &IMAGE_EXTENSIONS)
+        .add_filter("Boards (JSON Canvas, zip, backup)", &BOARD_EXTENSIONS);
     if let Some(window) = app.get_webview_window("main") {
         dialog = dialog.set_parent(&window);
     }
@@ -77,8 +93,8 @@ fn import_image<R: Runtime>(app: &AppHandle<R>) {
             if let Some(state) = handle.try_state::<Desktop>() {
                 lock(&state.granted_files).insert(path.clone());
             }
-            if let Err(error) = handle.emit(event::IMPORT_IMAGE, path.to_string_lossy()) {
-                tracing::warn!(%error, "could not pass the chosen image to the web app");
+            if let Err(error) = handle.emit(event::IMPORT_FILE, path.to_string_lossy()) {
+                tracing::warn!(%error, "could not pass the chosen file to the web app");
             }
         }
     });

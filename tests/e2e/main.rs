@@ -9,6 +9,7 @@
 
 mod bad_input;
 mod desktop;
+mod files;
 mod home;
 mod images;
 mod live;

@@ -159,6 +159,16 @@ pub async fn toasts(client: &Client) -> Result<Vec<String>> {
     Ok(texts)
 }
 
+/// Chooses `file` in the (hidden) file input `selector`, as a file picker would.
+pub async fn choose_file_in(client: &Client, selector: &str, file: &Path) -> Result<()> {
+    let path = file.canonicalize().with_context(|| format!("no file {}", file.display()))?;
+    let input =
+        check::on_page(client, "the file input", || async { Ok(client.find(find::css(selector)).await?) })
+            .await?;
+    let path = path.to_str().context("a file path that is not UTF-8")?;
+    input.send_keys(path).await.with_context(|| format!("cannot choose {path}"))
+}
+
 /// Chooses `file` in the board's (hidden) image input, as a file picker would.
 pub async fn choose_file(client: &Client, file: &Path) -> Result<()> {
     let path = file.canonicalize().with_context(|| format!("no file {}", file.display()))?;

@@ -8,11 +8,12 @@ use desktop_wire::MenuItem;
 use leptos::prelude::*;
 
 use crate::dom;
-use crate::engine;
+use crate::engine::{self, ExportFormat};
 use crate::images;
 use crate::notify;
 use crate::platform::{self, ShellEvent};
 use crate::view::board_page::BoardPage;
+use crate::view::file_menu;
 use crate::view::home::Home;
 use crate::view_model::Toasts;
 
@@ -93,7 +94,17 @@ fn on_shell_event(event: ShellEvent) {
             Ok(link) => dom::set_hash(&link.fragment()),
             Err(error) => notify::error(&format!("That board link doesn't work: {error}.")),
         },
-        ShellEvent::ImportImage { name, bytes } => leptos::task::spawn_local(async move {
+        ShellEvent::Menu(MenuItem::ExportCanvas) => file_menu::export(ExportFormat::CanvasZip, false),
+        ShellEvent::Menu(MenuItem::ExportSvg) => file_menu::export(ExportFormat::Svg, false),
+        ShellEvent::Menu(MenuItem::ExportPng) => file_menu::export(ExportFormat::Png, false),
+        ShellEvent::Menu(MenuItem::ExportBackup) => file_menu::export(ExportFormat::Backup, false),
+        ShellEvent::ImportFile { name, bytes } => leptos::task::spawn_local(async move {
+            let at = engine::with(|e| e.view_center());
+            if let Some(at) = at
+                && engine::import_board_file(name.clone(), bytes.clone(), at).await
+            {
+                return;
+            }
             match images::from_bytes(bytes, name).await {
                 Ok(image) => {
                     engine::with(|e| {

@@ -6,8 +6,8 @@
 
 mod app;
 mod dom;
-mod edge_geometry;
 pub mod engine;
+mod file_worker;
 mod images;
 mod log;
 mod markdown;

@@ -112,14 +112,7 @@ impl CardView {
 }
 
 /// The six JSON Canvas presets as soft card colours.
-pub const PRESETS: [(&str, &str); 6] = [
-    ("Red", "#ffd8d6"),
-    ("Orange", "#ffe1c4"),
-    ("Yellow", "#fff2a8"),
-    ("Green", "#d3f2d5"),
-    ("Cyan", "#cdeef4"),
-    ("Purple", "#e7ddfb"),
-];
+pub use board_picture::palette::PRESETS;
 
 /// Board background colours offered in the board menu.
 pub const BACKGROUNDS: [(&str, &str); 6] = [
@@ -131,13 +124,9 @@ pub const BACKGROUNDS: [(&str, &str); 6] = [
     ("Night", "#2b2d31"),
 ];
 
+/// A card's CSS background colour (the export draws with the same palette).
 pub fn css_colour(color: &Color) -> String {
-    match color {
-        Color::Preset(n) => {
-            PRESETS.get((*n as usize).saturating_sub(1)).map(|p| p.1).unwrap_or("#ffffff").to_owned()
-        }
-        Color::Rgb([r, g, b]) => format!("#{r:02x}{g:02x}{b:02x}"),
-    }
+    board_picture::palette::fill(color)
 }
 
 /// The connection status shown in the title bar.

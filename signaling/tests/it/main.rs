@@ -436,3 +436,51 @@ async fn websocket_pings_count_against_the_message_rate() {
     let error = client.expect("error").await;
     assert_eq!(error["code"], "rate-limited", "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_behind_a_proxy_on_loopback_are_held_to_the_limits_of_their_own_address() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let limits = Limits { connections_per_ip: 1, ..Limits::default() };
+    let server = serve_with(limits).await;
+    let url = format!("ws://{server}/ws");
+    // What Caddy sends: the address it heard from, appended.
+    let forwarded_for = |client: &str| {
+        let mut request = url.clone().into_client_request().expect("request");
+        request.headers_mut().insert("x-forwarded-for", client.parse().expect("header"));
+        request
+    };
+    let first = connect_async(forwarded_for("203.0.113.7")).await;
+    assert!(first.is_ok(), "the first from a client is let in");
+    match connect_async(forwarded_for("198.51.100.1, 203.0.113.7")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429);
+            assert!(response.headers().contains_key("retry-after"));
+            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).into_owned();
+            assert!(body.contains("too many connections from your address"), "{body}");
+        }
+        other => panic!("a second from the same client must be refused: {:?}", other.map(|_| ())),
+    }
+    assert!(connect_async(forwarded_for("203.0.113.8")).await.is_ok(), "another client is not held up");
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(connect_async(forwarded_for("203.0.113.7")).await.is_ok(), "a closed socket frees its place");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_cannot_escape_the_limits_with_a_forged_forwarded_for() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    // Loopback held to the limits and trusted as no proxy: a stranger.
+    let limits = Limits { connections_per_ip: 1, limit_loopback: true, ..Limits::default() };
+    let server = serve_with(limits).await;
+    let url = format!("ws://{server}/ws");
+    let forged = |client: &str| {
+        let mut request = url.clone().into_client_request().expect("request");
+        request.headers_mut().insert("x-forwarded-for", client.parse().expect("header"));
+        request
+    };
+    let _first = connect_async(forged("203.0.113.7")).await.expect("first");
+    match connect_async(forged("203.0.113.99")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
+        other => panic!("the header of a stranger must not be believed: {:?}", other.map(|_| ())),
+    }
+}

@@ -45,6 +45,8 @@ pub struct Browser {
     profile: PathBuf,
     /// The profile is a temporary one, removed with the browser.
     owns_profile: bool,
+    /// Where the page's downloads go.
+    downloads: PathBuf,
 }
 
 impl Browser {
@@ -82,9 +84,19 @@ impl Browser {
         .map(String::from)
         .into();
         args.push(format!("--user-data-dir={}", profile.display()));
+        let downloads = dir.join("downloads");
+        std::fs::create_dir_all(&downloads)
+            .with_context(|| format!("cannot create {}", downloads.display()))?;
         let capabilities = serde_json::json!({
             "browserName": "chrome",
-            "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": args,
+                "prefs": {
+                    "download.default_directory": downloads,
+                    "download.prompt_for_download": false,
+                },
+            },
         });
         let client = webdriver_session(port, capabilities).await.map_err(|e| {
             anyhow!(
@@ -93,7 +105,24 @@ impl Browser {
                 tail(&driver.log())
             )
         })?;
-        Ok(Browser { client, driver, profile, owns_profile })
+        Ok(Browser { client, driver, profile, owns_profile, downloads })
+    }
+
+    /// A file the page downloaded, named `name`, once it is whole (a hang
+    /// guard of a minute; downloads of a test's size take moments).
+    pub async fn downloaded(&self, name: &str) -> Result<Vec<u8>> {
+        let path = self.downloads.join(name);
+        let partial = self.downloads.join(format!("{name}.crdownload"));
+        for _ in 0..600 {
+            if path.is_file() && !partial.exists() {
+                return std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let listed: Vec<String> = std::fs::read_dir(&self.downloads)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        Err(anyhow!("no download {name} arrived; the downloads folder holds {listed:?}"))
     }
 
     /// The WebDriver session.

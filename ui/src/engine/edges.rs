@@ -11,7 +11,7 @@ use leptos::prelude::*;
 
 use super::Engine;
 use crate::platform::random_bytes;
-use crate::view_model::{EdgeView, css_colour};
+use crate::view_model::EdgeView;
 
 /// Room left around the selection by a group made around it.
 const GROUP_MARGIN: f64 = 40.0;
@@ -188,12 +188,7 @@ impl Engine {
 /// An edge's colour as drawn: the presets a little stronger than as card
 /// backgrounds, so a thin line stays visible.
 fn edge_colour(color: &Color) -> String {
-    match color {
-        Color::Preset(n) => ["#e5484d", "#f2893f", "#d9b500", "#3aa757", "#1aa6c1", "#8e5bd9"]
-            [(*n as usize).clamp(1, 6) - 1]
-            .to_owned(),
-        other => css_colour(other),
-    }
+    board_picture::palette::line(color)
 }
 
 impl Engine {
@@ -212,32 +207,25 @@ impl Engine {
                 return;
             }
         };
-        // Centred on `at`.
-        let left = canvas.nodes.iter().map(|n| n.x).fold(f64::INFINITY, f64::min);
-        let top = canvas.nodes.iter().map(|n| n.y).fold(f64::INFINITY, f64::min);
-        let right =
-            canvas.nodes.iter().map(|n| n.x + n.width.unwrap_or(0.0)).fold(f64::NEG_INFINITY, f64::max);
-        let bottom =
-            canvas.nodes.iter().map(|n| n.y + n.height.unwrap_or(0.0)).fold(f64::NEG_INFINITY, f64::max);
-        if [left, top, right, bottom].iter().all(|v| v.is_finite()) {
-            let (dx, dy) = (at.x - (left + right) / 2.0, at.y - (top + bottom) / 2.0);
-            for node in &mut canvas.nodes {
-                node.x += dx;
-                node.y += dy;
-            }
-        }
+        centre_on(&mut canvas, at);
+        self.import_canvas_nodes(&canvas, &std::collections::HashMap::new(), name);
+    }
+
+    /// Adds a canvas's nodes (images from `images`: path → kept image) and
+    /// edges where they are, as one undo step; says what came in and
+    /// selects it.
+    pub(super) fn import_canvas_nodes(
+        &mut self,
+        canvas: &board_canvas::Canvas,
+        images: &std::collections::HashMap<String, board_model::ImageRef>,
+        name: &str,
+    ) {
         let before: HashSet<CardId> = self.board.cards().iter().map(|c| c.id).collect();
         let clock = self.platform.clock.clone();
         let (author, now) = (self.profile.name.clone(), self.now() as i64);
         let grouped = self.board.begin_undo_group().is_ok();
-        let result = board_canvas::import(
-            &canvas,
-            &mut self.board,
-            &std::collections::HashMap::new(),
-            || random_bytes(&*clock),
-            &author,
-            now,
-        );
+        let result =
+            board_canvas::import(canvas, &mut self.board, images, || random_bytes(&*clock), &author, now);
         if grouped {
             self.board.end_undo_group();
         }
@@ -264,5 +252,20 @@ impl Engine {
         let new: HashSet<CardId> =
             self.board.cards().iter().map(|c| c.id).filter(|id| !before.contains(id)).collect();
         self.set_selection(new);
+    }
+}
+
+/// Moves a canvas's nodes so their middle is at `at`.
+pub(super) fn centre_on(canvas: &mut board_canvas::Canvas, at: Point) {
+    let left = canvas.nodes.iter().map(|n| n.x).fold(f64::INFINITY, f64::min);
+    let top = canvas.nodes.iter().map(|n| n.y).fold(f64::INFINITY, f64::min);
+    let right = canvas.nodes.iter().map(|n| n.x + n.width.unwrap_or(0.0)).fold(f64::NEG_INFINITY, f64::max);
+    let bottom = canvas.nodes.iter().map(|n| n.y + n.height.unwrap_or(0.0)).fold(f64::NEG_INFINITY, f64::max);
+    if [left, top, right, bottom].iter().all(|v| v.is_finite()) {
+        let (dx, dy) = (at.x - (left + right) / 2.0, at.y - (top + bottom) / 2.0);
+        for node in &mut canvas.nodes {
+            node.x += dx;
+            node.y += dy;
+        }
     }
 }

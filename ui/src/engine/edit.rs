@@ -1,7 +1,6 @@
 //! The user's operations on the board: each one model call, then the view,
 //! the store and the peers learn of it through [`Engine::after_change`].
 
-use board_model::blob;
 use board_model::card::limits;
 use board_model::{CardId, Color, Content, ImageRef, Kind, NewCard, Point, Size};
 use leptos::prelude::*;
@@ -82,21 +81,13 @@ impl Engine {
             return None;
         }
         let NewImage { bytes, media_type, width, height, name } = image;
-        let hash = match blob::insert(&mut self.blobs, bytes.clone()) {
+        let hash = match self.keep_blob(bytes) {
             Ok(hash) => hash,
             Err(error) => {
                 notify::error(&format!("“{name}” can't be added: {error}"));
                 return None;
             }
         };
-        if let Some(store) = self.platform.store.clone() {
-            leptos::task::spawn_local(async move {
-                if let Err(error) = store.put_blob(&hash, &bytes).await {
-                    notify::error(&error.to_string());
-                }
-            });
-        }
-        self.blob_arrived(hash);
         let (w, h) = (width.max(1) as f64, height.max(1) as f64);
         let scale = (320.0 / w).min(320.0 / h).min(1.0);
         let size = Size { width: (w * scale).max(48.0), height: (h * scale).max(48.0) };

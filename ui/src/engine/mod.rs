@@ -11,14 +11,16 @@
 //! into the view. Submodules split it by concern:
 //! [`view_sync`] (board → signals), [`edit`] (operations), [`selection`]
 //! (selection, drags, resizes, own presence), [`clipboard`], [`people`]
-//! (others' presence → signals), [`images`], [`network`] (room ↔ transport)
-//! and [`persist`] (saving).
+//! (others' presence → signals), [`images`], [`files`] (export and import
+//! of canvases, pictures and backups), [`network`] (room ↔ transport) and
+//! [`persist`] (saving).
 
 #[cfg(test)]
 mod bench;
 mod clipboard;
 mod edges;
 mod edit;
+mod files;
 mod find;
 mod images;
 mod network;
@@ -46,6 +48,9 @@ use crate::profile::Profile;
 use crate::view_model::{BoardSignals, CardView};
 
 pub use edit::NewImage;
+pub use files::{
+    ExportBody, ExportFile, ExportFormat, import_board_file, import_board_file_as_new, is_board_file,
+};
 pub use find::Found;
 
 pub struct Engine {
@@ -225,10 +230,12 @@ pub async fn open(
     };
     engine.rebuild_view();
     let missing = engine.board.referenced_blobs();
+    let board_id = engine.link.board;
     ENGINE.with(|cell| *cell.borrow_mut() = Some(engine));
     if needs_snapshot {
         with(Engine::save_everything);
     }
+    files::bring_pending(board_id).await;
     signals.loaded.set(true);
     images::load_blobs(missing).await;
     with(|e| {

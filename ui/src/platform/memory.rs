@@ -240,6 +240,8 @@ impl Transport for TestTransport {
 pub struct TestShell {
     pub title: RefCell<Option<String>>,
     urls: Cell<u64>,
+    /// Files saved (exports), in order.
+    pub saved: RefCell<Vec<(String, Vec<u8>)>>,
 }
 
 #[async_trait(?Send)]
@@ -263,6 +265,16 @@ impl Shell for TestShell {
 
     fn where_boards_live(&self) -> &'static str {
         "in this test"
+    }
+
+    async fn save_file(
+        &self,
+        name: &str,
+        _media_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Option<String>, String> {
+        self.saved.borrow_mut().push((name.to_owned(), bytes));
+        Ok(Some(name.to_owned()))
     }
 }
 

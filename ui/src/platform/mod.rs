@@ -163,8 +163,9 @@ pub enum ShellEvent {
     Menu(MenuItem),
     /// Open this board (a share-link fragment).
     OpenLink(String),
-    /// An image file the user chose in a native dialog.
-    ImportImage {
+    /// A file the user chose in a native dialog (an image, or a board:
+    /// a `.canvas`, a zip of one, a `.corkboard` backup).
+    ImportFile {
         name: String,
         bytes: Vec<u8>,
     },
@@ -190,6 +191,11 @@ pub trait Shell {
     fn release_image_url(&self, url: &str);
     /// Where this home keeps boards, for the home screen ("in this browser").
     fn where_boards_live(&self) -> &'static str;
+    /// Saves a file the user exported: a download in a browser, the native
+    /// save dialog on the desktop. `Ok(None)` when the person cancelled,
+    /// else where it went (as the home can say it).
+    async fn save_file(&self, name: &str, media_type: &str, bytes: Vec<u8>)
+    -> Result<Option<String>, String>;
 }
 
 /// One home: everything the engine and the views use of the world.

@@ -40,3 +40,22 @@ pub fn object_url(bytes: &[u8], media_type: &str) -> Option<String> {
 pub fn revoke_object_url(url: &str) {
     let _ = web_sys::Url::revoke_object_url(url);
 }
+
+/// Hands bytes to the browser as a download named `name`.
+pub fn download(name: &str, media_type: &str, bytes: &[u8]) -> Result<(), String> {
+    use wasm_bindgen::JsCast;
+    let url = object_url(bytes, media_type).ok_or("the browser could not hold the file")?;
+    let document = dom::document().ok_or("no document")?;
+    let anchor: web_sys::HtmlAnchorElement =
+        document.create_element("a").map_err(|e| format!("{e:?}"))?.unchecked_into();
+    anchor.set_href(&url);
+    anchor.set_download(name);
+    anchor.set_attribute("data-testid", "download").ok();
+    anchor.click();
+    // The download has its bytes once it started; the URL may go later.
+    let revoke = wasm_bindgen::closure::Closure::once_into_js(move || revoke_object_url(&url));
+    if let Some(window) = dom::window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000);
+    }
+    Ok(())
+}

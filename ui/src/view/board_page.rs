@@ -242,10 +242,10 @@ fn Toolbar(canvas: Canvas, help: RwSignal<bool>) -> impl IntoView {
                 let at = canvas.view_center();
                 engine::with(|e| e.add_note(at, ""));
             }>"Note"</button>
-            <button class="tool" title="Add an image, or import a JSON Canvas (.canvas) file" data-testid="add-image" on:click=move |_| {
+            <button class="tool" title="Add an image, or import a board file (.canvas, a zip of one, a .corkboard backup)" data-testid="add-image" on:click=move |_| {
                 if let Some(input) = file_input.get_untracked() { input.click(); }
             }>"Image"</button>
-            <input node_ref=file_input type="file" accept="image/*,.canvas" multiple class="hidden" data-testid="image-input" on:change=on_file_chosen/>
+            <input node_ref=file_input type="file" accept="image/*,.canvas,.zip,.corkboard" multiple class="hidden" data-testid="image-input" on:change=on_file_chosen/>
             <button class="tool" title="Add link" data-testid="add-link" on:click=move |_| {
                 let at = canvas.view_center();
                 ask_for_link(at);

@@ -6,9 +6,9 @@
 use board_model::End;
 use leptos::prelude::*;
 
-use crate::edge_geometry::{self, EdgeShape, Rect};
 use crate::engine;
 use crate::view_model::{BoardSignals, CardView, EdgeView};
+use board_picture::geometry::{self as edge_geometry, EdgeShape, Rect};
 
 fn rect(view: &CardView) -> Rect {
     Rect { x: view.x, y: view.y, w: view.w, h: view.h }

@@ -6,6 +6,7 @@ use desktop_wire::BoardEntry;
 use leptos::prelude::*;
 
 use crate::dom;
+use crate::engine;
 use crate::notify;
 use crate::platform::use_platform;
 
@@ -47,6 +48,33 @@ pub fn Home() -> impl IntoView {
                 Err(error) => notify::error(&format!("Could not create a board: {error}")),
             }
             creating.set(false);
+        });
+    };
+
+    // Import: a backup restores its board, a canvas becomes a new board.
+    let import_input = NodeRef::<leptos::html::Input>::new();
+    let on_import = move |ev: leptos::ev::Event| {
+        use wasm_bindgen::JsCast;
+        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
+        input.set_value("");
+        leptos::task::spawn_local(async move {
+            let name = file.name();
+            match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+                Ok(buffer) => {
+                    let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+                    if engine::is_board_file(&name, &bytes) {
+                        engine::import_board_file_as_new(name, bytes).await;
+                    } else {
+                        notify::error(&format!(
+                            "“{name}” is not a board file (.canvas, a zip of one, or .corkboard)."
+                        ));
+                    }
+                }
+                Err(_) => notify::error(&format!("“{name}” could not be read.")),
+            }
         });
     };
 
@@ -93,9 +121,17 @@ pub fn Home() -> impl IntoView {
         <div class="home">
             <header class="home-header">
                 <div class="brand"><span class="brand-mark" aria-hidden="true"></span>"Corkboard"</div>
-                <button class="button primary" data-testid="new-board" on:click=new_board disabled=move || creating.get()>
-                    "+ New board"
-                </button>
+                <div class="home-actions">
+                    <button class="button ghost" data-testid="home-import" title="Open a .corkboard backup, or a JSON Canvas as a new board"
+                        on:click=move |_| { if let Some(input) = import_input.get_untracked() { input.click(); } }>
+                        "Import…"
+                    </button>
+                    <input node_ref=import_input type="file" accept=".corkboard,.canvas,.zip" class="hidden"
+                        data-testid="home-import-input" on:change=on_import/>
+                    <button class="button primary" data-testid="new-board" on:click=new_board disabled=move || creating.get()>
+                        "+ New board"
+                    </button>
+                </div>
             </header>
             <main class="home-main">
                 <section class="open-link">

@@ -161,14 +161,18 @@ pub fn edit_link(id: CardId) {
     engine::with(|e| e.set_link(id, new_url.trim(), new_title.trim()));
 }
 
-/// Most bytes a canvas file may have.
+/// Most bytes a `.canvas` file may have.
 const MAX_CANVAS_BYTES: f64 = 32_000_000.0;
+/// Most bytes a zip or backup may have (it holds a board's images).
+const MAX_ARCHIVE_BYTES: f64 = 1_000_000_000.0;
 
-/// A (canvas) file's bytes.
+/// A board file's bytes.
 async fn read_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
     let name = file.name();
-    if file.size() > MAX_CANVAS_BYTES {
-        return Err(format!("“{name}” is too large to import (the limit is 32 MB)."));
+    let canvas = name.to_ascii_lowercase().ends_with(".canvas");
+    let (most, said) = if canvas { (MAX_CANVAS_BYTES, "32 MB") } else { (MAX_ARCHIVE_BYTES, "1 GB") };
+    if file.size() > most {
+        return Err(format!("“{name}” is too large to import (the limit is {said})."));
     }
     let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
         .await
@@ -194,17 +198,21 @@ pub fn edit_group_label(id: CardId) {
 }
 
 /// Reads dropped, pasted or chosen files; images become cards, fanned out
-/// from `at`, a JSON Canvas file (`.canvas`) comes in with its cards and
-/// edges there; anything else gets a clear message.
+/// from `at`; a board file — a JSON Canvas (`.canvas`), a zip of one, or a
+/// `.corkboard` backup — comes in with its cards and edges there (a backup
+/// merges, or opens its board); anything else gets a clear message.
 pub fn add_files(files: web_sys::FileList, at: Point) {
     let files: Vec<web_sys::File> = (0..files.length()).filter_map(|i| files.get(i)).collect();
     leptos::task::spawn_local(async move {
         for (i, file) in files.iter().enumerate() {
             let name = file.name();
-            if name.to_ascii_lowercase().ends_with(".canvas") {
+            let lower = name.to_ascii_lowercase();
+            if [".canvas", ".zip", ".corkboard"].iter().any(|ext| lower.ends_with(ext)) {
                 match read_bytes(file).await {
                     Ok(bytes) => {
-                        engine::with(|e| e.import_canvas(&bytes, &name, at));
+                        if !engine::import_board_file(name.clone(), bytes, at).await {
+                            notify::error(&format!("“{name}” is not a board file Corkboard reads."));
+                        }
                     }
                     Err(message) => notify::error(&message),
                 }

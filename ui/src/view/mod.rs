@@ -6,6 +6,7 @@
 pub mod board_page;
 pub mod card_view;
 pub mod edges;
+pub mod file_menu;
 pub mod find_bar;
 pub mod gestures;
 pub mod home;

@@ -5,6 +5,7 @@
 use board_key::link::ShareLink;
 use leptos::prelude::*;
 
+use super::file_menu::FileMenu;
 use super::menus::{ProfileMenu, ShareMenu};
 use crate::dom;
 use crate::engine;
@@ -29,6 +30,7 @@ pub fn TopBar(signals: BoardSignals, link: ShareLink) -> impl IntoView {
     let editing_title = RwSignal::new(false);
     let share_open = RwSignal::new(false);
     let profile_open = RwSignal::new(false);
+    let file_open = RwSignal::new(false);
     let share_link = link.clone();
     let commit_title = move |value: String| {
         editing_title.set(false);
@@ -115,6 +117,11 @@ pub fn TopBar(signals: BoardSignals, link: ShareLink) -> impl IntoView {
                     on:change=move |ev| { let offline = event_target_checked(&ev); engine::with(|e| e.set_offline(offline)); }/>
                 <span>"Work offline"</span>
             </label>
+            <div class="menu-anchor">
+                <button class="button ghost small" data-testid="file" title="Export or import this board"
+                    on:click=move |_| file_open.update(|o| *o = !*o)>"File"</button>
+                {move || file_open.get().then(|| view! { <FileMenu open=file_open signals=signals/> })}
+            </div>
             <div class="menu-anchor">
                 <button class="button primary small" data-testid="share" on:click=move |_| share_open.update(|o| *o = !*o)>"Share"</button>
                 {move || share_open.get().then(|| view! { <ShareMenu link=share_link.clone() open=share_open/> })}

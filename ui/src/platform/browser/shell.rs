@@ -60,4 +60,14 @@ impl Shell for BrowserShell {
     fn where_boards_live(&self) -> &'static str {
         "in this browser"
     }
+
+    async fn save_file(
+        &self,
+        name: &str,
+        media_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Option<String>, String> {
+        web::download(name, media_type, &bytes)?;
+        Ok(Some(format!("{name} (in your downloads)")))
+    }
 }

@@ -35,17 +35,17 @@ impl Shell for DesktopShell {
                 }
             }
         });
-        ipc::listen(event::IMPORT_IMAGE, {
+        ipc::listen(event::IMPORT_FILE, {
             let sink = sink.clone();
             move |payload| {
                 let Some(path) = payload.as_string() else { return };
                 let sink = sink.clone();
                 leptos::task::spawn_local(async move {
-                    let arguments = ipc::to_js(&desktop_wire::ReadImageFile { path: path.clone() });
-                    match ipc::invoke(command::READ_IMAGE_FILE, &arguments).await {
+                    let arguments = ipc::to_js(&desktop_wire::ReadImportFile { path: path.clone() });
+                    match ipc::invoke(command::READ_IMPORT_FILE, &arguments).await {
                         Ok(value) => {
                             let name = path.rsplit(['/', '\\']).next().unwrap_or(&path).to_owned();
-                            sink(ShellEvent::ImportImage { name, bytes: Uint8Array::new(&value).to_vec() });
+                            sink(ShellEvent::ImportFile { name, bytes: Uint8Array::new(&value).to_vec() });
                         }
                         Err(error) => sink(ShellEvent::Notice(format!("Could not read “{path}”: {error}"))),
                     }
@@ -95,4 +95,31 @@ impl Shell for DesktopShell {
     fn where_boards_live(&self) -> &'static str {
         "on this computer"
     }
+
+    async fn save_file(
+        &self,
+        name: &str,
+        _media_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Option<String>, String> {
+        // The shell asks where (its native dialog) and writes the file.
+        let body: JsValue = Uint8Array::from(bytes.as_slice()).into();
+        let headers = ipc::object(&[(desktop_wire::FILE_NAME_HEADER, JsValue::from_str(&encode_name(name)))]);
+        let options = ipc::object(&[("headers", headers)]);
+        let saved = ipc::invoke_with(command::SAVE_FILE, &body, &options).await?;
+        Ok(saved.as_string())
+    }
+}
+
+/// A file name as a header value can carry it (percent-encoded UTF-8).
+fn encode_name(name: &str) -> String {
+    let mut out = String::new();
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b" .-_()".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }

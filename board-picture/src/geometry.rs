@@ -2,7 +2,7 @@
 //! card it leaves and enters (chosen facing the other card when automatic),
 //! a cubic curve between them leaving each side straight out, arrowheads at
 //! the ends that have one, and the middle of the curve for the label. Pure
-//! numbers in board units; the view turns them into SVG.
+//! numbers in board units; the app and the SVG export draw them.
 
 use board_model::{End, Point, Side};
 
