@@ -103,7 +103,7 @@ async fn a_board_goes_out_as_canvas_svg_png_and_backup_and_comes_back_in_elsewhe
     check::element(b, "[data-edge-id]").await?;
     check::text_contains(b, &format!("{} h1", find::card(&plan)), "Plan").await?;
     support::image_shown(b, 64, 48).await?;
-    support::toast(b, "Merged the backup of “Trip”").await?;
+    support::toast(b, "Restored “Trip” from its backup: 3 cards, 1 image").await?;
     bob.shot("files-restored-backup").await?;
 
     action::click(b, ".home-link").await?;
@@ -112,6 +112,6 @@ async fn a_board_goes_out_as_canvas_svg_png_and_backup_and_comes_back_in_elsewhe
     check::count(b, find::CARD, 3).await?;
     check::element(b, "[data-edge-id]").await?;
     support::image_shown(b, 64, 48).await?;
-    support::toast(b, "Imported 3 cards and 1 edges").await?;
+    support::toast(b, "Imported 3 cards and 1 edge").await?;
     bob.close().await
 }

@@ -231,8 +231,11 @@ impl Engine {
         }
         match result {
             Ok(report) => {
-                let mut said =
-                    format!("Imported {} cards and {} edges from “{name}”", report.cards, report.edges);
+                let mut said = format!(
+                    "Imported {} and {} from “{name}”",
+                    super::files::plural(report.cards, "card", "cards"),
+                    super::files::plural(report.edges, "edge", "edges")
+                );
                 if report.skipped > 0 {
                     said.push_str(&format!("; {} entries could not be used", report.skipped));
                 }

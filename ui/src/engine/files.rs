@@ -69,6 +69,11 @@ fn take_pending(board: uuid::Uuid) -> Option<Pending> {
     })
 }
 
+/// `n` and the noun for it ("1 card", "2 cards").
+pub(super) fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A file name from a board title: no path separators or control
 /// characters, never empty.
 pub fn file_stem(title: &str) -> String {
@@ -138,7 +143,7 @@ impl Engine {
     /// Merges a backup of this board: its changes as a peer's would come,
     /// its images kept.
     fn merge_backup(&mut self, backup: &Backup) {
-        let before = self.board.card_count();
+        let (before, new_here) = (self.board.card_count(), self.board.id().is_none());
         if let Err(error) = self.board.import_updates(&backup.history) {
             notify::error(&format!("The backup could not be merged: {error}."));
             return;
@@ -149,15 +154,19 @@ impl Engine {
             }
         }
         self.after_change();
-        let added = self.board.card_count().saturating_sub(before);
-        let mut said = format!(
-            "Merged the backup of “{}”: {} cards now, {added} new, {} images",
-            self.board.title(),
-            self.board.card_count(),
-            backup.images.len()
-        );
+        let (title, cards) = (self.board.title(), self.board.card_count());
+        let images = plural(backup.images.len(), "image", "images");
+        let mut said = if new_here {
+            format!("Restored “{title}” from its backup: {}, {images}", plural(cards, "card", "cards"))
+        } else {
+            let added = cards.saturating_sub(before);
+            format!(
+                "Merged the backup of “{title}”: {} now, {added} new, {images}",
+                plural(cards, "card", "cards")
+            )
+        };
         if backup.bad_images > 0 {
-            said.push_str(&format!("; {} damaged images left out", backup.bad_images));
+            said.push_str(&format!("; {} left out (damaged)", plural(backup.bad_images, "image", "images")));
         }
         notify::info(&format!("{said}."));
     }
