@@ -422,3 +422,30 @@ async fn desktop_stun_setting_reaches_the_embedded_node() -> Result<()> {
     ensure!(listener.await??, "no STUN Binding request reached {stun_url} from the desktop app");
     Ok(())
 }
+
+/// The File menu in the desktop app: a PNG made by the file worker inside
+/// WebKitGTK, and a backup, saved through the shell's `save_file` (to
+/// `CORKBOARD_SAVE_DIR`: the native dialog is not for WebDriver).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desktop_exports_a_png_and_a_backup_through_its_shell() -> Result<()> {
+    let port = harness::free_port()?;
+    let data = harness::temp_dir("desktop-export")?;
+    std::fs::create_dir_all(data.join("saved"))?;
+    let desktop = Desktop::start(&data, &format!("http://127.0.0.1:{port}"), &[]).await?;
+    let d = desktop.client();
+    action::click(d, find::NEW_BOARD).await?;
+    check::element(d, find::BOARD).await?;
+    support::add_note(d, 240.0, 160.0, "Exported from the desktop").await?;
+    support::click_empty(d, 900.0, 500.0).await?;
+    action::click(d, r#"[data-testid="file"]"#).await?;
+    action::click(d, r#"[data-testid="export-png"]"#).await?;
+    let png = desktop.saved("Untitled board.png").await?;
+    ensure!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG: {} bytes", png.len());
+    action::click(d, r#"[data-testid="file"]"#).await?;
+    action::click(d, r#"[data-testid="export-backup"]"#).await?;
+    let backup = desktop.saved("Untitled board.corkboard").await?;
+    let restored = board_archive::backup::read(&backup, board_model::ReplicaId(3))?;
+    ensure!(restored.board.card_count() == 1, "the backup holds {} cards", restored.board.card_count());
+    support::toast(d, "Saved").await?;
+    desktop.quit().await
+}

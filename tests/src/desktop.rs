@@ -198,7 +198,10 @@ impl Desktop {
                 // user's real app data, and lasts across a restart.
                 .env("XDG_DATA_HOME", data.join("webview-data"))
                 .env("XDG_CACHE_HOME", data.join("webview-cache"))
-                .env("CORKBOARD_SIGNAL", signal);
+                .env("CORKBOARD_SIGNAL", signal)
+                // Exports are saved here without the native save dialog,
+                // which WebDriver cannot drive.
+                .env("CORKBOARD_SAVE_DIR", data.join("saved"));
             // The app inherits tauri-driver's output: its log is this log.
             let log = dir.join(format!("app-{attempt}.log"));
             let mut driver = Process::spawn_logged("tauri-driver", command, &log, true)?;
@@ -242,6 +245,19 @@ impl Desktop {
     }
 
     /// The app's data directory.
+    /// A file the app exported (saved to `CORKBOARD_SAVE_DIR`), once it
+    /// is there (a hang guard of a minute).
+    pub async fn saved(&self, name: &str) -> Result<Vec<u8>> {
+        let path = self.data_dir().join("saved").join(name);
+        for _ in 0..600 {
+            if let Ok(bytes) = std::fs::read(&path) {
+                return Ok(bytes);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("the app saved no {}", path.display())
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.data
     }

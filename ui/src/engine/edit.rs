@@ -66,6 +66,27 @@ impl Engine {
         })
     }
 
+    /// Pins another board (Pushpin's board-in-board), centred on `at`.
+    /// Its link, key included, goes into this board like any content:
+    /// everyone on this board can then open the pinned one (said).
+    pub fn pin_board(&mut self, at: Point, link: &board_key::link::ShareLink) -> Option<CardId> {
+        if link.board == self.link.board {
+            notify::error("A board can't be pinned on itself.");
+            return None;
+        }
+        let size = Kind::Board.default_size();
+        let size = Size { width: size.width.max(240.0), height: size.height.max(72.0) };
+        let corner = Point { x: at.x - size.width / 2.0, y: at.y - size.height / 2.0 };
+        let card = self.new_card(Content::Board { link: link.to_app_link() }, corner, Some(size));
+        let pinned = self.add_and_select(card);
+        if pinned.is_some() {
+            notify::info(
+                "Pinned the board. Everyone on this board can now open it: its link, key included, is part of this board.",
+            );
+        }
+        pinned
+    }
+
     pub fn add_link(&mut self, at: Point, url: &str, title: &str) -> Option<CardId> {
         let size = Kind::Link.default_size();
         let corner = Point { x: at.x - size.width / 2.0, y: at.y - size.height / 2.0 };

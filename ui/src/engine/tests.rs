@@ -13,7 +13,7 @@ use board_model::{Board, BoardId, CardId, Content, NewCard, Point, ReplicaId};
 use board_room::{Input, Kind, LinkId, Output};
 use leptos::prelude::*;
 
-use super::{Engine, close, open, with};
+use super::{Engine, ExportBody, ExportFormat, close, open, with};
 use crate::notify;
 use crate::platform::memory::TestHome;
 use crate::platform::{BoardStore, NetEvent};
@@ -501,5 +501,39 @@ fn a_group_moves_with_the_cards_inside_it_in_one_step() {
     with(|e| e.undo());
     let undone = with(|e| e.board.card(one).map(|c| c.position)).flatten().expect("card");
     assert_eq!(undone, before, "one undo step puts the group and its cards back");
+    close();
+}
+
+#[test]
+fn a_pinned_board_is_a_board_card_holding_its_link_and_a_board_is_never_pinned_on_itself() {
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    let other = ShareLink { board: uuid::Uuid::from_bytes([9; 16]), key: BoardKey([4; 32]) };
+    let pinned = with(|e| e.pin_board(Point { x: 0.0, y: 0.0 }, &other)).flatten().expect("pinned");
+    let card = with(|e| e.board.card(pinned)).flatten().expect("card");
+    assert_eq!(card.content, Content::Board { link: other.to_app_link() });
+    let own = with(|e| e.link.clone()).expect("open");
+    assert_eq!(with(|e| e.pin_board(Point { x: 0.0, y: 0.0 }, &own)).flatten(), None);
+    assert_eq!(with(|e| e.board.card_count()), Some(4), "the test board's three cards, and the pinned one");
+    close();
+}
+
+#[test]
+fn exports_are_made_from_the_open_board_in_every_format() {
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    let file = |format| with(|e| e.export(format, false)).expect("open").expect("export");
+    let svg = file(ExportFormat::Svg);
+    assert!(svg.name.ends_with(".svg") && svg.media_type == "image/svg+xml");
+    assert!(matches!(&svg.body, ExportBody::Bytes(bytes) if bytes.starts_with(b"<svg")));
+    assert!(matches!(file(ExportFormat::Png).body, ExportBody::Png(svg) if svg.starts_with("<svg")));
+    let ExportBody::Zip(canvas) = file(ExportFormat::CanvasZip).body else { panic!("a zip") };
+    assert!(canvas.iter().any(|entry| entry.name == "board.canvas"));
+    let ExportBody::Zip(backup) = file(ExportFormat::Backup).body else { panic!("a zip") };
+    let replica = board_model::ReplicaId(77);
+    let read = board_archive::backup::from_entries(backup, replica).expect("a backup of the board");
+    assert_eq!(read.board.card_count(), with(|e| e.board.card_count()).expect("open"));
     close();
 }

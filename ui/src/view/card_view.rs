@@ -103,7 +103,27 @@ fn GroupLabel(signal: ArcRwSignal<CardView>) -> impl IntoView {
 /// by a double-click.
 #[component]
 fn PinnedBoard(signal: ArcRwSignal<CardView>) -> impl IntoView {
-    let link = Memo::new(move |_| signal.with(|c| (c.url.clone(), c.link_title.clone())));
+    // The pinned board's title, when this home has that board.
+    let known = RwSignal::new(String::new());
+    let board = {
+        let signal = signal.clone();
+        Memo::new(move |_| {
+            signal.with(|c| board_key::link::ShareLink::parse_any(&c.url).ok().map(|l| l.board))
+        })
+    };
+    Effect::new(move |_| {
+        let Some(board) = board.get() else { return };
+        let library = crate::platform::use_platform().library;
+        leptos::task::spawn_local(async move {
+            if let Ok(Some(entry)) = library.entry(board).await {
+                let _ = known.try_set(entry.title);
+            }
+        });
+    });
+    let link = Memo::new(move |_| {
+        let title = known.get();
+        signal.with(|c| (c.url.clone(), if title.is_empty() { c.link_title.clone() } else { title }))
+    });
     view! {
         <div class="pinned-board">
             <div class="pinned-icon" aria-hidden="true">

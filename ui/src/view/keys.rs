@@ -140,9 +140,23 @@ pub fn paste_text(text: &str, at: Point) {
 /// Asks for an address and adds a link card there.
 pub fn ask_for_link(at: Point) {
     let Some(window) = dom::window() else { return };
-    let Ok(Some(url)) = window.prompt_with_message_and_default("Link address", "https://") else { return };
+    let asked = window.prompt_with_message_and_default(
+        "Link address, or a Corkboard board link to pin that board",
+        "https://",
+    );
+    let Ok(Some(url)) = asked else { return };
     let url = url.trim().to_owned();
     if url.is_empty() || url == "https://" {
+        return;
+    }
+    // A board's share link pins that board here — which shares it.
+    if let Ok(link) = board_key::link::ShareLink::parse_any(&url) {
+        let sure = window.confirm_with_message(
+            "Pin this board here? Everyone on this board will be able to open and edit the pinned board: its link, with its key, becomes part of this board.",
+        );
+        if sure.unwrap_or(false) {
+            engine::with(|e| e.pin_board(at, &link));
+        }
         return;
     }
     let url = if url.contains("://") { url } else { format!("https://{url}") };
