@@ -57,6 +57,16 @@ async fn a_board_goes_out_as_canvas_svg_png_and_backup_and_comes_back_in_elsewhe
     support::image_shown(a, 64, 48).await?;
     check::element(a, "[data-edge-id]").await?;
 
+    // The File menu, looked at on a desktop and a phone screen.
+    action::click(a, r#"[data-testid="file"]"#).await?;
+    check::element(a, r#"[data-testid="file-menu"]"#).await?;
+    alice.shot("file-menu").await?;
+    a.set_window_size(390, 844).await?;
+    alice.shot("file-menu-phone").await?;
+    a.set_window_size(1280, 800).await?;
+    action::click(a, r#"[data-testid="file"]"#).await?;
+    check::absent(a, r#"[data-testid="file-menu"]"#).await?;
+
     // A JSON Canvas zip: board.canvas names the image beside it.
     let zip = export(&alice, "export-canvas", "Trip.zip").await?;
     let entries = board_archive::zip_entries(&zip)?;
@@ -98,6 +108,7 @@ async fn a_board_goes_out_as_canvas_svg_png_and_backup_and_comes_back_in_elsewhe
     let b = bob.client();
     bob.open(&signaling.url()).await?;
     check::element(b, r#"[data-testid="home-import"]"#).await?;
+    bob.shot("files-home-import").await?;
     support::choose_file_in(b, r#"[data-testid="home-import-input"]"#, &backup_path).await?;
     check::count(b, find::CARD, 3).await?;
     check::element(b, "[data-edge-id]").await?;
