@@ -109,10 +109,17 @@ async fn edges_groups_and_markdown_work_live_between_browsers_and_a_native_peer(
     action::click_at(b, &check::element(b, &find::card(&hotel)).await?, 100.0, 120.0).await?;
     action::chord(b, &[Key::Control], 'g').await?;
     check::count(a, r#"[data-card-id][data-kind="group"]"#, 2).await?;
+    // …and names it in place, at once: the name reaches everyone.
+    check::focused(b, r#"[data-testid="group-label-input"]"#).await?;
+    action::type_text(b, "Stay").await?;
+    action::press(b, Key::Enter).await?;
+    check::absent(b, r#"[data-testid="group-label-input"]"#).await?;
+    check::text_contains(a, r#"[data-kind="group"] [data-testid="group-label"]"#, "Stay").await?;
     check::native(&native, &link, "the native peer has the new group", |shown| {
         shown["cards"]
             .as_array()
             .is_some_and(|cards| cards.iter().filter(|c| c["kind"] == "group").count() == 2)
+            && shown.to_string().contains("Stay")
     })
     .await?;
     support::click_empty(a, 1100.0, 600.0).await?;

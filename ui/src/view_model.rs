@@ -241,6 +241,8 @@ pub struct BoardSignals {
     pub working_offline: RwSignal<bool>,
     /// A card to focus for typing once drawn (a new note).
     pub focus_request: RwSignal<Option<CardId>>,
+    /// A group whose label is being renamed in place.
+    pub renaming: RwSignal<Option<CardId>>,
     /// True once the stored board was loaded.
     pub loaded: RwSignal<bool>,
     /// True when every change is in IndexedDB.
@@ -276,6 +278,7 @@ impl BoardSignals {
             viewport: RwSignal::new((1280.0, 720.0)),
             working_offline: RwSignal::new(false),
             focus_request: RwSignal::new(None),
+            renaming: RwSignal::new(None),
             loaded: RwSignal::new(false),
             saved: RwSignal::new(true),
             read_only: RwSignal::new(None),

@@ -138,7 +138,7 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
             <For
                 each=move || signals.order.with(|order| order.iter().filter(|e| is_group(e)).cloned().collect::<Vec<_>>())
                 key=|entry| entry.id
-                children=move |entry| untrack(|| view! { <CardElement signal=entry.signal editing=editing/> })
+                children=move |entry| untrack(|| view! { <CardElement signal=entry.signal editing=editing renaming=signals.renaming/> })
             />
         }
     };
@@ -147,7 +147,7 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
             <For
                 each=move || signals.order.with(|order| order.iter().filter(|e| !is_group(e)).cloned().collect::<Vec<_>>())
                 key=|entry| entry.id
-                children=move |entry| untrack(|| view! { <CardElement signal=entry.signal editing=editing/> })
+                children=move |entry| untrack(|| view! { <CardElement signal=entry.signal editing=editing renaming=signals.renaming/> })
             />
         }
     };

@@ -13,7 +13,11 @@ use crate::engine;
 use crate::view_model::CardView;
 
 #[component]
-pub fn CardElement(signal: ArcRwSignal<CardView>, editing: RwSignal<Option<CardId>>) -> impl IntoView {
+pub fn CardElement(
+    signal: ArcRwSignal<CardView>,
+    editing: RwSignal<Option<CardId>>,
+    renaming: RwSignal<Option<CardId>>,
+) -> impl IntoView {
     let (id, kind) = signal.with_untracked(|c| (c.id, c.kind));
     let is_editing = Memo::new(move |_| editing.get() == Some(id));
     let geometry = {
@@ -64,7 +68,7 @@ pub fn CardElement(signal: ArcRwSignal<CardView>, editing: RwSignal<Option<CardI
         Kind::Note => view! { <NoteText signal=signal.clone() id=id editing=editing/> }.into_any(),
         Kind::Link => view! { <LinkBody signal=signal.clone()/> }.into_any(),
         Kind::Image => view! { <ImageBody signal=signal.clone()/> }.into_any(),
-        Kind::Group => view! { <GroupLabel signal=signal.clone()/> }.into_any(),
+        Kind::Group => view! { <GroupLabel signal=signal.clone() renaming=renaming/> }.into_any(),
         Kind::Board => view! { <PinnedBoard signal=signal.clone()/> }.into_any(),
         Kind::File => view! { <FileBody signal=signal.clone()/> }.into_any(),
     };
@@ -90,12 +94,54 @@ pub fn CardElement(signal: ArcRwSignal<CardView>, editing: RwSignal<Option<CardI
 /// A group's label, on the frame's top edge (dragging it moves the group;
 /// double-clicking it renames).
 #[component]
-fn GroupLabel(signal: ArcRwSignal<CardView>) -> impl IntoView {
+fn GroupLabel(signal: ArcRwSignal<CardView>, renaming: RwSignal<Option<CardId>>) -> impl IntoView {
+    let id = signal.with_untracked(|c| c.id);
     let label = Memo::new(move |_| signal.with(|c| c.link_title.clone()));
-    view! {
-        <div class="group-label" data-testid="group-label" title="Double-click to rename">
-            {move || { let label = label.get(); if label.is_empty() { "Group".to_owned() } else { label } }}
-        </div>
+    let editing = Memo::new(move |_| renaming.get() == Some(id));
+    let input = NodeRef::<leptos::html::Input>::new();
+    // Focused with its text selected as it appears.
+    Effect::new(move |_| {
+        if editing.get()
+            && let Some(input) = input.get()
+        {
+            let _ = input.focus();
+            input.select();
+        }
+    });
+    let commit = move |value: String| {
+        if renaming.get_untracked() == Some(id) {
+            renaming.set(None);
+            if value.trim() != label.get_untracked() {
+                engine::with(|e| e.set_group_label(id, value.trim()));
+            }
+        }
+    };
+    move || {
+        if editing.get() {
+            view! {
+                <input node_ref=input class="group-label group-label-input" data-testid="group-label-input"
+                    maxlength="1000" aria-label="Group name" prop:value=label.get_untracked()
+                    on:pointerdown=|ev| ev.stop_propagation()
+                    on:dblclick=|ev| ev.stop_propagation()
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                        ev.stop_propagation();
+                        match ev.key().as_str() {
+                            "Enter" => commit(event_target_value(&ev)),
+                            "Escape" => renaming.set(None),
+                            _ => {}
+                        }
+                    }
+                    on:blur=move |ev| commit(event_target_value(&ev))/>
+            }
+            .into_any()
+        } else {
+            view! {
+                <div class="group-label" data-testid="group-label" title="Double-click to rename">
+                    {move || { let label = label.get(); if label.is_empty() { "Group".to_owned() } else { label } }}
+                </div>
+            }
+            .into_any()
+        }
     }
 }
 

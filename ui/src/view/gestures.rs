@@ -346,7 +346,7 @@ impl Canvas {
                 match card.get_attribute("data-kind").as_deref() {
                     Some("note") => self.signals.focus_request.set(Some(id)),
                     Some("link") => super::keys::edit_link(id),
-                    Some("group") => super::keys::edit_group_label(id),
+                    Some("group") => self.signals.renaming.set(Some(id)),
                     Some("board") => open_pinned_board(id),
                     _ => {}
                 }

@@ -43,7 +43,10 @@ pub fn on_key(ev: &web_sys::KeyboardEvent, canvas: Canvas, help: RwSignal<bool>,
             engine::with(|e| e.duplicate_selection());
         }
         (true, "g" | "G") => {
-            engine::with(|e| e.group_selection());
+            // A new group is named at once, in place.
+            if let Some(group) = engine::with(|e| e.group_selection()).flatten() {
+                signals.renaming.set(Some(group));
+            }
         }
         (true, "=" | "+") => canvas.zoom_by(1.25),
         (true, "-") => canvas.zoom_by(1.0 / 1.25),
@@ -200,15 +203,6 @@ pub fn edit_edge_label(id: EdgeId) {
     let Some(label) = engine::with(|e| e.edge_label(id)).flatten() else { return };
     let Ok(Some(new_label)) = window.prompt_with_message_and_default("Edge label", &label) else { return };
     engine::with(|e| e.set_edge_label(id, new_label.trim()));
-}
-
-/// Asks for a group's new label.
-pub fn edit_group_label(id: CardId) {
-    let Some(window) = dom::window() else { return };
-    let Some(card) = engine::with(|e| e.board().card(id)).flatten() else { return };
-    let board_model::Content::Group { label } = card.content else { return };
-    let Ok(Some(new_label)) = window.prompt_with_message_and_default("Group name", &label) else { return };
-    engine::with(|e| e.set_group_label(id, new_label.trim()));
 }
 
 /// Reads dropped, pasted or chosen files; images become cards, fanned out
