@@ -449,7 +449,7 @@ async fn add_candidates(pc: &dyn PeerConnection, candidates: Vec<RTCIceCandidate
 /// candidate pair, relayed when either end of it is a TURN relay.
 /// How often, and how long apart, a path the stats did not give at open is
 /// asked for again.
-const PATH_TRIES: usize = 20;
+const PATH_TRIES: usize = 40;
 const PATH_RETRY: std::time::Duration = std::time::Duration::from_millis(250);
 
 async fn path(pc: &dyn PeerConnection) -> Option<Path> {
@@ -470,21 +470,43 @@ async fn path(pc: &dyn PeerConnection) -> Option<Path> {
     })?;
     // The pair names its candidates by their ICE ids; their stats carry
     // those ids behind a prefix.
-    let kind = |id: &str, prefix: &str| {
+    let candidate = |id: &str, prefix: &str| {
         report.iter().find_map(|entry| match entry {
             RTCStatsReportEntry::LocalCandidate(candidate)
             | RTCStatsReportEntry::RemoteCandidate(candidate)
                 if candidate.stats.id == id || candidate.stats.id.strip_prefix(prefix) == Some(id) =>
             {
-                Some(candidate.candidate_type.to_string())
+                Some((candidate.candidate_type.to_string(), candidate.address.clone()))
             }
             _ => None,
         })
     };
-    let local = kind(&pair.0, "RTCLocalIceCandidate_")?;
+    let (local, local_address) = candidate(&pair.0, "RTCLocalIceCandidate_")?;
     // A remote candidate learnt from a connectivity check (not announced)
     // has no stats: it is the remote's address as seen here, not a relay's.
-    let remote = kind(&pair.1, "RTCRemoteIceCandidate_").unwrap_or_else(|| "prflx".into());
+    let (remote, remote_address) =
+        candidate(&pair.1, "RTCRemoteIceCandidate_").unwrap_or_else(|| ("prflx".into(), None));
+    // Peer-reflexive says only that the address was learnt from a check (on
+    // one machine that is the usual race between a check and the trickled
+    // candidate), not that a NAT is in between: a pair that starts on a
+    // loopback address, or reaches one of this machine's own addresses,
+    // is direct.
+    let own: Vec<String> = report
+        .iter()
+        .filter_map(|entry| match entry {
+            RTCStatsReportEntry::LocalCandidate(candidate) => candidate.address.clone(),
+            _ => None,
+        })
+        .collect();
+    let loopback = |address: &Option<String>| {
+        address.as_deref().and_then(|a| a.parse::<std::net::IpAddr>().ok()).is_some_and(|ip| ip.is_loopback())
+    };
+    let same_machine = loopback(&local_address)
+        || loopback(&remote_address)
+        || remote_address.as_ref().is_some_and(|address| own.contains(address));
+    if same_machine && local != "relay" && remote != "relay" {
+        return Some(Path::Direct);
+    }
     Some(Path::from_candidate_types(&local, &remote))
 }
 
