@@ -95,8 +95,23 @@ async fn edges_groups_and_markdown_work_live_between_browsers_and_a_native_peer(
     })
     .await?;
 
-    // Alice selects the labelled edge and deletes it: gone everywhere.
+    // Alice selects the labelled edge and relabels it in place: Bob and
+    // the native peer see the new label.
     action::click(a, &format!(r#"[data-label-of="{then}"]"#)).await?;
+    action::click(a, r#"[data-testid="edge-label"]"#).await?;
+    check::focused(a, r#"[data-testid="edge-label-input"]"#).await?;
+    // WebDriver types at the end of the text: "then" goes first.
+    let erase: String = std::iter::repeat_n(char::from(Key::Backspace), "then".len()).collect();
+    action::type_text(a, &format!("{erase}after that")).await?;
+    alice.shot("map-edge-label-editing").await?;
+    action::press(a, Key::Enter).await?;
+    check::absent(a, r#"[data-testid="edge-label-input"]"#).await?;
+    check::text_contains(b, &format!(r#"[data-label-of="{then}"]"#), "after that").await?;
+    check::native(&native, &link, "the native peer has the new label", |shown| {
+        edges(shown).iter().any(|e| e["id"] == then.as_str() && e["label"] == "after that")
+    })
+    .await?;
+    // …and deletes it: gone everywhere.
     check::element(a, r#"[data-testid="delete-edge"]"#).await?;
     action::press(a, Key::Delete).await?;
     check::absent(b, &edge_between(&plan, &book)).await?;

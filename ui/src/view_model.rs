@@ -243,6 +243,8 @@ pub struct BoardSignals {
     pub focus_request: RwSignal<Option<CardId>>,
     /// A group whose label is being renamed in place.
     pub renaming: RwSignal<Option<CardId>>,
+    /// An edge whose label is being written in place.
+    pub labelling: RwSignal<Option<EdgeId>>,
     /// True once the stored board was loaded.
     pub loaded: RwSignal<bool>,
     /// True when every change is in IndexedDB.
@@ -279,6 +281,7 @@ impl BoardSignals {
             working_offline: RwSignal::new(false),
             focus_request: RwSignal::new(None),
             renaming: RwSignal::new(None),
+            labelling: RwSignal::new(None),
             loaded: RwSignal::new(false),
             saved: RwSignal::new(true),
             read_only: RwSignal::new(None),

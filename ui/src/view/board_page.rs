@@ -304,7 +304,7 @@ fn SelectionTools(signals: BoardSignals) -> impl IntoView {
     move || {
         let count = signals.selection_count.get();
         if count == 0 && signals.selected_edge.get().is_some() {
-            return view! { <EdgeTools/> }.into_any();
+            return view! { <EdgeTools signals=signals/> }.into_any();
         }
         if count == 0 {
             return view! {
@@ -354,7 +354,7 @@ fn SelectionTools(signals: BoardSignals) -> impl IntoView {
 /// What can be done to the selected edge: its colour, its arrowheads, its
 /// label, deleting it.
 #[component]
-fn EdgeTools() -> impl IntoView {
+fn EdgeTools(signals: BoardSignals) -> impl IntoView {
     view! {
         <span class="swatches" data-testid="edge-colors">
             <button class="swatch none" title="Default colour" data-testid="edge-color-none"
@@ -378,7 +378,7 @@ fn EdgeTools() -> impl IntoView {
         <button class="tool" title="Arrowhead at the end" data-testid="edge-end-end"
             on:click=move |_| { engine::with(|e| e.toggle_selected_edge_end(false)); }>"End ▷"</button>
         <button class="tool" title="Label (double-click the edge)" data-testid="edge-label"
-            on:click=move |_| { if let Some(id) = engine::with(|e| e.selected_edge()).flatten() { super::keys::edit_edge_label(id); } }>"Label"</button>
+            on:click=move |_| { if let Some(id) = engine::with(|e| e.selected_edge()).flatten() { signals.labelling.set(Some(id)); } }>"Label"</button>
         <button class="tool danger" title="Delete (Del)" data-testid="delete-edge"
             on:click=move |_| { engine::with(|e| e.delete_selected_edge()); }>"Delete edge"</button>
     }

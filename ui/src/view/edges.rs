@@ -78,6 +78,11 @@ pub fn EdgeLabelsLayer(signals: BoardSignals) -> impl IntoView {
                 key=|edge| edge.clone()
                 children=move |edge| view! { <EdgeLabel edge=edge signals=signals/> }
             />
+            {move || {
+                let id = signals.labelling.get()?;
+                let edge = signals.edges.with_untracked(|edges| edges.iter().find(|e| e.id == id).cloned())?;
+                Some(view! { <EdgeLabelEditor edge=edge signals=signals/> })
+            }}
         </svg>
     }
 }
@@ -96,8 +101,60 @@ fn EdgeLabel(edge: EdgeView, signals: BoardSignals) -> impl IntoView {
     });
     view! {
         <text class="edge-label" class:selected=move || selected.get() data-label-of=id.to_string()
+            class:hidden=move || signals.labelling.get() == Some(id)
             text-anchor="middle" dominant-baseline="middle"
             x=move || middle.get().x y=move || middle.get().y>{edge.label.clone()}</text>
+    }
+    .into_any()
+}
+
+/// An edge's label written in place, at the middle of its curve: Enter
+/// keeps it, Escape leaves it as it was.
+#[component]
+fn EdgeLabelEditor(edge: EdgeView, signals: BoardSignals) -> impl IntoView {
+    let (Some(from), Some(to)) = (engine::card_signal(edge.from), engine::card_signal(edge.to)) else {
+        return ().into_any();
+    };
+    let id = edge.id;
+    let (from_side, to_side, from_end, to_end) = (edge.from_side, edge.to_side, edge.from_end, edge.to_end);
+    let middle = Memo::new(move |_| {
+        let (a, b) = (from.with(rect), to.with(rect));
+        edge_geometry::shape(a, from_side, from_end, b, to_side, to_end).middle
+    });
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = input.get() {
+            let _ = input.focus();
+            input.select();
+        }
+    });
+    let before = StoredValue::new(edge.label.clone());
+    let commit = move |value: String| {
+        if signals.labelling.get_untracked() == Some(id) {
+            signals.labelling.set(None);
+            if before.with_value(|before| value.trim() != before) {
+                engine::with(|e| e.set_edge_label(id, value.trim()));
+            }
+        }
+    };
+    const WIDTH: f64 = 220.0;
+    view! {
+        <foreignObject class="edge-label-editor" width=WIDTH height="30"
+            x=move || middle.get().x - WIDTH / 2.0 y=move || middle.get().y - 15.0>
+            <input node_ref=input class="edge-label-input" data-testid="edge-label-input" maxlength="1000"
+                aria-label="Edge label" placeholder="Label" prop:value=edge.label.clone()
+                on:pointerdown=|ev| ev.stop_propagation()
+                on:dblclick=|ev| ev.stop_propagation()
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    ev.stop_propagation();
+                    match ev.key().as_str() {
+                        "Enter" => commit(event_target_value(&ev)),
+                        "Escape" => signals.labelling.set(None),
+                        _ => {}
+                    }
+                }
+                on:blur=move |ev| commit(event_target_value(&ev))/>
+        </foreignObject>
     }
     .into_any()
 }

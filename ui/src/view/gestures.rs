@@ -327,7 +327,7 @@ impl Canvas {
         let edge = edge_under(&target);
         let card = target.closest("[data-card-id]").ok().flatten();
         if let (Some(id), None) = (edge, card.as_ref()) {
-            super::keys::edit_edge_label(id);
+            self.signals.labelling.set(Some(id));
             return;
         }
         // Inside a group, off its label: a new note there.

@@ -2,7 +2,7 @@
 //! action, copy/cut/paste of cards, text, links and images, files dropped
 //! or chosen, and the small prompts for links.
 
-use board_model::{CardId, Color, EdgeId, Kind, Point};
+use board_model::{CardId, Color, Kind, Point};
 use leptos::prelude::*;
 
 use super::gestures::Canvas;
@@ -195,14 +195,6 @@ async fn read_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
         .await
         .map_err(|_| format!("“{name}” could not be read."))?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
-}
-
-/// Asks for an edge's new label.
-pub fn edit_edge_label(id: EdgeId) {
-    let Some(window) = dom::window() else { return };
-    let Some(label) = engine::with(|e| e.edge_label(id)).flatten() else { return };
-    let Ok(Some(new_label)) = window.prompt_with_message_and_default("Edge label", &label) else { return };
-    engine::with(|e| e.set_edge_label(id, new_label.trim()));
 }
 
 /// Reads dropped, pasted or chosen files; images become cards, fanned out
