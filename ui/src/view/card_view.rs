@@ -9,6 +9,7 @@ use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::label_input::LabelInput;
 use crate::engine;
 use crate::view_model::CardView;
 
@@ -98,40 +99,13 @@ fn GroupLabel(signal: ArcRwSignal<CardView>, renaming: RwSignal<Option<CardId>>)
     let id = signal.with_untracked(|c| c.id);
     let label = Memo::new(move |_| signal.with(|c| c.link_title.clone()));
     let editing = Memo::new(move |_| renaming.get() == Some(id));
-    let input = NodeRef::<leptos::html::Input>::new();
-    // Focused with its text selected as it appears.
-    Effect::new(move |_| {
-        if editing.get()
-            && let Some(input) = input.get()
-        {
-            let _ = input.focus();
-            input.select();
-        }
-    });
-    let commit = move |value: String| {
-        if renaming.get_untracked() == Some(id) {
-            renaming.set(None);
-            if value.trim() != label.get_untracked() {
-                engine::with(|e| e.set_group_label(id, value.trim()));
-            }
-        }
-    };
     move || {
         if editing.get() {
             view! {
-                <input node_ref=input class="group-label group-label-input" data-testid="group-label-input"
-                    maxlength="1000" aria-label="Group name" prop:value=label.get_untracked()
-                    on:pointerdown=|ev| ev.stop_propagation()
-                    on:dblclick=|ev| ev.stop_propagation()
-                    on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                        ev.stop_propagation();
-                        match ev.key().as_str() {
-                            "Enter" => commit(event_target_value(&ev)),
-                            "Escape" => renaming.set(None),
-                            _ => {}
-                        }
-                    }
-                    on:blur=move |ev| commit(event_target_value(&ev))/>
+                <LabelInput value=label.get_untracked() class="group-label group-label-input"
+                    testid="group-label-input" aria_label="Group name"
+                    on_keep=Callback::new(move |text: String| { engine::with(|e| e.set_group_label(id, &text)); })
+                    on_end=Callback::new(move |()| renaming.set(None))/>
             }
             .into_any()
         } else {

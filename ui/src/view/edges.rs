@@ -6,6 +6,7 @@
 use board_model::End;
 use leptos::prelude::*;
 
+use super::label_input::LabelInput;
 use crate::engine;
 use crate::view_model::{BoardSignals, CardView, EdgeView};
 use board_picture::geometry::{self as edge_geometry, EdgeShape, Rect};
@@ -121,39 +122,14 @@ fn EdgeLabelEditor(edge: EdgeView, signals: BoardSignals) -> impl IntoView {
         let (a, b) = (from.with(rect), to.with(rect));
         edge_geometry::shape(a, from_side, from_end, b, to_side, to_end).middle
     });
-    let input = NodeRef::<leptos::html::Input>::new();
-    Effect::new(move |_| {
-        if let Some(input) = input.get() {
-            let _ = input.focus();
-            input.select();
-        }
-    });
-    let before = StoredValue::new(edge.label.clone());
-    let commit = move |value: String| {
-        if signals.labelling.get_untracked() == Some(id) {
-            signals.labelling.set(None);
-            if before.with_value(|before| value.trim() != before) {
-                engine::with(|e| e.set_edge_label(id, value.trim()));
-            }
-        }
-    };
     const WIDTH: f64 = 220.0;
     view! {
         <foreignObject class="edge-label-editor" width=WIDTH height="30"
             x=move || middle.get().x - WIDTH / 2.0 y=move || middle.get().y - 15.0>
-            <input node_ref=input class="edge-label-input" data-testid="edge-label-input" maxlength="1000"
-                aria-label="Edge label" placeholder="Label" prop:value=edge.label.clone()
-                on:pointerdown=|ev| ev.stop_propagation()
-                on:dblclick=|ev| ev.stop_propagation()
-                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                    ev.stop_propagation();
-                    match ev.key().as_str() {
-                        "Enter" => commit(event_target_value(&ev)),
-                        "Escape" => signals.labelling.set(None),
-                        _ => {}
-                    }
-                }
-                on:blur=move |ev| commit(event_target_value(&ev))/>
+            <LabelInput value=edge.label.clone() class="edge-label-input" testid="edge-label-input"
+                aria_label="Edge label"
+                on_keep=Callback::new(move |text: String| { engine::with(|e| e.set_edge_label(id, &text)); })
+                on_end=Callback::new(move |()| signals.labelling.set(None))/>
         </foreignObject>
     }
     .into_any()

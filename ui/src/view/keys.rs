@@ -206,8 +206,7 @@ pub fn add_files(files: web_sys::FileList, at: Point) {
     leptos::task::spawn_local(async move {
         for (i, file) in files.iter().enumerate() {
             let name = file.name();
-            let lower = name.to_ascii_lowercase();
-            if [".canvas", ".zip", ".corkboard"].iter().any(|ext| lower.ends_with(ext)) {
+            if engine::is_board_file(&name, &[]) {
                 match read_bytes(file).await {
                     Ok(bytes) => {
                         if !engine::import_board_file(name.clone(), bytes, at).await {

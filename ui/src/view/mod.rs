@@ -11,5 +11,6 @@ pub mod find_bar;
 pub mod gestures;
 pub mod home;
 pub mod keys;
+pub mod label_input;
 pub mod menus;
 pub mod top_bar;
