@@ -32,16 +32,22 @@ use serde_json::{Value, json};
 
 const CARDS: usize = 1_000;
 
-/// A board of 1,000 notes in a grid, written into a native peer's data dir.
-fn big_board(data: &Path) -> Result<ShareLink> {
+/// Edges on the map board: the first card's, and all of them.
+const HUB_EDGES: usize = 50;
+const EDGES: usize = 2_000;
+
+/// A board of 1,000 notes in a grid, written into a native peer's data dir;
+/// with `edges`, also 2,000 edges between them, 50 of them from the first
+/// card (the card the edge frame cost drags) to the 50 after it.
+fn big_board(data: &Path, title: &str, edges: bool) -> Result<(ShareLink, Vec<CardId>)> {
     let mut key = [0u8; 32];
     peer::random::fill(&mut key);
     let link = ShareLink {
         board: uuid::Builder::from_random_bytes(peer::random::bytes16()).into_uuid(),
         key: BoardKey(key),
     };
-    let mut board = Board::create(BoardId(link.board), "A thousand cards", peer::random::replica())?;
-    let cards = (0..CARDS)
+    let mut board = Board::create(BoardId(link.board), title, peer::random::replica())?;
+    let cards: Vec<NewCard> = (0..CARDS)
         .map(|i| NewCard {
             id: CardId::from_random_bytes(peer::random::bytes16()),
             position: Point { x: (i % 40) as f64 * 240.0, y: (i / 40) as f64 * 180.0 },
@@ -54,9 +60,25 @@ fn big_board(data: &Path) -> Result<ShareLink> {
             created_at: 0,
         })
         .collect();
+    let ids: Vec<CardId> = cards.iter().map(|c| c.id).collect();
     board.add_cards(cards)?;
+    if edges {
+        // The hub's 50, then each card to its right and lower neighbours
+        // (wrapping through the grid) until there are 2,000.
+        let hub = (1..=HUB_EDGES).map(|to| (0, to));
+        let grid = (1..CARDS).flat_map(|i| [(i, (i + 1) % CARDS), (i, (i + 40) % CARDS)]);
+        let edges = hub
+            .chain(grid)
+            .take(EDGES)
+            .map(|(from, to)| {
+                let id = board_model::EdgeId::from_random_bytes(peer::random::bytes16());
+                board_model::NewEdge::between(id, ids[from], ids[to])
+            })
+            .collect();
+        board.add_edges(edges)?;
+    }
     peer::storage::DataDir::open(data)?.create(&link, &board)?;
-    Ok(link)
+    Ok((link, ids))
 }
 
 fn percentile(values: &[f64], p: f64) -> f64 {
@@ -91,10 +113,10 @@ fn payload() -> Result<(usize, usize, usize)> {
     Ok((wasm, js, css))
 }
 
-/// Frame cost per pointer move while dragging the first card (ms): (baseline, costs).
+/// Frame cost per pointer move while dragging card `id` (ms): (baseline, costs).
 const FRAME_COST: &str = r#"
-const [n] = arguments; const done = arguments[arguments.length - 1];
-const card = document.querySelector('[data-card-id]');
+const [n, id] = arguments; const done = arguments[arguments.length - 1];
+const card = document.querySelector(`[data-card-id="${id}"]`);
 const r = card.getBoundingClientRect();
 let x = r.left + 30, y = r.top + 12;
 const channel = new MessageChannel(); let wake;
@@ -309,9 +331,11 @@ async fn main() -> Result<()> {
 
     let signaling = Signaling::start()?;
     let native = NativePeer::new("ui-bench")?;
-    let link = big_board(native.data_dir())?;
+    let (link, cards) = big_board(native.data_dir(), "A thousand cards", false)?;
+    let (map, map_cards) = big_board(native.data_dir(), "A thousand cards and two thousand edges", true)?;
     let app_link = link.to_app_link();
-    let served = native.spawn_serve(&signaling.url(), &["--board", &app_link])?;
+    let map_link = map.to_app_link();
+    let served = native.spawn_serve(&signaling.url(), &["--board", &app_link, "--board", &map_link])?;
     let url = signaling.board_url(&app_link)?;
 
     let alice = Browser::start().await?;
@@ -348,23 +372,32 @@ async fn main() -> Result<()> {
     check::count(a, find::NOTE, CARDS).await?;
 
     // Frame cost while dragging among 1,000 cards.
-    let result = a.execute_async(FRAME_COST, vec![json!(frame_moves)]).await?;
-    let numbers = |v: &Value| -> Vec<f64> {
-        v.as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
-    };
-    let (base, costs) = (numbers(&result["base"]), numbers(&result["costs"]));
-    let baseline = percentile(&base, 50.0);
-    let cost: Vec<f64> = costs.iter().map(|c| (c - baseline).max(0.0)).collect();
-    rows.push([
-        format!("frame cost per pointer move, dragging among {CARDS} cards ({frame_moves} moves)"),
+    rows.push(
+        frame_cost_row(
+            a,
+            cards[0],
+            frame_moves,
+            format!("frame cost per pointer move, dragging among {CARDS} cards ({frame_moves} moves)"),
+        )
+        .await?,
+    );
+
+    // The same on the map board: the dragged card pulls 50 of its 2,000 edges.
+    alice.open(&signaling.board_url(&map_link)?).await?;
+    check::count(a, find::NOTE, CARDS).await.context("the map board never arrived")?;
+    check::count(a, "[data-edge-id]", EDGES).await.context("the map board's edges never arrived")?;
+    check::element(a, r#"[data-testid="board"][data-saved="true"]"#).await?;
+    rows.push(frame_cost_row(
+        a,
+        map_cards[0],
+        frame_moves,
         format!(
-            "p50 {:.2} ms, p95 {:.2} ms (baseline {:.2} ms subtracted)",
-            percentile(&cost, 50.0),
-            percentile(&cost, 95.0),
-            baseline
+            "frame cost per pointer move, dragging a card with {HUB_EDGES} edges among {CARDS} cards and {EDGES} edges ({frame_moves} moves)"
         ),
-        "≤ 4 ms p95".into(),
-    ]);
+    )
+    .await?);
+    alice.open(&url).await?;
+    check::count(a, find::NOTE, CARDS).await?;
 
     // Live motion browser → browser.
     let bob = Browser::start().await?;
@@ -443,6 +476,35 @@ async fn main() -> Result<()> {
     alice.close().await?;
     served.stop();
     Ok(())
+}
+
+/// A table row of the frame cost of dragging `card` by `moves` pointer moves.
+async fn frame_cost_row(
+    client: &fantoccini::Client,
+    card: CardId,
+    moves: usize,
+    what: String,
+) -> Result<[String; 3]> {
+    let result = client.execute_async(FRAME_COST, vec![json!(moves), json!(card.to_string())]).await?;
+    let numbers = |v: &Value| -> Vec<f64> {
+        v.as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
+    };
+    let (base, costs) = (numbers(&result["base"]), numbers(&result["costs"]));
+    if costs.len() != moves {
+        bail!("{what}: {} of {moves} moves measured", costs.len());
+    }
+    let baseline = percentile(&base, 50.0);
+    let cost: Vec<f64> = costs.iter().map(|c| (c - baseline).max(0.0)).collect();
+    Ok([
+        what,
+        format!(
+            "p50 {:.2} ms, p95 {:.2} ms (baseline {:.2} ms subtracted)",
+            percentile(&cost, 50.0),
+            percentile(&cost, 95.0),
+            baseline
+        ),
+        "≤ 4 ms p95".into(),
+    ])
 }
 
 /// A table row of live-motion latencies.
