@@ -3,12 +3,14 @@
 //! `--write FILE`, records it in FILE (BENCHMARKS.md) between markers.
 //!
 //! Usage: `board-bench [--quick] [--write BENCHMARKS.md]`;
-//! `board-bench record NAME FILE < table` records another bench's table. Memory is measured
+//! `board-bench record NAME FILE < table` records another bench's table;
+//! `board-bench history [--quick]` prints the history view's table. Memory is measured
 //! in a child process per engine (`board-bench load-rss ENGINE FILE`), so one
 //! engine's allocations never count against another.
 
 mod board_engine;
 mod engine;
+mod history;
 mod loro_engine;
 mod report;
 
@@ -33,6 +35,10 @@ fn main() -> Result<()> {
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut table)?;
         print!("{table}");
         return report::write_named_section(file, name, &table).with_context(|| format!("writing {file}"));
+    }
+    if args.first().map(String::as_str) == Some("history") {
+        print!("{}", history::table(args.iter().any(|a| a == "--quick"))?);
+        return Ok(());
     }
     if args.first().map(String::as_str) == Some("load-rss") {
         let (Some(engine), Some(file)) = (args.get(1), args.get(2)) else {

@@ -12,6 +12,8 @@
 //! - `order`: movable list of card ids, bottom first.
 //! - `edges`: map from edge id to a mergeable map of the edge's fields
 //!   (see `board/edges.rs`).
+//! - `authors`: map from replica id to the name its changes were made
+//!   under (see `board/history.rs`).
 //!
 //! Every operation validates all of its input before it touches the document
 //! and commits once, so a refused operation leaves the board unchanged and an
@@ -32,9 +34,11 @@ use crate::error::{Error, LoadError};
 use crate::event::{self, Changes};
 
 mod edges;
+mod history;
 mod kept;
 mod read;
 mod save;
+pub use history::{History, HistoryChange, Past, PastVersion, SESSION_GAP_SECS, WorkSession};
 pub use kept::MAX_KEPT_BYTES;
 pub use save::MAX_PENDING_OPS;
 
@@ -128,6 +132,11 @@ pub struct Board {
     pending_until: VersionVector,
     /// The last [`Board::state_digest`], with the version it was taken at.
     digest: Mutex<Option<(VersionVector, [u8; 32])>>,
+    /// When this replica's next changes are made (seconds since the epoch;
+    /// 0: not told), and by whom (see `board/history.rs`).
+    now_secs: i64,
+    author: String,
+    author_recorded: std::sync::atomic::AtomicBool,
     _subscription: Subscription,
 }
 
@@ -144,11 +153,25 @@ impl fmt::Debug for Board {
 impl Board {
     /// Creates a new board: its first change writes the id and title.
     pub fn create(id: BoardId, title: &str, replica: ReplicaId) -> Result<Board, Error> {
+        Board::create_at(id, title, replica, 0, "")
+    }
+
+    /// Creates a new board at `now_ms` (milliseconds since the Unix epoch)
+    /// by `author`, who goes on making its changes (see [`Board::set_clock`]).
+    pub fn create_at(
+        id: BoardId,
+        title: &str,
+        replica: ReplicaId,
+        now_ms: i64,
+        author: &str,
+    ) -> Result<Board, Error> {
         card::check_chars("title", title, limits::MAX_TITLE_CHARS)?;
-        let board = Board::with_doc(LoroDoc::new(), replica)?;
+        let mut board = Board::with_doc(LoroDoc::new(), replica)?;
+        board.set_clock(now_ms);
+        board.set_author(author);
         board.meta.insert("id", id.to_string())?;
         board.meta.insert("title", title)?;
-        board.doc.commit();
+        board.commit();
         // Creating the board is not something to undo.
         board.undo.clear();
         Ok(board)
@@ -181,6 +204,9 @@ impl Board {
 
     fn with_doc(doc: LoroDoc, replica: ReplicaId) -> Result<Board, Error> {
         doc.set_peer_id(replica.0)?;
+        // One change per replica per CHANGE_SECS of work at most: the
+        // history slider's finest step (Loro's default merges 1,000 s).
+        doc.set_change_merge_interval(history::CHANGE_SECS);
         let changes: Arc<Mutex<Vec<Changes>>> = Arc::default();
         let handles: Arc<Mutex<HashMap<CardId, LoroMap>>> = Arc::default();
         let stack: Arc<Mutex<Option<HashMap<CardId, usize>>>> = Arc::default();
@@ -202,6 +228,7 @@ impl Board {
         // One commit is one undo step; grouping is explicit (see `begin_undo_group`).
         undo.set_merge_interval(0);
         undo.set_max_undo_steps(500);
+        undo.add_exclude_origin_prefix(history::BOOKKEEPING);
         Ok(Board {
             cards: doc.get_map(CARDS),
             order: doc.get_movable_list(ORDER),
@@ -214,6 +241,9 @@ impl Board {
             stack,
             pending_until: VersionVector::default(),
             digest: Mutex::new(None),
+            now_secs: 0,
+            author: String::new(),
+            author_recorded: std::sync::atomic::AtomicBool::new(false),
             _subscription: subscription,
         })
     }
@@ -383,7 +413,7 @@ impl Board {
             }
             self.order.push(key)?;
         }
-        self.doc.commit();
+        self.commit();
         Ok(())
     }
 
@@ -393,7 +423,7 @@ impl Board {
         let map = self.existing(id)?;
         map.insert("x", to.x)?;
         map.insert("y", to.y)?;
-        self.doc.commit();
+        self.commit();
         Ok(())
     }
 
@@ -419,7 +449,7 @@ impl Board {
         let size = card::clamp_size(kind, size)?;
         map.insert("w", size.width)?;
         map.insert("h", size.height)?;
-        self.doc.commit();
+        self.commit();
         Ok(size)
     }
 
@@ -433,7 +463,7 @@ impl Board {
         map.insert("y", at.y)?;
         map.insert("w", size.width)?;
         map.insert("h", size.height)?;
-        self.doc.commit();
+        self.commit();
         Ok(size)
     }
 
@@ -463,7 +493,7 @@ impl Board {
         let len = text.len_unicode();
         check_splice(start, delete, len, insert.chars().count())?;
         text.splice(start, delete, insert)?;
-        self.doc.commit();
+        self.commit();
         Ok(())
     }
 
@@ -483,7 +513,7 @@ impl Board {
         }
         // Loro refuses a UTF-16 index that splits a surrogate pair.
         text.splice_utf16(start, delete, insert).map_err(|_| Error::TextRange { start, delete, len })?;
-        self.doc.commit();
+        self.commit();
         Ok(())
     }
 
@@ -494,7 +524,7 @@ impl Board {
         let text = self.note_text(id)?;
         text.update(new_text, loro::UpdateOptions::default())
             .map_err(|error| Error::Document(error.to_string()))?;
-        self.doc.commit();
+        self.commit();
         Ok(())
     }
 
@@ -508,7 +538,7 @@ impl Board {
         }
         map.insert("url", url.trim())?;
         map.insert("title", title)?;
-        self.doc.commit();
+        self.commit();
         Ok(())
     }
 
@@ -566,14 +596,14 @@ impl Board {
         for id in unique.iter().filter(|id| !selected.iter().any(|(_, s)| s == *id)) {
             self.order.push(id.to_string())?;
         }
-        self.doc.commit();
+        self.commit();
         Ok(true)
     }
 
     pub fn set_title(&mut self, title: &str) -> Result<(), Error> {
         card::check_chars("title", title, limits::MAX_TITLE_CHARS)?;
         self.meta.insert("title", title)?;
-        self.doc.commit();
+        self.commit();
         Ok(())
     }
 
@@ -582,7 +612,7 @@ impl Board {
             Some(color) => self.meta.insert("background", color.to_string())?,
             None => self.meta.delete("background")?,
         }
-        self.doc.commit();
+        self.commit();
         Ok(())
     }
 
@@ -590,10 +620,12 @@ impl Board {
 
     /// Undoes this replica's last change (never a peer's). Returns whether anything changed.
     pub fn undo(&mut self) -> Result<bool, Error> {
+        self.stamp_next_commit();
         Ok(self.undo.undo()?)
     }
 
     pub fn redo(&mut self) -> Result<bool, Error> {
+        self.stamp_next_commit();
         Ok(self.undo.redo()?)
     }
 
@@ -669,7 +701,7 @@ impl Board {
 
     fn commit_if_any(&self, count: usize) {
         if count > 0 {
-            self.doc.commit();
+            self.commit();
         }
     }
 

@@ -22,7 +22,10 @@ pub mod presence;
 pub mod protocol;
 pub mod session;
 
-pub use board::{Board, BoardId, Imported, MAX_PENDING_OPS, ReplicaId, Version};
+pub use board::{
+    Board, BoardId, History, HistoryChange, Imported, MAX_PENDING_OPS, Past, PastVersion, ReplicaId,
+    SESSION_GAP_SECS, Version, WorkSession,
+};
 pub use card::{Card, CardId, Color, Content, ImageRef, Kind, NewCard, Point, Size};
 pub use edge::{Edge, EdgeChange, EdgeId, End, Endpoint, NewEdge, Side};
 pub use error::{Error, LoadError};

@@ -39,7 +39,8 @@ pub fn new_board(data: &DataDir, title: &str) -> Result<ShareLink, CommandError>
         board: uuid::Builder::from_random_bytes(random::bytes16()).into_uuid(),
         key: BoardKey(key),
     };
-    let board = Board::create(BoardId(link.board), title, random::replica())
+    let now = i64::try_from(clock::now_ms()).unwrap_or(0);
+    let board = Board::create_at(BoardId(link.board), title, random::replica(), now, &crate::author_name())
         .map_err(|e| CommandError::Invalid(e.to_string()))?;
     data.create(&link, &board)?;
     Ok(link)
@@ -57,6 +58,13 @@ fn new_card(content: Content, at: Point, author: &str) -> NewCard {
     }
 }
 
+/// A board about to be edited here: its changes are made now, by this
+/// machine's user.
+fn stamp(board: &mut Board) {
+    board.set_clock(i64::try_from(clock::now_ms()).unwrap_or(0));
+    board.set_author(&crate::author_name());
+}
+
 fn edit<T>(
     data: &DataDir,
     link: &str,
@@ -65,6 +73,7 @@ fn edit<T>(
     let link = parse_link(link)?;
     match data.open_board(&link, random::replica()) {
         Ok((mut file, mut board)) => {
+            stamp(&mut board);
             let result = change(&mut board).map_err(|e| CommandError::Invalid(e.to_string()))?;
             file.persist(&board)?;
             Ok(result)
@@ -73,6 +82,7 @@ fn edit<T>(
             // A `serve` process holds the board: make the change on a copy
             // and hand it over through the inbox; it syncs it at once.
             let mut board = data.read_board(&link.board, random::replica())?;
+            stamp(&mut board);
             let before = board.version();
             let result = change(&mut board).map_err(|e| CommandError::Invalid(e.to_string()))?;
             data.deliver_to_inbox(&link.board, &board.updates_since(&before))?;
@@ -103,6 +113,7 @@ pub fn add_notes(
         let position = Point { x: at.x + (n % 40) as f64 * 10.0, y: at.y + (n / 40) as f64 * 10.0 };
         let id = match open.as_mut() {
             Some((file, board)) => {
+                stamp(board);
                 let card = new_card(Content::Note { text: text.to_owned() }, position, author);
                 let id = card.id;
                 board.add_card(card).map_err(|e| CommandError::Invalid(e.to_string()))?;
@@ -382,11 +393,69 @@ pub fn export_canvas(data: &DataDir, link: &str, out: &Path) -> Result<std::path
     Ok(canvas)
 }
 
-/// `show --json`: the board as JSON with a stable key order.
-pub fn show(data: &DataDir, link: &str) -> Result<Value, CommandError> {
+/// `show --json [--at TIME]`: the board as JSON with a stable key order,
+/// as it is or as it was at `at` (seconds since the Unix epoch).
+pub fn show(data: &DataDir, link: &str, at: Option<i64>) -> Result<Value, CommandError> {
     let link = parse_link(link)?;
     let board = data.read_board(&link.board, random::replica())?;
-    Ok(board_json(&link, &board))
+    match at {
+        None => Ok(board_json(&link, &board)),
+        Some(at) => {
+            let past = board
+                .at(&board.history().version_at(at))
+                .map_err(|e| CommandError::Invalid(e.to_string()))?;
+            Ok(board_json(&link, &past))
+        }
+    }
+}
+
+/// `history`: the board's sessions of work, oldest first: when (RFC 3339,
+/// and seconds since the epoch; 0 where the board did not record times
+/// yet), who, how many changes and cards.
+pub fn history(data: &DataDir, link: &str) -> Result<Value, CommandError> {
+    let link = parse_link(link)?;
+    let board = data.read_board(&link.board, random::replica())?;
+    let history = board.history();
+    let sessions = board.sessions(&history);
+    Ok(json!({
+        "board": link.board.to_string(),
+        "trimmed": history.trimmed(),
+        "changes": history.changes().len(),
+        "sessions": sessions.iter().map(|s| json!({
+            "from": rfc3339(s.from),
+            "to": rfc3339(s.to),
+            "from_secs": s.from,
+            "to_secs": s.to,
+            "authors": s.authors,
+            "changes": s.changes,
+            "cards": s.cards,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// A time as RFC 3339 in UTC; `None` for "not recorded" (0).
+pub fn rfc3339(secs: i64) -> Option<String> {
+    if secs <= 0 {
+        return None;
+    }
+    let time = time::OffsetDateTime::from_unix_timestamp(secs).ok()?;
+    time.format(&time::format_description::well_known::Rfc3339).ok()
+}
+
+/// A time as the CLI takes it: RFC 3339 (`2026-12-07T09:00:00Z`, any
+/// offset) or seconds since the Unix epoch.
+pub fn parse_time(text: &str) -> Result<i64, CommandError> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<i64>() {
+        return Ok(secs);
+    }
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|e| {
+            CommandError::Invalid(format!(
+                "{text:?} is not a time (RFC 3339 like 2026-12-07T09:00:00Z, or seconds since the epoch): {e}"
+            ))
+        })
 }
 
 /// The JSON form of a board: two replicas with the same state print the same.

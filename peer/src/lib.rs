@@ -40,6 +40,11 @@ pub mod random {
     }
 }
 
+/// Who edits boards from this machine's command line: its user's name.
+pub fn author_name() -> String {
+    std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "corkboard-peer".into())
+}
+
 /// The wall clock, in milliseconds since the Unix epoch.
 pub mod clock {
     /// Seconds since the Unix epoch (what TURN credentials expire in).

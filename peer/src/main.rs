@@ -202,6 +202,20 @@ enum Command {
         /// Print JSON (stable key order).
         #[arg(long)]
         json: bool,
+        /// Show the board as it was at this time: RFC 3339
+        /// (2026-12-07T09:00:00Z) or seconds since the Unix epoch.
+        #[arg(long)]
+        at: Option<String>,
+        #[command(flatten)]
+        data: Data,
+    },
+    /// List the board's sessions of work: when, who, how many changes and cards.
+    History {
+        #[arg(long)]
+        board: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         data: Data,
     },
@@ -257,7 +271,28 @@ fn data_dir(data: &Data) -> Result<DataDir, commands::CommandError> {
 }
 
 fn author() -> String {
-    std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "corkboard-peer".into())
+    peer::author_name()
+}
+
+/// `history` for people: a line per session.
+fn print_history(value: &serde_json::Value) {
+    let sessions = value["sessions"].as_array().map(Vec::as_slice).unwrap_or_default();
+    if value["trimmed"].as_bool() == Some(true) {
+        println!("(older history was trimmed away; it begins here)");
+    }
+    for session in sessions {
+        let when = match (session["from"].as_str(), session["to"].as_str()) {
+            (Some(from), Some(to)) if from == to => from.to_owned(),
+            (Some(from), Some(to)) => format!("{from} – {to}"),
+            _ => "time not recorded".to_owned(),
+        };
+        let authors: Vec<&str> = session["authors"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        let who = if authors.is_empty() { "someone".to_owned() } else { authors.join(", ") };
+        println!("{when}  {who}: {} changes, {} cards", session["changes"], session["cards"]);
+    }
 }
 
 fn run(args: Args) -> Result<(), commands::CommandError> {
@@ -346,8 +381,17 @@ fn run(args: Args) -> Result<(), commands::CommandError> {
             }
             eprintln!("wrote {}", out.display());
         }
-        Command::Show { board, json, data } => {
-            let value = commands::show(&data_dir(&data)?, &board)?;
+        Command::History { board, json, data } => {
+            let value = commands::history(&data_dir(&data)?, &board)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            } else {
+                print_history(&value);
+            }
+        }
+        Command::Show { board, json, at, data } => {
+            let at = at.as_deref().map(commands::parse_time).transpose()?;
+            let value = commands::show(&data_dir(&data)?, &board, at)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
             } else {

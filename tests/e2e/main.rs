@@ -7,9 +7,12 @@
 //! `chromium-driver` (`./x test` installs them). Set `CORKBOARD_E2E_SHOTS`
 //! to a directory to keep screenshots, including one per failed check.
 
+mod a11y;
+mod app_offline;
 mod bad_input;
 mod desktop;
 mod files;
+mod history;
 mod home;
 mod images;
 mod live;
@@ -21,3 +24,4 @@ mod package;
 mod reload;
 mod showcase;
 mod support;
+mod touch;

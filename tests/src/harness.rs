@@ -33,7 +33,7 @@ pub const SHOTS_ENV: &str = "CORKBOARD_E2E_SHOTS";
 
 mod browser;
 
-pub use browser::{Browser, require_browser, save_shot, webdriver_session};
+pub use browser::{Browser, cdp, require_browser, save_shot, webdriver_session};
 
 // ----- paths -------------------------------------------------------------------
 

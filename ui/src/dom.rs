@@ -106,3 +106,25 @@ pub fn relative_time(then_ms: u64) -> String {
         }
     }
 }
+
+/// A moment as this person reads dates: "7 Dec 2026, 09:10" in their
+/// locale and time zone (`secs` since the Unix epoch).
+pub fn local_date_time(secs: i64) -> String {
+    local_moment(secs, true)
+}
+
+/// The time of day of a moment, as this person reads times: "09:40".
+pub fn local_time(secs: i64) -> String {
+    local_moment(secs, false)
+}
+
+fn local_moment(secs: i64, with_date: bool) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(secs as f64 * 1000.0));
+    let options = js_sys::Object::new();
+    if with_date {
+        let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"medium".into());
+    }
+    let _ = js_sys::Reflect::set(&options, &"timeStyle".into(), &"short".into());
+    let locale = window().and_then(|w| w.navigator().language()).unwrap_or_else(|| "en".to_owned());
+    date.to_locale_string(&locale, &options).into()
+}

@@ -15,11 +15,13 @@ mod notify;
 pub mod platform;
 mod profile;
 mod settings;
+mod theme;
 mod view;
 pub mod view_model;
 
 /// Starts the app in the page.
 pub fn run() {
     console_error_panic_hook::set_once();
+    theme::Theme::load().apply();
     leptos::mount::mount_to_body(app::App);
 }

@@ -109,6 +109,30 @@ impl CardView {
             remote_drag: None,
         }
     }
+
+    /// What assistive technology says of the card: its kind and its first
+    /// words ("Note: Groceries", "Link: Tickets (https://…)").
+    pub fn spoken(&self) -> String {
+        let first_line = |text: &str| -> String {
+            let line = text
+                .lines()
+                .map(|l| l.trim_start_matches(['#', '-', '*', '>', ' ']))
+                .find(|l| !l.trim().is_empty());
+            line.unwrap_or("").chars().take(80).collect()
+        };
+        match self.kind {
+            Kind::Note => match first_line(&self.text) {
+                line if line.is_empty() => "Empty note".to_owned(),
+                line => format!("Note: {line}"),
+            },
+            Kind::Link if self.link_title.is_empty() => format!("Link: {}", self.url),
+            Kind::Link => format!("Link: {} ({})", self.link_title, self.url),
+            Kind::Image => format!("Image: {}", self.image.as_ref().map_or("", |i| i.file_name.as_str())),
+            Kind::Group => format!("Group: {}", self.link_title),
+            Kind::Board => "Pinned board".to_owned(),
+            Kind::File => format!("File: {}", self.url),
+        }
+    }
 }
 
 /// The six JSON Canvas presets as soft card colours.
@@ -217,6 +241,33 @@ impl Camera {
     }
 }
 
+/// The history view as drawn: a slider of `steps` changes at `step`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryView {
+    pub steps: usize,
+    /// How many changes the board shows (`steps`: now).
+    pub step: usize,
+    /// When the last change shown was made (seconds since the epoch; 0: unknown).
+    pub at: i64,
+    /// Older history was trimmed away.
+    pub trimmed: bool,
+    pub begins_at: Option<i64>,
+    /// Oldest first.
+    pub sessions: Vec<SessionView>,
+}
+
+/// A session of work in the history view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionView {
+    pub from: i64,
+    pub to: i64,
+    pub authors: Vec<String>,
+    pub changes: usize,
+    pub cards: usize,
+    /// The slider step at its end.
+    pub end: usize,
+}
+
 /// The signals of the open board that are not per card.
 #[derive(Clone, Copy, Debug)]
 pub struct BoardSignals {
@@ -245,6 +296,10 @@ pub struct BoardSignals {
     pub renaming: RwSignal<Option<CardId>>,
     /// An edge whose label is being written in place.
     pub labelling: RwSignal<Option<EdgeId>>,
+    /// A card's menu opened by a long press, and where (board-relative screen px).
+    pub card_menu: RwSignal<Option<(CardId, (f64, f64))>>,
+    /// The history view, while it is open (the board then shows the past).
+    pub history: RwSignal<Option<HistoryView>>,
     /// True once the stored board was loaded.
     pub loaded: RwSignal<bool>,
     /// True when every change is in IndexedDB.
@@ -282,6 +337,8 @@ impl BoardSignals {
             focus_request: RwSignal::new(None),
             renaming: RwSignal::new(None),
             labelling: RwSignal::new(None),
+            card_menu: RwSignal::new(None),
+            history: RwSignal::new(None),
             loaded: RwSignal::new(false),
             saved: RwSignal::new(true),
             read_only: RwSignal::new(None),

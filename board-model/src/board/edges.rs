@@ -96,7 +96,7 @@ impl Board {
                 label.insert(0, &new.label)?;
             }
         }
-        self.doc.commit();
+        self.commit();
         Ok(())
     }
 
@@ -121,7 +121,7 @@ impl Board {
                 None => map.delete("color")?,
             }
         }
-        self.doc.commit();
+        self.commit();
         Ok(())
     }
 
@@ -135,7 +135,7 @@ impl Board {
             }
         }
         if !maps.is_empty() {
-            self.doc.commit();
+            self.commit();
         }
         Ok(())
     }
@@ -146,7 +146,7 @@ impl Board {
         let text = self.edge_label(id)?;
         text.update(label, loro::UpdateOptions::default())
             .map_err(|error| Error::Document(error.to_string()))?;
-        self.doc.commit();
+        self.commit();
         Ok(())
     }
 
@@ -160,7 +160,7 @@ impl Board {
             self.edges.delete(&id.to_string())?;
         }
         if !unique.is_empty() {
-            self.doc.commit();
+            self.commit();
         }
         Ok(())
     }
@@ -220,7 +220,7 @@ impl Board {
             return Err(Error::WrongKind { id, expected: Kind::Group, found: kind });
         }
         map.insert("label", label)?;
-        self.doc.commit();
+        self.commit();
         Ok(())
     }
 

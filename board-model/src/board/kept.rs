@@ -51,7 +51,7 @@ impl Board {
             }
         }
         if !maps.is_empty() {
-            self.doc.commit();
+            self.commit();
         }
         Ok(())
     }

@@ -4,5 +4,6 @@ mod board;
 mod edges;
 mod fuzz_crashers;
 mod harness;
+mod history;
 mod session;
 mod support;

@@ -245,3 +245,58 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[test]
+fn history_lists_sessions_and_show_at_shows_the_board_as_it_was() {
+    let data = temp_dir("history");
+    let secs = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("a clock after 1970")
+            .as_secs()
+    };
+    let before = secs() - 1;
+    let (_, link, _) = run(&["new", "--title", "Week", "--data", &data]);
+    let (_, first, _) = run(&["add-note", "--board", &link, "--text", "Monday", "--data", &data]);
+    // Times are kept in seconds: the second note is made in a later one.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let between = secs();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (_, second, _) = run(&["add-note", "--board", &link, "--text", "Tuesday", "--data", &data]);
+
+    let (ok, json, error) = run(&["history", "--board", &link, "--json", "--data", &data]);
+    assert!(ok, "{error}");
+    let history: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let sessions = history["sessions"].as_array().expect("sessions");
+    assert_eq!(sessions.len(), 1, "{history}");
+    assert_eq!(sessions[0]["cards"], 2);
+    assert!(sessions[0]["authors"].as_array().is_some_and(|a| a.len() == 1), "{history}");
+    assert!(sessions[0]["from"].as_str().is_some_and(|t| t.ends_with('Z')), "RFC 3339: {history}");
+    assert_eq!(history["trimmed"], false);
+    let (ok, text, _) = run(&["history", "--board", &link, "--data", &data]);
+    assert!(ok && text.contains("2 cards"), "{text}");
+
+    let cards_at = |at: &str| -> Vec<String> {
+        let (ok, json, error) = run(&["show", "--board", &link, "--json", "--at", at, "--data", &data]);
+        assert!(ok, "show --at {at}: {error}");
+        let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        value["cards"]
+            .as_array()
+            .expect("cards")
+            .iter()
+            .map(|c| c["id"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    assert_eq!(cards_at(&between.to_string()), std::slice::from_ref(&first));
+    assert!(cards_at(&before.to_string()).is_empty());
+    let mut now = cards_at(&(secs() + 5).to_string());
+    now.sort();
+    let mut both = vec![first.clone(), second];
+    both.sort();
+    assert_eq!(now, both);
+    // RFC 3339 works too, and nonsense is refused clearly.
+    let rfc = peer::commands::rfc3339(between as i64).expect("a time");
+    assert_eq!(cards_at(&rfc), [first]);
+    let (ok, _, error) = run(&["show", "--board", &link, "--json", "--at", "last tuesday", "--data", &data]);
+    assert!(!ok && error.contains("is not a time"), "{error}");
+}

@@ -199,6 +199,33 @@ fn start_chromedriver(dir: &Path) -> Result<(Process, u16)> {
 /// Saves a PNG screenshot of `client`'s page as `<name>.png` in the
 /// directory `$CORKBOARD_E2E_SHOTS` names (created if missing): the path,
 /// or `None` when the variable is unset.
+/// A Chrome DevTools Protocol command, sent through chromedriver's
+/// `goog/cdp/execute` (touch input, device emulation, media emulation).
+#[derive(Debug)]
+struct Cdp {
+    cmd: String,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Runs DevTools command `cmd` with `params` in the page; its result.
+pub async fn cdp(client: &Client, cmd: &str, params: serde_json::Value) -> Result<serde_json::Value> {
+    client
+        .issue_cmd(Cdp { cmd: cmd.to_owned(), params })
+        .await
+        .with_context(|| format!("the DevTools command {cmd} failed"))
+}
+
 pub async fn save_shot(client: &Client, name: &str) -> Result<Option<PathBuf>> {
     let Some(dir) = std::env::var_os(SHOTS_ENV).filter(|d| !d.is_empty()) else { return Ok(None) };
     let dir = PathBuf::from(dir);

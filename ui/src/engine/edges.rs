@@ -19,9 +19,16 @@ const GROUP_MARGIN: f64 = 40.0;
 impl Engine {
     /// Rebuilds the drawn edge list from the board.
     pub(super) fn refresh_edges(&mut self) {
-        let edges: Vec<EdgeView> = self
-            .board
-            .edges()
+        if self.viewing_history() {
+            return;
+        }
+        let edges = self.board.edges();
+        self.show_edges(edges);
+    }
+
+    /// Draws these edges (the board's, or a past version's).
+    pub(super) fn show_edges(&mut self, edges: Vec<board_model::Edge>) {
+        let edges: Vec<EdgeView> = edges
             .into_iter()
             .map(|edge| EdgeView {
                 id: edge.id,
@@ -40,7 +47,7 @@ impl Engine {
             self.signals.edges.set(edges);
         }
         if let Some(selected) = self.signals.selected_edge.get_untracked()
-            && self.board.edge(selected).is_none()
+            && !self.signals.edges.with_untracked(|shown| shown.iter().any(|e| e.id == selected))
         {
             self.signals.selected_edge.set(None);
         }

@@ -51,6 +51,13 @@ enum Pending {
     Backup(Box<Backup>),
     /// A canvas chosen on the home screen, for the new board made for it.
     Canvas { board: uuid::Uuid, bytes: Vec<u8>, name: String },
+    /// A board's past copied by the history view, for the new board made for it.
+    Copy { board: uuid::Uuid, bytes: Vec<u8> },
+}
+
+/// A past copied into new board `board`, brought in as it opens.
+pub(super) fn await_copy(board: uuid::Uuid, bytes: Vec<u8>) {
+    PENDING.with(|pending| *pending.borrow_mut() = Some(Pending::Copy { board, bytes }));
 }
 
 thread_local! {
@@ -62,7 +69,9 @@ fn take_pending(board: uuid::Uuid) -> Option<Pending> {
         let mut pending = pending.borrow_mut();
         let for_it = match pending.as_ref() {
             Some(Pending::Backup(backup)) => backup.link.board == board,
-            Some(Pending::Canvas { board: waiting, .. }) => *waiting == board,
+            Some(Pending::Canvas { board: waiting, .. } | Pending::Copy { board: waiting, .. }) => {
+                *waiting == board
+            }
             None => false,
         };
         if for_it { pending.take() } else { None }
@@ -70,7 +79,7 @@ fn take_pending(board: uuid::Uuid) -> Option<Pending> {
 }
 
 /// `n` and the noun for it ("1 card", "2 cards").
-pub(super) fn plural(n: usize, one: &str, many: &str) -> String {
+pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
@@ -318,6 +327,9 @@ pub(super) async fn bring_pending(board: uuid::Uuid) {
                 e.board.clear_undo();
                 e.after_change();
             });
+        }
+        Some(Pending::Copy { bytes, .. }) => {
+            with(|e| e.take_copy(&bytes));
         }
         None => {}
     }

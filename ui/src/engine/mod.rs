@@ -22,7 +22,9 @@ mod edges;
 mod edit;
 mod files;
 mod find;
+mod history;
 mod images;
+mod navigate;
 mod network;
 mod people;
 mod persist;
@@ -48,10 +50,13 @@ use crate::profile::Profile;
 use crate::view_model::{BoardSignals, CardView};
 
 pub use edit::NewImage;
+pub use files::plural;
 pub use files::{
     ExportBody, ExportFile, ExportFormat, import_board_file, import_board_file_as_new, is_board_file,
 };
 pub use find::Found;
+pub use history::copy_shown_to_new_board;
+pub use navigate::Direction;
 
 pub struct Engine {
     platform: Platform,
@@ -75,6 +80,8 @@ pub struct Engine {
     people: people::People,
     images: images::Images,
     persist: persist::Persist,
+    /// The history view, while it is open.
+    viewing: Option<history::Viewing>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -184,9 +191,11 @@ pub async fn open(
         (None, Ok(_)) => (StoredBoard::default(), None),
     };
     let replica = fresh_replica(&platform);
-    let (board, damage) = board_from(&stored, &link, replica, create_title.as_deref());
+    let (mut board, damage) = board_from(&stored, &link, replica, create_title.as_deref());
     read_only = read_only.or(damage);
     let now = platform.clock.now_ms();
+    board.set_clock(i64::try_from(now).unwrap_or(0));
+    board.set_author(&profile.name);
     let listed = listed.ok().flatten();
     let entry = BoardEntry {
         board: link.board.hyphenated().to_string(),
@@ -227,6 +236,7 @@ pub async fn open(
         text_editing: None,
         local_presence: presence::State::default(),
         people: people::People::default(),
+        viewing: None,
     };
     engine.rebuild_view();
     let missing = engine.board.referenced_blobs();
@@ -316,6 +326,10 @@ impl Engine {
 
     /// Whether the user may change the board; when read-only, says so.
     fn writable(&self) -> bool {
+        if self.viewing_history() {
+            notify::error("This is the board's past: close the history to edit, or restore this version.");
+            return false;
+        }
         if self.read_only().is_none() {
             return true;
         }

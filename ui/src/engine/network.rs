@@ -96,6 +96,9 @@ impl Engine {
 
     /// The periodic work: the room's timers, saving again after a failure.
     pub fn tick(&mut self) {
+        // The time this page's next changes are recorded at (see the board's history).
+        let now = self.now();
+        self.board.set_clock(i64::try_from(now).unwrap_or(0));
         self.room_input(Input::Tick);
         self.retry_failed_save();
     }
@@ -148,6 +151,7 @@ impl Engine {
     /// A new name or colour: shown at once here, and to peers (who get new
     /// connections carrying it).
     pub fn set_profile(&mut self, profile: Profile) {
+        self.board.set_author(&profile.name);
         self.profile = profile;
         self.refresh_people();
         let identity: Identity = self.identity();

@@ -537,3 +537,43 @@ fn exports_are_made_from_the_open_board_in_every_format() {
     assert_eq!(read.board.card_count(), with(|e| e.board.card_count()).expect("open"));
     close();
 }
+
+#[test]
+fn the_history_view_shows_past_steps_read_only_and_restores_one_as_a_new_change() {
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    let two = CardId::from_random_bytes([2; 16]);
+    with(|e| {
+        e.board.set_clock(1_796_634_000_000);
+        e.select_only(Some(two));
+        e.delete_selection();
+    });
+    assert_eq!(ids(signals).len(), 2);
+    with(Engine::open_history);
+    let view = signals.history.get_untracked().expect("the history view is open");
+    assert_eq!(view.step, view.steps);
+    assert!(view.sessions.iter().any(|s| s.authors == ["Ann Tester"]), "{:?}", view.sessions);
+
+    // One step back: the deleted card is drawn again; nothing can be edited.
+    with(|e| e.show_step(view.steps - 1));
+    assert_eq!(ids(signals).len(), 3);
+    let version = with(|e| e.board.version()).expect("open");
+    with(|e| e.add_note(Point { x: 0.0, y: 0.0 }, "not now"));
+    assert_eq!(with(|e| e.board.version()), Some(version), "the past is read-only");
+    with(|e| e.show_step(0));
+    assert!(ids(signals).is_empty(), "before the first change");
+
+    // Back to now, then restore the step before the delete.
+    with(Engine::close_history);
+    assert_eq!(ids(signals).len(), 2);
+    with(Engine::open_history);
+    with(|e| {
+        e.show_step(view.steps - 1);
+        e.restore_shown();
+    });
+    assert!(signals.history.get_untracked().is_none(), "restoring closes the history");
+    assert_eq!(ids(signals).len(), 3, "the card is back");
+    assert!(with(|e| e.board.contains(two)).unwrap_or(false));
+    close();
+}

@@ -85,6 +85,13 @@ impl Engine {
         if changes.is_empty() {
             return;
         }
+        if self.viewing_history() {
+            // The view shows the past; the present is drawn when it closes.
+            self.request_save();
+            self.room.fetch_missing_blobs(&self.board, &mut self.blobs);
+            self.flush_links();
+            return;
+        }
         let mut order = false;
         let mut edges = false;
         let mut refresh: Vec<CardId> = Vec::new();

@@ -191,11 +191,24 @@ pub trait Shell {
     fn release_image_url(&self, url: &str);
     /// Where this home keeps boards, for the home screen ("in this browser").
     fn where_boards_live(&self) -> &'static str;
+    /// How much this home stores, where it could be evicted (a browser's);
+    /// `None` where boards are files on disk (the desktop).
+    async fn storage_use(&self) -> Option<StorageUse> {
+        None
+    }
     /// Saves a file the user exported: a download in a browser, the native
     /// save dialog on the desktop. `Ok(None)` when the person cancelled,
     /// else where it went (as the home can say it).
     async fn save_file(&self, name: &str, media_type: &str, bytes: Vec<u8>)
     -> Result<Option<String>, String>;
+}
+
+/// What a browser keeps for this app: bytes used, and whether the browser
+/// promised not to evict them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StorageUse {
+    pub used_bytes: u64,
+    pub persistent: bool,
 }
 
 /// One home: everything the engine and the views use of the world.

@@ -11,10 +11,12 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
+use super::card_menu::CardMenu;
 use super::card_view::CardElement;
 use super::edges::{EdgeLabelsLayer, EdgesLayer};
 use super::find_bar::FindBar;
 use super::gestures::Canvas;
+use super::history_panel::{HistoryBanner, HistoryPanel};
 use super::keys::{add_files, ask_for_link, on_copy, on_key, paste_text};
 use super::menus::HelpOverlay;
 use super::top_bar::TopBar;
@@ -180,8 +182,11 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
                 class=board_class
                 style=board_style
                 data-testid="board"
+                role="application" aria-roledescription="board"
+                aria-label=move || format!("Board {}: Tab or the arrow keys go through its cards, Enter edits one", signals.title.get())
                 data-saved=move || if signals.saved.get() { "true" } else { "false" }
-                tabindex="-1"
+                data-history=move || signals.history.with(Option::is_some).to_string()
+                tabindex="0"
                 on:pointerdown=move |ev| canvas.pointer_down(&ev)
                 on:pointermove=move |ev| canvas.pointer_move(&ev)
                 on:pointerup=move |ev| canvas.pointer_up(&ev)
@@ -211,6 +216,9 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
                     </div>
                 })}
                 {move || signals.refused.with(Option::is_none).then(|| view! { <FindBar canvas=canvas open=find/> })}
+                <CardMenu signals=signals/>
+                <HistoryBanner signals=signals/>
+                <HistoryPanel signals=signals/>
                 {move || signals.read_only.get().map(|why| view! {
                     <div class="read-only-banner" role="status" data-testid="read-only">{why}</div>
                 })}

@@ -65,6 +65,10 @@ pub fn CardElement(
         }
         class
     };
+    let spoken = {
+        let signal = signal.clone();
+        Memo::new(move |_| signal.with(CardView::spoken))
+    };
     let body = match kind {
         Kind::Note => view! { <NoteText signal=signal.clone() id=id editing=editing/> }.into_any(),
         Kind::Link => view! { <LinkBody signal=signal.clone()/> }.into_any(),
@@ -84,7 +88,8 @@ pub fn CardElement(
             .collect_view()
     });
     view! {
-        <div class=class style=style data-card-id=id.to_string() data-kind=kind.as_str()>
+        <div class=class style=style data-card-id=id.to_string() data-kind=kind.as_str()
+            tabindex="-1" role="group" aria-roledescription="card" aria-label=move || spoken.get()>
             {body}
             {handles}
             <div class="resize-handle" data-handle="resize" aria-hidden="true"></div>

@@ -1,6 +1,7 @@
 //! The board's File menu: export as a JSON Canvas zip, an SVG or PNG of
 //! the board (or only the selection), or a `.corkboard` backup; import a
-//! board file. The same export runs from the desktop's native menu.
+//! board file; open the version history. The same export runs from the
+//! desktop's native menu.
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -87,6 +88,13 @@ pub fn FileMenu(open: RwSignal<bool>, signals: BoardSignals) -> impl IntoView {
             </button>
             <input node_ref=import_input type="file" accept=".canvas,.zip,.corkboard,image/*" multiple class="hidden"
                 data-testid="import-input" on:change=on_chosen/>
+            <div class="menu-sep"></div>
+            <button class="menu-item" data-testid="open-history" on:click=move |_| {
+                open.set(false);
+                engine::with(|e| e.open_history());
+            }>
+                "Version history…" <span class="menu-hint">"the board at any moment; restore or copy it"</span>
+            </button>
         </div>
     }
 }

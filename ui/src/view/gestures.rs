@@ -3,6 +3,11 @@
 //! shift-click to select, shift-drag for a marquee, drag empty space or the
 //! wheel to pan, ctrl/cmd+wheel to zoom around the pointer; and the camera
 //! (zoom by steps, to 100%, to fit).
+//!
+//! By touch (a pen is a precise finger): one finger drags a card or pans,
+//! two fingers pan and pinch-zoom around their midpoint, a double tap makes
+//! or edits a card as a double-click does, and a long press on a card
+//! selects it and opens its menu (colour, bring to front, delete).
 
 use std::collections::HashSet;
 
@@ -20,6 +25,16 @@ use crate::view_model::{BoardSignals, Camera, MIN_ZOOM};
 const DRAG_THRESHOLD: f64 = 3.0;
 /// How far apart (CSS px) the two presses of a double-click may land.
 const DOUBLE_CLICK_SLOP: f64 = 8.0;
+/// A tap: a touch that ends within this many px and ms of where it began.
+const TAP_SLOP: f64 = 10.0;
+const TAP_MS: f64 = 350.0;
+/// Two taps this close in time and place are a double tap.
+const DOUBLE_TAP_MS: f64 = 400.0;
+const DOUBLE_TAP_SLOP: f64 = 28.0;
+/// A touch held this long without moving is a long press.
+const LONG_PRESS_MS: i32 = 500;
+/// Compatibility mouse events a browser sends after touches this recent are ignored.
+const AFTER_TOUCH_MS: f64 = 800.0;
 
 #[derive(Clone, Debug, Default)]
 enum Gesture {
@@ -50,6 +65,37 @@ enum Gesture {
         from: CardId,
         side: Side,
     },
+    /// Two fingers: the board point under their midpoint stays under it,
+    /// the zoom follows their spread.
+    Pinch {
+        board_mid: (f64, f64),
+        spread: f64,
+        zoom: f64,
+    },
+}
+
+/// Fingers (and pens) on the board, for taps, double taps, long presses
+/// and pinches.
+#[derive(Clone, Debug, Default)]
+struct Touches {
+    /// Each one down: pointer id and its board-relative screen point.
+    down: Vec<(i32, (f64, f64))>,
+    /// The first finger's press: where and when, for telling a tap.
+    press: Option<((f64, f64), f64)>,
+    /// The last tap: where and when, for telling a double tap.
+    last_tap: Option<((f64, f64), f64)>,
+    /// Counts presses, so a long-press timer knows whether its press lasted.
+    generation: u64,
+    /// When a touch last ended (compatibility mouse events follow).
+    last_touch_ms: f64,
+}
+
+fn is_touch(ev: &web_sys::PointerEvent) -> bool {
+    matches!(ev.pointer_type().as_str(), "touch" | "pen")
+}
+
+fn midpoint_and_spread(a: (f64, f64), b: (f64, f64)) -> ((f64, f64), f64) {
+    (((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0), (a.0 - b.0).hypot(a.1 - b.1).max(1.0))
 }
 
 /// The board element and what its gestures keep between events.
@@ -68,6 +114,7 @@ pub struct Canvas {
     /// only when both landed in the same spot, whatever produced the events
     /// (some synthetic input counts any two quick clicks as a double one).
     presses: StoredValue<[(f64, f64); 2]>,
+    touches: StoredValue<Touches>,
 }
 
 impl Canvas {
@@ -80,6 +127,7 @@ impl Canvas {
             last_pointer: StoredValue::new(None),
             origin: StoredValue::new(None),
             presses: StoredValue::new([(f64::NAN, f64::NAN); 2]),
+            touches: StoredValue::new(Touches::default()),
         }
     }
 
@@ -139,6 +187,24 @@ impl Canvas {
             return;
         }
         self.origin.set_value(None);
+        if self.signals.card_menu.get_untracked().is_some() {
+            self.signals.card_menu.set(None);
+        }
+        if is_touch(ev) {
+            let here = self.to_screen(ev.client_x() as f64, ev.client_y() as f64);
+            let fingers = self.touches.with_value(|t| t.down.len());
+            self.touches.update_value(|t| {
+                t.down.retain(|(id, _)| *id != ev.pointer_id());
+                t.down.push((ev.pointer_id(), here));
+                t.generation += 1;
+                t.press = (fingers == 0).then(|| (here, dom::performance_now()));
+            });
+            if fingers >= 1 {
+                ev.prevent_default();
+                self.begin_pinch();
+                return;
+            }
+        }
         if ev.button() == 0 {
             let here = (ev.client_x() as f64, ev.client_y() as f64);
             self.presses.update_value(|[before, last]| (*before, *last) = (*last, here));
@@ -158,7 +224,12 @@ impl Canvas {
         if group && target.closest(".group-label, [data-handle=resize]").ok().flatten().is_none() {
             card_id = None;
         }
-        let edge = edge_under(&target);
+        // The past is only looked at: anything pressed pans.
+        let past = self.signals.history.with_untracked(Option::is_some);
+        if past {
+            card_id = None;
+        }
+        let edge = edge_under(&target).filter(|_| !past);
         // Typing in a note being edited: leave the pointer to the text.
         if target.closest(".card.editing textarea").ok().flatten().is_some() {
             return;
@@ -196,7 +267,7 @@ impl Canvas {
                 });
                 Gesture::Press { start: screen, board_start: (board_point.x, board_point.y), dragging: false }
             }
-        } else if ev.shift_key() {
+        } else if ev.shift_key() && !past {
             let base: HashSet<CardId> =
                 engine::with(|e| e.selection().into_iter().collect()).unwrap_or_default();
             Gesture::Marquee { start: (board_point.x, board_point.y), base }
@@ -210,11 +281,82 @@ impl Canvas {
         if let Some(board) = self.board_ref.get_untracked() {
             let _ = board.set_pointer_capture(ev.pointer_id());
         }
+        if let (true, Gesture::Press { .. }, Some(id)) = (is_touch(ev), &next, card_id) {
+            self.await_long_press(id, screen);
+        }
         self.gesture.set_value(next);
+    }
+
+    /// After [`LONG_PRESS_MS`], if this press is still down and has not
+    /// moved: the card's menu.
+    fn await_long_press(self, id: CardId, screen: (f64, f64)) {
+        let generation = self.touches.with_value(|t| t.generation);
+        dom::set_timeout(LONG_PRESS_MS, move || {
+            let lasted = self.touches.with_value(|t| t.generation == generation && t.down.len() == 1);
+            let still = matches!(self.gesture.get_value(), Gesture::Press { dragging: false, .. });
+            if lasted && still {
+                self.gesture.set_value(Gesture::Idle);
+                self.touches.update_value(|t| t.press = None);
+                engine::with(|e| e.select_only(Some(id)));
+                self.signals.card_menu.set(Some((id, screen)));
+            }
+        });
+    }
+
+    /// A second finger came down: whatever the first was doing ends where it
+    /// is, and the two fingers pan and zoom.
+    fn begin_pinch(self) {
+        match self.gesture.get_value() {
+            Gesture::Press { dragging: true, .. } => {
+                engine::with(|e| e.end_drag());
+            }
+            Gesture::Marquee { .. } => self.marquee.set(None),
+            Gesture::Connect { .. } => self.signals.connecting.set(None),
+            Gesture::Resize { id, .. } => {
+                let size =
+                    engine::card_signal(id).map(|s| s.with_untracked(|v| Size { width: v.w, height: v.h }));
+                if let Some(size) = size {
+                    engine::with(|e| e.commit_size(id, size));
+                }
+            }
+            _ => {}
+        }
+        let Some((a, b)) = self.touches.with_value(|t| Some((t.down.first()?.1, t.down.get(1)?.1))) else {
+            return;
+        };
+        self.touches.update_value(|t| t.press = None);
+        let (mid, spread) = midpoint_and_spread(a, b);
+        let camera = self.signals.camera.get_untracked();
+        self.gesture.set_value(Gesture::Pinch {
+            board_mid: camera.to_board(mid.0, mid.1),
+            spread,
+            zoom: camera.zoom,
+        });
     }
 
     pub fn pointer_move(self, ev: &web_sys::PointerEvent) {
         let screen = self.to_screen(ev.client_x() as f64, ev.client_y() as f64);
+        if is_touch(ev) {
+            self.touches.update_value(|t| {
+                if let Some(finger) = t.down.iter_mut().find(|(id, _)| *id == ev.pointer_id()) {
+                    finger.1 = screen;
+                }
+            });
+            if let Gesture::Pinch { board_mid, spread, zoom } = self.gesture.get_value() {
+                let Some((a, b)) = self.touches.with_value(|t| Some((t.down.first()?.1, t.down.get(1)?.1)))
+                else {
+                    return;
+                };
+                let (mid, now) = midpoint_and_spread(a, b);
+                let zoom = (zoom * now / spread).clamp(MIN_ZOOM, crate::view_model::MAX_ZOOM);
+                self.signals.camera.set(Camera {
+                    x: mid.0 - board_mid.0 * zoom,
+                    y: mid.1 - board_mid.1 * zoom,
+                    zoom,
+                });
+                return;
+            }
+        }
         let point = self.to_board(ev.client_x() as f64, ev.client_y() as f64);
         self.last_pointer.set_value(Some((point.x, point.y)));
         if !matches!(self.gesture.get_value(), Gesture::Press { dragging: true, .. }) {
@@ -258,6 +400,7 @@ impl Canvas {
                 engine::with(|e| e.preview_size(id, size));
             }
             Gesture::Connect { from, side } => signals.connecting.set(Some((*from, *side, point))),
+            Gesture::Pinch { .. } => {}
             Gesture::Marquee { start, base } => {
                 let (x0, y0, x1, y1) = (start.0, start.1, point.x, point.y);
                 marquee.set(Some((x0.min(x1), y0.min(y1), (x1 - x0).abs(), (y1 - y0).abs())));
@@ -274,6 +417,34 @@ impl Canvas {
         self.gesture.set_value(Gesture::Idle);
         if let Some(board) = self.board_ref.get_untracked() {
             let _ = board.release_pointer_capture(ev.pointer_id());
+        }
+        if is_touch(ev) {
+            let now = dom::performance_now();
+            let screen = self.to_screen(ev.client_x() as f64, ev.client_y() as f64);
+            let mut double_tap = false;
+            self.touches.update_value(|t| {
+                t.down.retain(|(id, _)| *id != ev.pointer_id());
+                t.last_touch_ms = now;
+                t.generation += 1;
+                let tapped = ev.type_() == "pointerup"
+                    && t.press.take().is_some_and(|(at, when)| {
+                        (screen.0 - at.0).hypot(screen.1 - at.1) <= TAP_SLOP && now - when <= TAP_MS
+                    });
+                if !tapped {
+                    return;
+                }
+                double_tap = t.last_tap.is_some_and(|(at, when)| {
+                    (screen.0 - at.0).hypot(screen.1 - at.1) <= DOUBLE_TAP_SLOP && now - when <= DOUBLE_TAP_MS
+                });
+                t.last_tap = if double_tap { None } else { Some((screen, now)) };
+            });
+            if matches!(finished, Gesture::Pinch { .. }) {
+                // The finger left on the board does nothing until it lifts.
+                return;
+            }
+            if double_tap {
+                self.double_click_at(ev.client_x() as f64, ev.client_y() as f64);
+            }
         }
         match finished {
             Gesture::Press { dragging: true, .. } => {
@@ -316,14 +487,25 @@ impl Canvas {
         if (first.0 - second.0).hypot(first.1 - second.1) > DOUBLE_CLICK_SLOP {
             return;
         }
+        // Taps make their own double taps; the browser's double-click after them is not another.
+        if dom::performance_now() - self.touches.with_value(|t| t.last_touch_ms) < AFTER_TOUCH_MS {
+            return;
+        }
+        self.double_click_at(ev.client_x() as f64, ev.client_y() as f64);
+    }
+
+    /// What a double-click or a double tap at a client point does.
+    fn double_click_at(self, client_x: f64, client_y: f64) {
+        if self.signals.history.with_untracked(Option::is_some) {
+            return;
+        }
         // Pointer capture retargets clicks to the board: ask what is under the pointer.
-        let under =
-            dom::document().and_then(|d| d.element_from_point(ev.client_x() as f32, ev.client_y() as f32));
+        let under = dom::document().and_then(|d| d.element_from_point(client_x as f32, client_y as f32));
         let Some(target) = under else { return };
         if target.closest("a, button, input").ok().flatten().is_some() {
             return;
         }
-        let point = self.to_board(ev.client_x() as f64, ev.client_y() as f64);
+        let point = self.to_board(client_x, client_y);
         let edge = edge_under(&target);
         let card = target.closest("[data-card-id]").ok().flatten();
         if let (Some(id), None) = (edge, card.as_ref()) {
@@ -339,16 +521,9 @@ impl Canvas {
                 engine::with(|e| e.add_note(point, ""));
             }
             Some(card) => {
-                let Some(id) = card.get_attribute("data-card-id").and_then(|id| id.parse::<CardId>().ok())
-                else {
-                    return;
-                };
-                match card.get_attribute("data-kind").as_deref() {
-                    Some("note") => self.signals.focus_request.set(Some(id)),
-                    Some("link") => super::keys::edit_link(id),
-                    Some("group") => self.signals.renaming.set(Some(id)),
-                    Some("board") => open_pinned_board(id),
-                    _ => {}
+                if let Some(id) = card.get_attribute("data-card-id").and_then(|id| id.parse::<CardId>().ok())
+                {
+                    super::keys::edit_card(self, id);
                 }
             }
         }
@@ -384,6 +559,24 @@ impl Canvas {
                 &options,
             );
             handler.forget();
+        });
+    }
+
+    /// Pans (never zooms) so the board rectangle `(x0, y0, x1, y1)` is in
+    /// view, if it is not already.
+    pub fn reveal(self, (x0, y0, x1, y1): (f64, f64, f64, f64)) {
+        let (w, h) = self.measure();
+        let camera = self.signals.camera.get_untracked();
+        let (left, top) = (x0 * camera.zoom + camera.x, y0 * camera.zoom + camera.y);
+        let (right, bottom) = (x1 * camera.zoom + camera.x, y1 * camera.zoom + camera.y);
+        const MARGIN: f64 = 24.0;
+        if left >= MARGIN && top >= MARGIN && right <= w - MARGIN && bottom <= h - MARGIN {
+            return;
+        }
+        self.signals.camera.set(Camera {
+            x: w / 2.0 - (x0 + x1) / 2.0 * camera.zoom,
+            y: h / 2.0 - (y0 + y1) / 2.0 * camera.zoom,
+            zoom: camera.zoom,
         });
     }
 
@@ -447,7 +640,7 @@ fn blur_active() {
 
 /// Opens the board a pinned-board card holds (its link is this app's own
 /// kind of address: the board opens in place).
-fn open_pinned_board(id: CardId) {
+pub fn open_pinned_board(id: CardId) {
     let Some(card) = engine::with(|e| e.board().card(id)).flatten() else { return };
     let Content::Board { link } = card.content else { return };
     match board_key::link::ShareLink::parse(&link) {

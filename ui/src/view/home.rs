@@ -34,6 +34,26 @@ pub fn Home() -> impl IntoView {
     reload();
     platform.shell.set_title(None);
     let where_boards_live = platform.shell.where_boards_live();
+    let storage = LocalResource::new({
+        let shell = platform.shell.clone();
+        move || {
+            let shell = shell.clone();
+            async move { shell.storage_use().await }
+        }
+    });
+    let storage_line = move || {
+        let used = storage.get().flatten()?;
+        let kept = if used.persistent {
+            "kept: the browser will not clear it"
+        } else {
+            "the browser may clear it when space runs low (export a backup to be safe)"
+        };
+        Some(view! {
+            <p class="storage-use" data-testid="storage-use" data-persistent=used.persistent.to_string()>
+                {format!("{} stored {where_boards_live}; {kept}.", human_size(used.used_bytes))}
+            </p>
+        })
+    };
 
     let creating = RwSignal::new(false);
     let new_board = move |_| {
@@ -149,6 +169,7 @@ pub fn Home() -> impl IntoView {
                 </section>
                 <h1 class="home-title">"Your boards"</h1>
                 {list}
+                {storage_line}
             </main>
         </div>
     }
@@ -224,5 +245,15 @@ fn BoardRow(
                 <button class="button ghost small danger" data-testid="delete-board" on:click=delete>"Delete"</button>
             </div>
         </li>
+    }
+}
+
+/// Bytes as people read them: "640 KB", "3.2 MB".
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} bytes"),
+        1_000..1_000_000 => format!("{} KB", bytes / 1_000),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", bytes as f64 / 1e6),
+        _ => format!("{:.1} GB", bytes as f64 / 1e9),
     }
 }

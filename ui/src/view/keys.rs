@@ -25,6 +25,10 @@ pub fn on_key(ev: &web_sys::KeyboardEvent, canvas: Canvas, help: RwSignal<bool>,
         return;
     }
     let key = ev.key();
+    if on_card_key(ev, canvas, &key) {
+        ev.prevent_default();
+        return;
+    }
     let mut handled = true;
     match (command, key.as_str()) {
         (true, "z" | "Z") if ev.shift_key() => {
@@ -61,6 +65,8 @@ pub fn on_key(ev: &web_sys::KeyboardEvent, canvas: Canvas, help: RwSignal<bool>,
         (false, "Escape") => {
             help.set(false);
             find.set(false);
+            canvas.signals.card_menu.set(None);
+            engine::with(|e| e.close_history());
             engine::with(|e| {
                 e.select_only(None);
                 e.select_edge(None);
@@ -85,6 +91,9 @@ pub fn on_key(ev: &web_sys::KeyboardEvent, canvas: Canvas, help: RwSignal<bool>,
         }
         (false, "?") => help.update(|h| *h = !*h),
         (false, "!") if ev.shift_key() => canvas.zoom_to_fit(),
+        // Alt+arrows nudge (keyboard users, whose arrows move between
+        // cards); plain arrows too when no card has the focus (a mouse user's
+        // selection).
         (false, "ArrowLeft" | "ArrowRight" | "ArrowUp" | "ArrowDown") => {
             let step = if ev.shift_key() { 10.0 } else { 1.0 };
             let (dx, dy) = match key.as_str() {
@@ -103,6 +112,94 @@ pub fn on_key(ev: &web_sys::KeyboardEvent, canvas: Canvas, help: RwSignal<bool>,
     }
     if handled {
         ev.prevent_default();
+    }
+}
+
+/// The card that has the keyboard focus, if one has.
+pub fn focused_card() -> Option<CardId> {
+    let active = dom::document()?.active_element()?;
+    active.get_attribute("data-card-id")?.parse().ok()
+}
+
+/// Gives card `id` the keyboard focus (and selects it), panning the view to
+/// it when it is off screen.
+pub fn focus_card(canvas: Canvas, id: CardId) {
+    let Some(element) = dom::document()
+        .and_then(|d| d.query_selector(&format!(r#"[data-card-id="{id}"]"#)).ok().flatten())
+        .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+    else {
+        return;
+    };
+    if let Some(card) = engine::card_signal(id) {
+        let rect = card.with_untracked(|v| (v.x, v.y, v.x + v.w, v.y + v.h));
+        canvas.reveal(rect);
+    }
+    let options = web_sys::FocusOptions::new();
+    options.set_prevent_scroll(true);
+    let _ = element.focus_with_options(&options);
+}
+
+/// Keys for the card that has the focus (or for the board, to reach the
+/// cards): Tab and Shift+Tab go through the cards in reading order, arrows
+/// to the nearest card that way, Enter edits (a note's text, a link's
+/// address, a group's name; opens a pinned board). Whether it was handled.
+fn on_card_key(ev: &web_sys::KeyboardEvent, canvas: Canvas, key: &str) -> bool {
+    if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+        return false;
+    }
+    let focused = focused_card();
+    let on_board = dom::document()
+        .and_then(|d| d.active_element())
+        .is_some_and(|a| a.get_attribute("data-testid").as_deref() == Some("board"));
+    if focused.is_none() && !on_board {
+        return false;
+    }
+    // Shift+Tab from the board itself leaves it (the cards come after it).
+    if focused.is_none() && key == "Tab" && ev.shift_key() {
+        return false;
+    }
+    let direction = match key {
+        "ArrowLeft" => Some(engine::Direction::Left),
+        "ArrowRight" => Some(engine::Direction::Right),
+        "ArrowUp" => Some(engine::Direction::Up),
+        "ArrowDown" => Some(engine::Direction::Down),
+        _ => None,
+    };
+    let next = match (key, focused, direction) {
+        ("Tab", current, _) => {
+            // Past the last card (or before the first) Tab leaves the board as usual.
+            engine::with(|e| e.card_in_reading_order(current, !ev.shift_key())).flatten()
+        }
+        (_, Some(from), Some(direction)) => engine::with(|e| e.card_towards(from, direction)).flatten(),
+        (_, None, Some(_)) => engine::with(|e| e.card_in_reading_order(None, true)).flatten(),
+        ("Enter", Some(id), _) => {
+            edit_card(canvas, id);
+            return true;
+        }
+        _ => return false,
+    };
+    match next {
+        Some(id) => {
+            if !ev.shift_key() || key != "Tab" {
+                engine::with(|e| e.select_only(Some(id)));
+            }
+            focus_card(canvas, id);
+            true
+        }
+        // An arrow with nowhere to go stays put.
+        None => direction.is_some(),
+    }
+}
+
+/// What Enter (or a double-click) on a card does.
+pub fn edit_card(canvas: Canvas, id: CardId) {
+    let kind = engine::card_signal(id).map(|s| s.with_untracked(|v| v.kind));
+    match kind {
+        Some(Kind::Note) => canvas.signals.focus_request.set(Some(id)),
+        Some(Kind::Link) => edit_link(id),
+        Some(Kind::Group) => canvas.signals.renaming.set(Some(id)),
+        Some(Kind::Board) => super::gestures::open_pinned_board(id),
+        _ => {}
     }
 }
 

@@ -10,6 +10,7 @@ use crate::engine;
 use crate::platform::use_platform;
 use crate::profile::{self, Profile};
 use crate::settings;
+use crate::theme::Theme;
 
 #[component]
 pub fn ShareMenu(link: ShareLink, open: RwSignal<bool>) -> impl IntoView {
@@ -60,6 +61,7 @@ pub fn ProfileMenu(open: RwSignal<bool>) -> impl IntoView {
     let turn_username = RwSignal::new(stored.turn_username);
     let turn_credential = RwSignal::new(stored.turn_credential);
     let relay_only = RwSignal::new(stored.relay_only);
+    let theme = RwSignal::new(Theme::load());
     let save = move || {
         let profile = Profile::sanitised(&name.get_untracked(), &color.get_untracked());
         profile.save();
@@ -96,6 +98,20 @@ pub fn ProfileMenu(open: RwSignal<bool>) -> impl IntoView {
                                 <button class="swatch round" class:chosen=move || color.get() == chosen
                                     style=format!("background:{c}") on:click=move |_| color.set(value.clone())></button>
                             }
+                        })
+                        .collect_view()}
+                </div>
+            </div>
+            <div class="field">"Appearance"
+                <div class="segmented" role="radiogroup" aria-label="Appearance">
+                    {Theme::ALL
+                        .into_iter()
+                        .map(|choice| view! {
+                            <button class="segment" role="radio" data-testid=format!("theme-{}", choice.as_str())
+                                aria-checked=move || (theme.get() == choice).to_string()
+                                on:click=move |_| { choice.choose(); theme.set(choice); }>
+                                {choice.label()}
+                            </button>
                         })
                         .collect_view()}
                 </div>

@@ -4,11 +4,13 @@
 //! the web-based homes in `platform`.
 
 pub mod board_page;
+pub mod card_menu;
 pub mod card_view;
 pub mod edges;
 pub mod file_menu;
 pub mod find_bar;
 pub mod gestures;
+pub mod history_panel;
 pub mod home;
 pub mod keys;
 pub mod label_input;

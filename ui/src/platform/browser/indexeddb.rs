@@ -163,7 +163,9 @@ impl Library for IndexedDb {
             key: BoardKey(random_bytes(&*self.clock)),
         };
         let replica = ReplicaId(u64::from_le_bytes(random_bytes(&*self.clock)) % (u64::MAX - 1));
-        let board = Board::create(BoardId(link.board), title, replica)
+        let now = i64::try_from(self.clock.now_ms()).unwrap_or(0);
+        let author = crate::profile::Profile::load(&*self.clock).name;
+        let board = Board::create_at(BoardId(link.board), title, replica, now, &author)
             .map_err(|e| StorageError::Failed(e.to_string()))?;
         let snapshot = board.save().map_err(|e| StorageError::Failed(e.to_string()))?;
         self.compact(link.board, &mut |_| Ok(snapshot.clone())).await?;

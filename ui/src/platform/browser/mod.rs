@@ -3,6 +3,7 @@
 
 mod indexeddb;
 mod network;
+mod offline;
 mod shell;
 mod signaling;
 mod webrtc;
@@ -17,6 +18,7 @@ use crate::platform::{Clock, Platform};
 
 /// The browser home, with the STUN/TURN servers saved in this browser.
 pub fn platform() -> Platform {
+    offline::start();
     let clock: Rc<dyn Clock> = Rc::new(WebClock);
     let storage = Rc::new(IndexedDb::new(Rc::clone(&clock)));
     let ice = Rc::new(RefCell::new(crate::settings::ice_servers()));

@@ -8,7 +8,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::dom;
-use crate::platform::{Shell, ShellEvent, ShellSink, web};
+use crate::platform::{Shell, ShellEvent, ShellSink, StorageUse, web};
 
 #[derive(Debug, Default)]
 pub struct BrowserShell;
@@ -59,6 +59,10 @@ impl Shell for BrowserShell {
 
     fn where_boards_live(&self) -> &'static str {
         "in this browser"
+    }
+
+    async fn storage_use(&self) -> Option<StorageUse> {
+        super::offline::storage_use().await
     }
 
     async fn save_file(

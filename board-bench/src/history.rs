@@ -1,0 +1,146 @@
+//! The history view's cost, natively, on a 1,000-card board holding
+//! 1,000,000 moves (one every 100 ms of its authors' clocks, so about a
+//! day and a half of work in ten-second changes): reading its history and
+//! sessions (what opening the view does), then slider steps on one viewer
+//! (`Board::past`): one change back at a time, as a drag does, and jumps to
+//! random moments. `board-bench history [--quick]` prints the table.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use board_model::{Board, BoardId, CardId, Content, NewCard, Point, ReplicaId};
+
+const CARDS: usize = 1_000;
+
+fn percentile(mut values: Vec<Duration>, p: f64) -> Duration {
+    values.sort();
+    let rank = ((p / 100.0) * (values.len().saturating_sub(1)) as f64).round() as usize;
+    values.get(rank).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+/// A small deterministic generator (xorshift), so runs are comparable.
+struct Steps(u64);
+
+impl Steps {
+    fn next(&mut self, below: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % below.max(1) as u64) as usize
+    }
+}
+
+pub fn table(quick: bool) -> Result<String> {
+    let moves: usize = if quick { 100_000 } else { 1_000_000 };
+    let start_ms: i64 = 1_796_634_000_000;
+    let mut board =
+        Board::create_at(BoardId::from_random_bytes([8; 16]), "History", ReplicaId(1), start_ms, "Ann")?;
+    let ids: Vec<CardId> = (0..CARDS)
+        .map(|i| {
+            let mut bytes = [7u8; 16];
+            bytes[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            CardId::from_random_bytes(bytes)
+        })
+        .collect();
+    let cards = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| NewCard {
+            id: *id,
+            position: Point { x: (i % 40) as f64 * 240.0, y: (i / 40) as f64 * 180.0 },
+            size: None,
+            color: None,
+            content: Content::Note { text: format!("Note {i}") },
+            created_by: "Ann".into(),
+            created_at: start_ms,
+        })
+        .collect();
+    board.add_cards(cards)?;
+    eprintln!("history: {moves} moves");
+    for n in 0..moves {
+        board.set_clock(start_ms + n as i64 * 100);
+        let i = n % CARDS;
+        let at = Point {
+            x: (i % 40) as f64 * 240.0 + (n % 97) as f64,
+            y: (i / 40) as f64 * 180.0 + (n % 89) as f64,
+        };
+        board.move_cards(&[(ids[i], at)])?;
+    }
+    // As a person opening the board finds it: loaded from its snapshot.
+    let saved = board.save()?;
+    let board = Board::load(&saved, ReplicaId(2))?;
+
+    let began = Instant::now();
+    let history = board.history();
+    let read_history = began.elapsed();
+    let began = Instant::now();
+    let sessions = board.sessions(&history);
+    let read_sessions = began.elapsed();
+    let steps = history.changes().len();
+
+    let began = Instant::now();
+    let mut past = board.past()?;
+    let made_viewer = began.elapsed();
+    let mut random = Steps(0x9e37_79b9_7f4a_7c15);
+    // A drag back through the last part of the history, one change a step.
+    let mut drag = Vec::new();
+    for step in (steps.saturating_sub(200)..=steps).rev() {
+        let version = history.version_after(step);
+        let began = Instant::now();
+        let shown = past.show(&version)?;
+        let _ = shown.card_count();
+        drag.push(began.elapsed());
+    }
+    // Jumps to random moments.
+    let mut jumps = Vec::new();
+    for _ in 0..100 {
+        let version = history.version_after(random.next(steps + 1));
+        let began = Instant::now();
+        let shown = past.show(&version)?;
+        let _ = shown.card_count();
+        jumps.push(began.elapsed());
+    }
+    // Reading what a step shows (the view draws every card).
+    let mut reads = Vec::new();
+    for _ in 0..20 {
+        let shown = past.show(&history.version_after(random.next(steps + 1)))?;
+        let began = Instant::now();
+        let cards = shown.cards();
+        reads.push(began.elapsed());
+        assert_eq!(cards.len(), CARDS);
+    }
+
+    let mut out = String::new();
+    out.push_str(&format!(
+        "### History view, native ({CARDS} cards, {moves} moves in {steps} changes, {} sessions, snapshot {:.1} MB)\n\n",
+        sessions.len(),
+        saved.len() as f64 / 1e6
+    ));
+    out.push_str("| what | figure | target |\n|---|---:|---|\n");
+    out.push_str(&format!("| open the history view: read the changes | {} | |\n", ms(read_history)));
+    out.push_str(&format!(
+        "| open the history view: group into sessions (cards touched) | {} | |\n",
+        ms(read_sessions)
+    ));
+    out.push_str(&format!("| open the history view: make the slider's viewer | {} | |\n", ms(made_viewer)));
+    out.push_str(&format!(
+        "| slider step, one change back (drag, {} steps) | p50 {}, p95 {} | ≤ 50 ms |\n",
+        drag.len(),
+        ms(percentile(drag.clone(), 50.0)),
+        ms(percentile(drag, 95.0))
+    ));
+    out.push_str(&format!(
+        "| slider jump to a random moment (100 jumps) | p50 {}, p95 {} | ≤ 50 ms |\n",
+        ms(percentile(jumps.clone(), 50.0)),
+        ms(percentile(jumps, 95.0))
+    ));
+    out.push_str(&format!(
+        "| read the {CARDS} cards a step shows | p50 {} | |\n",
+        ms(percentile(reads, 50.0))
+    ));
+    Ok(out)
+}

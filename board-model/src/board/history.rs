@@ -1,0 +1,367 @@
+//! The board's past. Every change records when it was made (the caller's
+//! clock, passed in with [`Board::set_clock`]; this module never reads one)
+//! and each replica's author's name (a root map `authors`, replica id →
+//! name, written once per replica and name, outside undo). From those:
+//! the changes in time order, grouped into sessions of work; the board as
+//! it was at any point (a read-only copy); restoring a past version as a
+//! new change (history is never rewritten: peers see the restore like any
+//! edit); and copying the past into a new board.
+//!
+//! Boards from before times were recorded have changes at time 0 ("time
+//! unknown"); a trimmed (shallow) board's history begins where it was
+//! trimmed ([`History::trimmed`]).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+
+use loro::{ContainerID, Frontiers, ID, IdSpan, JsonMapOp, JsonOpContent, LoroValue, ValueOrContainer};
+
+use super::{Board, BoardId, CARDS, ReplicaId};
+use crate::card::{self, CardId, limits};
+use crate::error::Error;
+
+/// The root map of authors' names, by replica id.
+pub(crate) const AUTHORS: &str = "authors";
+/// Commits this module makes for itself (an author's name) carry this
+/// origin, which undo skips.
+pub(crate) const BOOKKEEPING: &str = "corkboard:bookkeeping";
+/// A replica's edits within this many seconds of its change's start join
+/// that change (its time is the first edit's): the history's finest step.
+pub(crate) const CHANGE_SECS: i64 = 10;
+/// A pause longer than this between changes starts a new session of work.
+pub const SESSION_GAP_SECS: i64 = 30 * 60;
+
+/// A point in the board's history: the changes it holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PastVersion(pub(crate) Frontiers);
+
+/// One change: a run of operations one replica made at one time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryChange {
+    pub replica: ReplicaId,
+    /// The replica's counter at its first operation.
+    pub counter: i32,
+    /// How many operations it holds.
+    pub ops: usize,
+    /// Seconds since the Unix epoch; 0 when the board did not record times yet.
+    pub at: i64,
+    pub lamport: u32,
+    /// The name its author went by, if the replica said.
+    pub author: Option<String>,
+}
+
+impl HistoryChange {
+    fn last_op(&self) -> ID {
+        ID::new(self.replica.0, self.counter + self.ops.saturating_sub(1) as i32)
+    }
+}
+
+/// A session of work: changes with no pause longer than
+/// [`SESSION_GAP_SECS`] between them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkSession {
+    /// When its first and last changes were made (seconds since the epoch; 0: unknown).
+    pub from: i64,
+    pub to: i64,
+    /// Who made its changes, in the order they first did.
+    pub authors: Vec<String>,
+    pub changes: usize,
+    /// Cards it touched (added, moved, edited or deleted).
+    pub cards: usize,
+    /// Where its changes are in [`History::changes`]: `first..end`.
+    pub first: usize,
+    pub end: usize,
+}
+
+/// The board's changes in the order they were made.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    changes: Vec<HistoryChange>,
+    trimmed: bool,
+    /// Where a trimmed history begins (empty when it is whole).
+    root: Vec<ID>,
+}
+
+impl History {
+    /// Every change, oldest first (by time, then causal order).
+    pub fn changes(&self) -> &[HistoryChange] {
+        &self.changes
+    }
+
+    /// True when older history was trimmed away (a shallow snapshot): it
+    /// begins at its first change.
+    pub fn trimmed(&self) -> bool {
+        self.trimmed
+    }
+
+    /// When the history begins, if times were recorded.
+    pub fn begins_at(&self) -> Option<i64> {
+        self.changes.iter().map(|c| c.at).find(|at| *at > 0)
+    }
+
+    /// The version holding the first `count` changes (and whatever they
+    /// depend on): what the board looked like after them.
+    pub fn version_after(&self, count: usize) -> PastVersion {
+        let mut last: HashMap<u64, i32> = HashMap::new();
+        // A trimmed history begins at its root, not at nothing.
+        for id in &self.root {
+            let entry = last.entry(id.peer).or_insert(id.counter);
+            *entry = (*entry).max(id.counter);
+        }
+        for change in self.changes.iter().take(count) {
+            let end = change.last_op();
+            let entry = last.entry(end.peer).or_insert(end.counter);
+            *entry = (*entry).max(end.counter);
+        }
+        PastVersion(last.into_iter().map(|(peer, counter)| ID::new(peer, counter)).collect())
+    }
+
+    /// The version holding every change made at or before `at` (seconds
+    /// since the epoch), and what those depend on.
+    pub fn version_at(&self, at: i64) -> PastVersion {
+        self.version_after(self.changes.partition_point(|c| c.at <= at))
+    }
+}
+
+impl Board {
+    /// The time this replica's next changes are recorded at, in
+    /// milliseconds since the Unix epoch (kept in seconds, as Loro does).
+    /// Callers set it from their clock before they edit; a change never
+    /// records a time before the changes it follows.
+    pub fn set_clock(&mut self, now_ms: i64) {
+        self.now_secs = now_ms.div_euclid(1000).max(0);
+    }
+
+    /// The name this replica's changes are recorded under (written into the
+    /// board once, with this replica's next change).
+    pub fn set_author(&mut self, name: &str) {
+        let name: String = name.trim().chars().take(limits::MAX_AUTHOR_CHARS).collect();
+        if self.author != name {
+            self.author = name;
+            self.author_recorded.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// Commits the pending operations at this replica's time; then, the
+    /// first time, records its author's name (a commit of its own, which
+    /// undo skips: undoing an edit never forgets who made it).
+    pub(crate) fn commit(&self) {
+        self.stamp_next_commit();
+        self.doc.commit();
+        if self.author.is_empty() || self.author_recorded.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let authors = self.doc.get_map(AUTHORS);
+        let me = self.doc.peer_id().to_string();
+        let known = matches!(authors.get(&me), Some(ValueOrContainer::Value(LoroValue::String(s))) if *s == *self.author);
+        if !known && authors.insert(&me, self.author.as_str()).is_ok() {
+            self.doc.set_next_commit_origin(BOOKKEEPING);
+            self.stamp_next_commit();
+            self.doc.commit();
+        }
+    }
+
+    /// The next commit is made at this replica's time (Loro keeps a change
+    /// no earlier than those it follows).
+    pub(crate) fn stamp_next_commit(&self) {
+        if self.now_secs > 0 {
+            self.doc.set_next_commit_timestamp(self.now_secs);
+        }
+    }
+
+    /// Every change this board holds, oldest first, with its author.
+    pub fn history(&self) -> History {
+        let authors = self.authors();
+        let vv = self.doc.oplog_vv();
+        let start = self.doc.shallow_since_vv();
+        let mut changes = Vec::new();
+        for (peer, end) in vv.iter() {
+            let mut counter = start.get(peer).copied().unwrap_or(0);
+            while counter < *end {
+                let Some(meta) = self.doc.get_change(ID::new(*peer, counter)) else { break };
+                // A change found by an id inside it starts before that id.
+                let skip = counter - meta.id.counter;
+                let ops = meta.len.saturating_sub(skip.max(0) as usize).max(1);
+                changes.push(HistoryChange {
+                    replica: ReplicaId(*peer),
+                    counter,
+                    ops,
+                    at: meta.timestamp.max(0),
+                    lamport: meta.lamport + skip.max(0) as u32,
+                    author: authors.get(peer).cloned(),
+                });
+                counter += ops as i32;
+            }
+        }
+        changes.sort_by_key(|c| (c.at, c.lamport, c.replica, c.counter));
+        let trimmed = self.doc.is_shallow();
+        let root = if trimmed { self.doc.shallow_since_frontiers().iter().collect() } else { Vec::new() };
+        History { changes, trimmed, root }
+    }
+
+    /// Sessions of work, oldest first: who worked when, on how many cards.
+    pub fn sessions(&self, history: &History) -> Vec<WorkSession> {
+        let mut sessions: Vec<WorkSession> = Vec::new();
+        let mut cards: HashSet<CardId> = HashSet::new();
+        let mut owners: HashMap<ContainerID, Option<CardId>> = HashMap::new();
+        for (index, change) in history.changes.iter().enumerate() {
+            let starts_new = match sessions.last() {
+                None => true,
+                Some(last) => change.at - last.to > SESSION_GAP_SECS,
+            };
+            if starts_new {
+                if let Some(last) = sessions.last_mut() {
+                    last.cards = cards.len();
+                }
+                cards.clear();
+                sessions.push(WorkSession {
+                    from: change.at,
+                    to: change.at,
+                    authors: Vec::new(),
+                    changes: 0,
+                    cards: 0,
+                    first: index,
+                    end: index,
+                });
+            }
+            let Some(session) = sessions.last_mut() else { continue };
+            session.to = session.to.max(change.at);
+            session.changes += 1;
+            session.end = index + 1;
+            if let Some(author) = &change.author
+                && !session.authors.contains(author)
+            {
+                session.authors.push(author.clone());
+            }
+            let touched =
+                self.doc.get_changed_containers_in(ID::new(change.replica.0, change.counter), change.ops);
+            let mut cards_map = false;
+            for container in touched {
+                cards_map |= is_root(&container, CARDS);
+                let card = *owners.entry(container).or_insert_with_key(card_of_container);
+                cards.extend(card);
+            }
+            if cards_map {
+                // A card added or deleted: the keys the change wrote in `cards`.
+                cards.extend(self.cards_keyed_in(change));
+            }
+        }
+        if let Some(last) = sessions.last_mut() {
+            last.cards = cards.len();
+        }
+        sessions
+    }
+
+    /// The board as it was at `version`: a copy to read (its replica id is
+    /// this one's; it is never to be edited or sent).
+    pub fn at(&self, version: &PastVersion) -> Result<Board, Error> {
+        let doc = self.doc.fork_at(&version.0)?;
+        Board::with_doc(doc, self.replica())
+    }
+
+    /// A viewer of this board's past: a copy of it that moves to any past
+    /// version (and back to the present) cheaply, step after step, for a
+    /// history slider.
+    pub fn past(&self) -> Result<Past, Error> {
+        let doc = self.doc.fork();
+        let board = Board::with_doc(doc, self.replica())?;
+        Ok(Past { board })
+    }
+
+    /// Makes the board as it was at `version` again, as one new change
+    /// (one undo step; every peer sees it like any edit).
+    pub fn restore(&mut self, version: &PastVersion) -> Result<(), Error> {
+        self.doc.commit();
+        self.doc.revert_to(&version.0)?;
+        self.commit();
+        Ok(())
+    }
+
+    /// A new board, `id` titled `title`, holding this board as it was at
+    /// `version` with the history up to it.
+    pub fn copy_at(
+        &self,
+        version: &PastVersion,
+        id: BoardId,
+        title: &str,
+        replica: ReplicaId,
+    ) -> Result<Board, Error> {
+        card::check_chars("title", title, limits::MAX_TITLE_CHARS)?;
+        let doc = self.doc.fork_at(&version.0)?;
+        let mut board = Board::with_doc(doc, replica)?;
+        board.now_secs = self.now_secs;
+        board.set_author(&self.author.clone());
+        board.meta.insert("id", id.to_string())?;
+        board.meta.insert("title", title)?;
+        board.commit();
+        board.undo.clear();
+        Ok(board)
+    }
+
+    /// The cards whose entries in the root `cards` map `change` wrote (added
+    /// or deleted them).
+    fn cards_keyed_in(&self, change: &HistoryChange) -> Vec<CardId> {
+        let span = IdSpan::new(change.replica.0, change.counter, change.counter + change.ops as i32);
+        self.doc
+            .export_json_in_id_span(span)
+            .iter()
+            .flat_map(|json| &json.ops)
+            .filter(|op| is_root(&op.container, CARDS))
+            .filter_map(|op| match &op.content {
+                JsonOpContent::Map(JsonMapOp::Insert { key, .. } | JsonMapOp::Delete { key }) => {
+                    key.parse().ok()
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Authors' names by replica, as the board holds them.
+    fn authors(&self) -> HashMap<u64, String> {
+        let mut names = HashMap::new();
+        if let LoroValue::Map(map) = self.doc.get_map(AUTHORS).get_value() {
+            for (peer, name) in map.iter() {
+                if let (Ok(peer), LoroValue::String(name)) = (peer.parse::<u64>(), name) {
+                    names.insert(peer, name.chars().take(limits::MAX_AUTHOR_CHARS).collect());
+                }
+            }
+        }
+        names
+    }
+}
+
+/// A copy of a board moved through its past (see [`Board::past`]); it is
+/// only read, never edited or sent.
+#[derive(Debug)]
+pub struct Past {
+    board: Board,
+}
+
+impl Past {
+    /// The board as it was at `version`.
+    pub fn show(&mut self, version: &PastVersion) -> Result<&Board, Error> {
+        self.board.doc.checkout(&version.0)?;
+        // Nobody draws this copy from its events.
+        self.board.take_changes();
+        Ok(&self.board)
+    }
+}
+
+fn is_root(container: &ContainerID, root: &str) -> bool {
+    matches!(container, ContainerID::Root { name, .. } if name.as_str() == root)
+}
+
+/// The card a container belongs to: a card's own map, or something inside
+/// it (a note's text); `None` for the board's own containers and edges.
+fn card_of_container(container: &ContainerID) -> Option<CardId> {
+    let mut current = container.clone();
+    // Mergeable containers name their parent and key; a card is a key of `cards`.
+    for _ in 0..8 {
+        let (parent, key, _) = current.parse_mergeable()?;
+        if is_root(&parent, CARDS) {
+            return key.parse().ok();
+        }
+        current = parent;
+    }
+    None
+}

@@ -1,0 +1,224 @@
+//! The history view: the board's changes as sessions of work and a slider
+//! through them. While it is open the board shows the step chosen,
+//! read-only, and changes from peers still arrive and are saved (the view
+//! shows them when the slider is back at now). "Restore this version"
+//! makes that state again as a new change everyone receives; "copy to a
+//! new board" opens a new board holding it.
+
+use std::collections::HashSet;
+
+use board_model::{Board, BoardId, Edge, History, Past};
+use leptos::prelude::*;
+
+use super::{Engine, with};
+use crate::notify;
+use crate::view_model::{CardEntry, CardView, HistoryView, SessionView};
+
+/// What the engine keeps while the history view is open.
+pub(super) struct Viewing {
+    history: History,
+    past: Past,
+    /// How many changes the board shows (all of them: now).
+    step: usize,
+}
+
+impl Engine {
+    /// Opens the history view at now.
+    pub fn open_history(&mut self) {
+        if self.viewing.is_some() {
+            return;
+        }
+        self.end_text_edit();
+        let history = self.board.history();
+        let past = match self.board.past() {
+            Ok(past) => past,
+            Err(error) => {
+                notify::error(&format!("The board's history can't be shown: {error}"));
+                return;
+            }
+        };
+        let sessions = self
+            .board
+            .sessions(&history)
+            .into_iter()
+            .map(|s| SessionView {
+                from: s.from,
+                to: s.to,
+                authors: s.authors,
+                changes: s.changes,
+                cards: s.cards,
+                end: s.end,
+            })
+            .collect();
+        let steps = history.changes().len();
+        self.signals.history.set(Some(HistoryView {
+            steps,
+            step: steps,
+            at: history.changes().last().map_or(0, |c| c.at),
+            trimmed: history.trimmed(),
+            begins_at: history.begins_at(),
+            sessions,
+        }));
+        self.select_only(None);
+        self.viewing = Some(Viewing { history, past, step: steps });
+    }
+
+    /// Shows the board after its first `step` changes (read-only).
+    pub fn show_step(&mut self, step: usize) {
+        let Some(viewing) = self.viewing.as_mut() else { return };
+        let step = step.min(viewing.history.changes().len());
+        viewing.step = step;
+        let at = step.checked_sub(1).and_then(|i| viewing.history.changes().get(i)).map_or(0, |c| c.at);
+        let version = viewing.history.version_after(step);
+        let views = match viewing.past.show(&version) {
+            Ok(board) => board_views(board),
+            Err(error) => {
+                notify::error(&format!("That moment of the board can't be shown: {error}"));
+                return;
+            }
+        };
+        self.show_views(views);
+        self.signals.history.update(|h| {
+            if let Some(h) = h {
+                h.step = step;
+                h.at = at;
+            }
+        });
+    }
+
+    /// Closes the history view: the board as it is now, editable.
+    pub fn close_history(&mut self) {
+        if self.viewing.take().is_none() {
+            return;
+        }
+        self.signals.history.set(None);
+        let views = board_views(&self.board);
+        self.show_views(views);
+    }
+
+    /// Whether the board shows its past (nothing can be edited then).
+    pub fn viewing_history(&self) -> bool {
+        self.viewing.is_some()
+    }
+
+    /// Makes the board as it was at the step shown, as a new change.
+    pub fn restore_shown(&mut self) {
+        let Some(viewing) = self.viewing.as_ref() else { return };
+        let version = viewing.history.version_after(viewing.step);
+        self.close_history();
+        if !self.writable() {
+            return;
+        }
+        match self.board.restore(&version) {
+            Ok(()) => notify::info("Restored that version (a new change: Undo takes it back)."),
+            Err(error) => notify::error(&format!("That version can't be restored: {error}")),
+        }
+        self.after_change();
+    }
+
+    /// The title of a copy of the step shown: "Trip (as on 7 Dec 2026, 09:10)".
+    fn shown_copy_title(&self) -> Option<String> {
+        let viewing = self.viewing.as_ref()?;
+        Some(copy_title(&self.board.title(), viewing_time(viewing)))
+    }
+
+    /// The board as it was at the step shown, as a new board `id` of its
+    /// own: its changes, to bring into that board as it opens.
+    fn copy_of_shown(&self, id: BoardId, title: &str) -> Result<Vec<u8>, String> {
+        let viewing = self.viewing.as_ref().ok_or("the history view is not open")?;
+        let version = viewing.history.version_after(viewing.step);
+        let replica = super::fresh_replica(&self.platform);
+        let copy = self.board.copy_at(&version, id, title, replica).map_err(|e| e.to_string())?;
+        Ok(copy.updates_since(&board_model::Version::empty()))
+    }
+
+    /// Brings a copied past into this (new) board.
+    pub(super) fn take_copy(&mut self, bytes: &[u8]) {
+        if let Err(error) = self.board.import(bytes) {
+            notify::error(&format!("The copy could not be made: {error}"));
+        }
+        self.board.clear_undo();
+        self.after_change();
+    }
+
+    /// Replaces what the view shows with `views` (cards in stacking order):
+    /// signals of cards still there are updated in place, so only what
+    /// differs is drawn again.
+    fn show_views(&mut self, (views, edges, title): (Vec<CardView>, Vec<Edge>, String)) {
+        let mut order = Vec::with_capacity(views.len());
+        let mut seen = HashSet::with_capacity(views.len());
+        for mut view in views {
+            self.decorate(&mut view);
+            let id = view.id;
+            seen.insert(id);
+            let signal = match self.cards.get(&id) {
+                Some(signal) => {
+                    if signal.with_untracked(|old| *old != view) {
+                        signal.set(view);
+                    }
+                    signal.clone()
+                }
+                None => {
+                    let signal = ArcRwSignal::new(view);
+                    self.cards.insert(id, signal.clone());
+                    *self.card_epochs.entry(id).or_default() += 1;
+                    signal
+                }
+            };
+            order.push(CardEntry { id, signal });
+        }
+        self.cards.retain(|id, _| seen.contains(id));
+        let same_order = self.signals.order.with_untracked(|old| {
+            old.len() == order.len() && old.iter().zip(&order).all(|(a, b)| a.id == b.id)
+        });
+        if !same_order {
+            self.signals.order.set(order);
+        }
+        self.show_edges(edges);
+        if self.signals.title.with_untracked(|old| *old != title) {
+            self.signals.title.set(title);
+        }
+    }
+}
+
+/// What the view draws of `board`: its cards bottom first, its edges, its title.
+fn board_views(board: &Board) -> (Vec<CardView>, Vec<Edge>, String) {
+    let mut cards = board.cards();
+    cards.sort_by_key(|c| c.z);
+    (cards.iter().map(CardView::from_card).collect(), board.edges(), board.title())
+}
+
+fn viewing_time(viewing: &Viewing) -> i64 {
+    viewing.step.checked_sub(1).and_then(|i| viewing.history.changes().get(i)).map_or(0, |c| c.at)
+}
+
+/// "Trip (as on 7 Dec 2026, 09:10)".
+fn copy_title(title: &str, at: i64) -> String {
+    let base = if title.trim().is_empty() { "Untitled board" } else { title.trim() };
+    let when = if at > 0 { crate::dom::local_date_time(at) } else { "an earlier time".to_owned() };
+    let full = format!("{base} (as on {when})");
+    full.chars().take(board_model::card::limits::MAX_TITLE_CHARS).collect()
+}
+
+/// "Copy to a new board": makes the board and opens it with the past in it.
+pub async fn copy_shown_to_new_board() {
+    let platform = crate::platform::use_platform();
+    let Some(title) = with(|e| e.shown_copy_title()).flatten() else { return };
+    let link = match platform.library.create(&title).await {
+        Ok(link) => link,
+        Err(error) => {
+            notify::error(&format!("Could not make a board for the copy: {error}"));
+            return;
+        }
+    };
+    match with(|e| e.copy_of_shown(BoardId(link.board), &title)) {
+        Some(Ok(bytes)) => {
+            super::files::await_copy(link.board, bytes);
+            with(Engine::close_history);
+            notify::info(&format!("Opened “{title}”, a new board."));
+            crate::dom::set_hash(&link.fragment());
+        }
+        Some(Err(error)) => notify::error(&format!("The copy could not be made: {error}")),
+        None => {}
+    }
+}

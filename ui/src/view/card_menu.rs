@@ -1,0 +1,66 @@
+//! A card's menu, opened by a long press (touch has no right button and no
+//! toolbar within reach of a thumb): its colour, bring to front, delete.
+
+use board_model::{CardId, Color};
+use leptos::prelude::*;
+
+use crate::engine;
+use crate::view_model::{BoardSignals, PRESETS};
+
+/// The menu's size, for keeping it on screen.
+const WIDTH: f64 = 232.0;
+const HEIGHT: f64 = 112.0;
+
+#[component]
+pub fn CardMenu(signals: BoardSignals) -> impl IntoView {
+    move || {
+        let (id, (x, y)) = signals.card_menu.get()?;
+        let (w, h) = signals.viewport.get_untracked();
+        // Above the finger, kept inside the board.
+        let left = (x - WIDTH / 2.0).clamp(8.0, (w - WIDTH - 8.0).max(8.0));
+        let top = if y - HEIGHT - 24.0 >= 8.0 {
+            y - HEIGHT - 24.0
+        } else {
+            (y + 24.0).min((h - HEIGHT - 8.0).max(8.0))
+        };
+        let close = move || signals.card_menu.set(None);
+        let act = move |f: fn(&mut engine::Engine, CardId)| {
+            move |_| {
+                engine::with(|e| f(e, id));
+                close();
+            }
+        };
+        Some(view! {
+            <div class="card-menu" role="menu" aria-label="Card" data-testid="card-menu"
+                style=format!("left:{left}px;top:{top}px;")
+                on:pointerdown=|ev| ev.stop_propagation()>
+                <div class="swatches">
+                    <button class="swatch none" title="No colour" aria-label="No colour" role="menuitem"
+                        on:click=act(|e, _| e.color_selection(None))></button>
+                    {PRESETS
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (name, css))| {
+                            let preset = (i + 1) as u8;
+                            view! {
+                                <button class="swatch" title=*name aria-label=*name role="menuitem" style=format!("background:{css}")
+                                    data-testid=format!("card-menu-color-{preset}")
+                                    on:click=move |_| {
+                                        engine::with(|e| e.color_selection(Some(Color::Preset(preset))));
+                                        close();
+                                    }>
+                                </button>
+                            }
+                        })
+                        .collect_view()}
+                </div>
+                <div class="card-menu-row">
+                    <button class="button small" role="menuitem" data-testid="card-menu-front"
+                        on:click=act(|e, id| e.bring_to_front(&[id]))>"Bring to front"</button>
+                    <button class="button small danger" role="menuitem" data-testid="card-menu-delete"
+                        on:click=act(|e, _| e.delete_selection())>"Delete"</button>
+                </div>
+            </div>
+        })
+    }
+}
