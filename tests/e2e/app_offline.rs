@@ -18,14 +18,13 @@ async fn app_kept(client: &fantoccini::Client) -> Result<()> {
     check::script(
         client,
         "the app kept by its service worker",
-        "const done = arguments[arguments.length - 1];
-         (async () => {
-           if (!navigator.serviceWorker.controller) return done(false);
+        "return (async () => {
+           if (!navigator.serviceWorker.controller) return false;
            const names = (await caches.keys()).filter(n => n.startsWith('corkboard-app-'));
-           if (names.length === 0) return done(false);
+           if (names.length === 0) return false;
            const kept = await (await caches.open(names[names.length - 1])).keys();
-           done(kept.some(r => r.url.endsWith('.wasm')) && kept.some(r => r.url.endsWith('/')));
-         })().catch(() => done(false));",
+           return kept.some(r => r.url.endsWith('.wasm')) && kept.some(r => r.url.endsWith('/'));
+         })().catch(() => false);",
         vec![],
     )
     .await
@@ -42,12 +41,18 @@ impl BlackHole {
             return Ok(BlackHole(None));
         }
         let table = format!("corkboard_blackhole_{port}");
-        let rules = format!(
-            "table inet {table} {{ chain out {{ type filter hook output priority 0; tcp dport {port} drop; }} }}"
-        );
-        let status = std::process::Command::new("nft").arg(&rules).status().context("cannot run nft")?;
-        ensure!(status.success(), "nft refused {rules}");
-        Ok(BlackHole(Some(table)))
+        let hole = BlackHole(Some(table.clone()));
+        let chain = "{ type filter hook output priority 0; }".to_owned();
+        let port = port.to_string();
+        for args in [
+            vec!["add", "table", "inet", &table],
+            vec!["add", "chain", "inet", &table, "out", &chain],
+            vec!["add", "rule", "inet", &table, "out", "tcp", "dport", &port, "drop"],
+        ] {
+            let status = std::process::Command::new("nft").args(&args).status().context("cannot run nft")?;
+            ensure!(status.success(), "nft refused {}", args.join(" "));
+        }
+        Ok(hole)
     }
 }
 
@@ -168,13 +173,12 @@ async fn a_new_build_is_used_whole_from_the_next_load_and_says_so() -> Result<()
     check::script(
         a,
         "the new build kept",
-        "const done = arguments[arguments.length - 1];
-         (async () => {
+        "return (async () => {
            const name = (await caches.keys()).find(n => n.endsWith('next'));
            const kept = name && await (await caches.open(name)).match('./');
            const registration = await navigator.serviceWorker.getRegistration();
-           done(!!kept && !!registration && !registration.installing && !registration.waiting);
-         })().catch(() => done(false));",
+           return !!kept && !!registration && !registration.installing && !registration.waiting;
+         })().catch(() => false);",
         vec![],
     )
     .await?;

@@ -20,6 +20,15 @@ pub fn to_html(text: &str) -> String {
             keep.then_some(Event::Start(Tag::Link { link_type, dest_url, title, id }))
         }
         Event::End(TagEnd::Link) => links.pop().unwrap_or(false).then_some(Event::End(TagEnd::Link)),
+        // A task's box, named for assistive technology (its item says what).
+        Event::TaskListMarker(done) => Some(Event::Html(
+            format!(
+                "<input type=\"checkbox\" disabled{} aria-label=\"{}\">",
+                if done { " checked" } else { "" },
+                if done { "Done" } else { "Not done" }
+            )
+            .into(),
+        )),
         // An image's description stays, as text.
         Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => None,
         other => Some(other),

@@ -288,10 +288,14 @@ fn Cursors(signals: BoardSignals) -> impl IntoView {
                 let at = Memo::new(move |_| {
                     signals.cursors.with(|cs| cs.iter().find(|c| c.peer == peer).map(|c| (c.x, c.y)))
                 });
+                let (badge, ink) = crate::profile::badge_colours(&color);
                 let style = move || {
                     let zoom = signals.camera.get().zoom;
                     let (x, y) = at.get().unwrap_or((0.0, 0.0));
-                    format!("transform:translate({x}px,{y}px) scale({});--cursor:{color};", 1.0 / zoom)
+                    format!(
+                        "transform:translate({x}px,{y}px) scale({});--cursor:{color};--cursor-badge:{badge};--cursor-ink:{ink};",
+                        1.0 / zoom
+                    )
                 };
                 view! {
                     <div class="cursor" data-testid="remote-cursor" style=style>

@@ -87,7 +87,7 @@ struct Touches {
     /// Counts presses, so a long-press timer knows whether its press lasted.
     generation: u64,
     /// When a touch last ended (compatibility mouse events follow).
-    last_touch_ms: f64,
+    last_touch_ms: Option<f64>,
 }
 
 fn is_touch(ev: &web_sys::PointerEvent) -> bool {
@@ -424,7 +424,7 @@ impl Canvas {
             let mut double_tap = false;
             self.touches.update_value(|t| {
                 t.down.retain(|(id, _)| *id != ev.pointer_id());
-                t.last_touch_ms = now;
+                t.last_touch_ms = Some(now);
                 t.generation += 1;
                 let tapped = ev.type_() == "pointerup"
                     && t.press.take().is_some_and(|(at, when)| {
@@ -488,7 +488,8 @@ impl Canvas {
             return;
         }
         // Taps make their own double taps; the browser's double-click after them is not another.
-        if dom::performance_now() - self.touches.with_value(|t| t.last_touch_ms) < AFTER_TOUCH_MS {
+        let last_touch = self.touches.with_value(|t| t.last_touch_ms);
+        if last_touch.is_some_and(|at| dom::performance_now() - at < AFTER_TOUCH_MS) {
             return;
         }
         self.double_click_at(ev.client_x() as f64, ev.client_y() as f64);

@@ -86,7 +86,10 @@ pub fn TopBar(signals: BoardSignals, link: ShareLink) -> impl IntoView {
                 let relayed = path == Some("relay");
                 view! {
                     <span class="avatar" class:me=person.me class:relayed=relayed title=title data-testid="person"
-                        data-path=path style=format!("background:{}", person.color)>
+                        data-path=path style={
+                            let (background, ink) = crate::profile::badge_colours(&person.color);
+                            format!("background:{background};color:{ink}")
+                        }>
                         {initials(&person.name)}
                     </span>
                 }
