@@ -172,27 +172,20 @@ impl Board {
     /// Every change this board holds, oldest first, with its author.
     pub fn history(&self) -> History {
         let authors = self.authors();
-        let vv = self.doc.oplog_vv();
-        let start = self.doc.shallow_since_vv();
+        let heads: Vec<ID> = self.doc.oplog_frontiers().iter().collect();
         let mut changes = Vec::new();
-        for (peer, end) in vv.iter() {
-            let mut counter = start.get(peer).copied().unwrap_or(0);
-            while counter < *end {
-                let Some(meta) = self.doc.get_change(ID::new(*peer, counter)) else { break };
-                // A change found by an id inside it starts before that id.
-                let skip = counter - meta.id.counter;
-                let ops = meta.len.saturating_sub(skip.max(0) as usize).max(1);
-                changes.push(HistoryChange {
-                    replica: ReplicaId(*peer),
-                    counter,
-                    ops,
-                    at: meta.timestamp.max(0),
-                    lamport: meta.lamport + skip.max(0) as u32,
-                    author: authors.get(peer).cloned(),
-                });
-                counter += ops as i32;
-            }
-        }
+        // Every change from the heads back (to where a trimmed history begins).
+        let _ = self.doc.travel_change_ancestors(&heads, &mut |meta| {
+            changes.push(HistoryChange {
+                replica: ReplicaId(meta.id.peer),
+                counter: meta.id.counter,
+                ops: meta.len.max(1),
+                at: meta.timestamp.max(0),
+                lamport: meta.lamport,
+                author: authors.get(&meta.id.peer).cloned(),
+            });
+            std::ops::ControlFlow::Continue(())
+        });
         changes.sort_by_key(|c| (c.at, c.lamport, c.replica, c.counter));
         let trimmed = self.doc.is_shallow();
         let root = if trimmed { self.doc.shallow_since_frontiers().iter().collect() } else { Vec::new() };
