@@ -45,6 +45,17 @@ fn moved(board: &mut Board, cards: usize, moves: usize, rng: &mut Lcg, ids: &[Ca
     }
 }
 
+/// Committed moves on a replica with no undo, as a node keeps
+/// ([`Board::without_undo`]): the same workload as [`Engine::timed_moves`].
+pub fn timed_moves_without_undo(cards: usize, moves: usize, seed: u64) -> Duration {
+    let mut board = board_with(cards, 1, false).without_undo();
+    let ids: Vec<CardId> = (0..cards).map(id).collect();
+    let mut rng = Lcg::new(seed);
+    let start = Instant::now();
+    moved(&mut board, cards, moves, &mut rng, &ids);
+    start.elapsed()
+}
+
 impl Engine for BoardEngine {
     const NAME: &'static str = "Corkboard board-model";
 

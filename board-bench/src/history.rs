@@ -8,9 +8,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use board_model::{Board, BoardId, CardId, Content, NewCard, Point, ReplicaId};
-
-const CARDS: usize = 1_000;
+use board_model::sample::{self, WORKED_CARDS as CARDS};
+use board_model::{Board, BoardId, ReplicaId};
 
 fn percentile(mut values: Vec<Duration>, p: f64) -> Duration {
     values.sort();
@@ -37,39 +36,8 @@ impl Steps {
 pub fn table(quick: bool) -> Result<String> {
     let moves: usize = if quick { 100_000 } else { 1_000_000 };
     let start_ms: i64 = 1_796_634_000_000;
-    let mut board =
-        Board::create_at(BoardId::from_random_bytes([8; 16]), "History", ReplicaId(1), start_ms, "Ann")?;
-    let ids: Vec<CardId> = (0..CARDS)
-        .map(|i| {
-            let mut bytes = [7u8; 16];
-            bytes[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            CardId::from_random_bytes(bytes)
-        })
-        .collect();
-    let cards = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| NewCard {
-            id: *id,
-            position: Point { x: (i % 40) as f64 * 240.0, y: (i / 40) as f64 * 180.0 },
-            size: None,
-            color: None,
-            content: Content::Note { text: format!("Note {i}") },
-            created_by: "Ann".into(),
-            created_at: start_ms,
-        })
-        .collect();
-    board.add_cards(cards)?;
     eprintln!("history: {moves} moves");
-    for n in 0..moves {
-        board.set_clock(start_ms + n as i64 * 100);
-        let i = n % CARDS;
-        let at = Point {
-            x: (i % 40) as f64 * 240.0 + (n % 97) as f64,
-            y: (i / 40) as f64 * 180.0 + (n % 89) as f64,
-        };
-        board.move_cards(&[(ids[i], at)])?;
-    }
+    let board = sample::worked_board(BoardId::from_random_bytes([8; 16]), ReplicaId(1), start_ms, moves)?;
     // As a person opening the board finds it: loaded from its snapshot.
     let saved = board.save()?;
     let board = Board::load(&saved, ReplicaId(2))?;
@@ -90,24 +58,16 @@ pub fn table(quick: bool) -> Result<String> {
     let mut past = board.past()?;
     let made_viewer = began.elapsed();
     let mut random = Steps(0x9e37_79b9_7f4a_7c15);
-    // A drag back through the last part of the history, one change a step.
-    let mut drag = Vec::new();
-    for step in (steps.saturating_sub(200)..=steps).rev() {
+    let mut time_step = |step: usize| -> Result<Duration> {
         let version = history.version_after(step);
         let began = Instant::now();
-        let shown = past.show(&version)?;
-        let _ = shown.card_count();
-        drag.push(began.elapsed());
-    }
+        let _ = past.show(&version)?.card_count();
+        Ok(began.elapsed())
+    };
+    // A drag back through the last part of the history, one change a step.
+    let drag = (steps.saturating_sub(200)..=steps).rev().map(&mut time_step).collect::<Result<Vec<_>>>()?;
     // Jumps to random moments.
-    let mut jumps = Vec::new();
-    for _ in 0..100 {
-        let version = history.version_after(random.next(steps + 1));
-        let began = Instant::now();
-        let shown = past.show(&version)?;
-        let _ = shown.card_count();
-        jumps.push(began.elapsed());
-    }
+    let jumps = (0..100).map(|_| time_step(random.next(steps + 1))).collect::<Result<Vec<_>>>()?;
     // Reading what a step shows (the view draws every card).
     let mut reads = Vec::new();
     for _ in 0..20 {

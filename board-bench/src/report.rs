@@ -55,6 +55,8 @@ pub struct HistoryRow {
 pub struct Report {
     pub sizes: Sizes,
     pub rows: Vec<HistoryRow>,
+    /// A committed move on a replica with no undo (a node's: `Board::without_undo`), µs.
+    pub node_move_us: Option<f64>,
 }
 
 fn ms(duration: Duration) -> String {
@@ -75,7 +77,7 @@ fn verdict(ok: bool) -> &'static str {
 
 impl Report {
     pub fn new(sizes: Sizes) -> Report {
-        Report { sizes, rows: Vec::new() }
+        Report { sizes, rows: Vec::new(), node_move_us: None }
     }
 
     pub fn markdown(&self) -> String {
@@ -91,6 +93,11 @@ impl Report {
         let _ = writeln!(out, "| engine | µs per move |\n|---|---:|");
         for row in &self.rows {
             let _ = writeln!(out, "| {} | {:.2} |", row.engine, row.per_move_us);
+            if row.engine.starts_with("Corkboard")
+                && let Some(node) = self.node_move_us
+            {
+                let _ = writeln!(out, "| Corkboard board-model, no undo (a node's replica) | {node:.2} |");
+            }
         }
         let _ = writeln!(out, "\n### 2. A board of {} cards after {} moves\n", s.cards, s.history_moves);
         let _ = writeln!(
@@ -177,6 +184,14 @@ impl Report {
             ratio,
             verdict(ratio <= 1.5)
         );
+        if let Some(node) = self.node_move_us {
+            let node_ratio = node / loro.per_move_us;
+            let _ = writeln!(
+                out,
+                "| … on a node's replica (no undo: `corkboard-peer serve`, the desktop's node) | {node:.2} µs, {node_ratio:.2}× raw Loro | {} |",
+                verdict(node <= 5.0 && node_ratio <= 1.5)
+            );
+        }
         if let Some(fair) = loro_fair {
             let fair_ratio = ours.per_move_us / fair.per_move_us;
             let _ = writeln!(

@@ -118,7 +118,8 @@ pub struct Board {
     order: LoroMovableList,
     meta: LoroMap,
     edges: LoroMap,
-    undo: UndoManager,
+    /// This replica's undo steps; `None` where nobody undoes ([`Board::without_undo`]).
+    undo: Option<UndoManager>,
     changes: Arc<Mutex<Vec<Changes>>>,
     /// Handles of the live cards' maps, kept current by the document's own
     /// events (local, remote, undo alike): the hot path of a move skips the
@@ -173,7 +174,7 @@ impl Board {
         board.meta.insert("title", title)?;
         board.commit();
         // Creating the board is not something to undo.
-        board.undo.clear();
+        board.clear_undo();
         Ok(board)
     }
 
@@ -235,7 +236,7 @@ impl Board {
             meta: doc.get_map(META),
             edges: doc.get_map(EDGES),
             doc,
-            undo,
+            undo: Some(undo),
             changes,
             handles,
             stack,
@@ -621,34 +622,55 @@ impl Board {
     /// Undoes this replica's last change (never a peer's). Returns whether anything changed.
     pub fn undo(&mut self) -> Result<bool, Error> {
         self.stamp_next_commit();
-        Ok(self.undo.undo()?)
+        Ok(match self.undo.as_mut() {
+            Some(undo) => undo.undo()?,
+            None => false,
+        })
     }
 
     pub fn redo(&mut self) -> Result<bool, Error> {
         self.stamp_next_commit();
-        Ok(self.undo.redo()?)
+        Ok(match self.undo.as_mut() {
+            Some(undo) => undo.redo()?,
+            None => false,
+        })
     }
 
     pub fn can_undo(&self) -> bool {
-        self.undo.can_undo()
+        self.undo.as_ref().is_some_and(UndoManager::can_undo)
     }
 
     pub fn can_redo(&self) -> bool {
-        self.undo.can_redo()
+        self.undo.as_ref().is_some_and(UndoManager::can_redo)
     }
 
     /// Starts grouping operations into one undo step (typing a word, a gesture).
     pub fn begin_undo_group(&mut self) -> Result<(), Error> {
-        Ok(self.undo.group_start()?)
+        if let Some(undo) = self.undo.as_mut() {
+            undo.group_start()?;
+        }
+        Ok(())
     }
 
     /// Forgets every undo step (a board just made from a file starts there).
     pub fn clear_undo(&mut self) {
-        self.undo.clear();
+        if let Some(undo) = self.undo.as_mut() {
+            undo.clear();
+        }
+    }
+
+    /// This board with no undo, for a replica nobody undoes on (a headless
+    /// peer, a relay): it skips Loro's undo bookkeeping on every change it
+    /// makes or receives; [`Board::undo`] then does nothing.
+    pub fn without_undo(mut self) -> Board {
+        self.undo = None;
+        self
     }
 
     pub fn end_undo_group(&mut self) {
-        self.undo.group_end();
+        if let Some(undo) = self.undo.as_mut() {
+            undo.group_end();
+        }
     }
 
     // ----- events --------------------------------------------------------

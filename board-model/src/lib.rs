@@ -10,6 +10,7 @@
 //! - [`session`]: the per-peer protocol state machine.
 //! - [`blob`]: content-addressed image bytes and their verification.
 //! - [`presence`]: cursors, selections and live drags (never saved).
+//! - [`sample`]: boards made to a recipe, for benchmarks.
 
 pub mod blob;
 pub mod board;
@@ -20,6 +21,7 @@ pub mod event;
 pub mod fuzzing;
 pub mod presence;
 pub mod protocol;
+pub mod sample;
 pub mod session;
 
 pub use board::{

@@ -6,10 +6,19 @@
 //!   frame with its cards is painted (the app's `corkboard:board-drawn` mark);
 //! - frame cost: per pointer move while dragging a card among 1,000, the
 //!   page's own work (event handler, reactive updates, style and layout,
-//!   forced) minus an empty baseline; paint is outside it;
+//!   forced) minus an empty baseline; paint is outside it; and dragging a
+//!   card with 50 edges among 1,000 cards and 2,000 edges;
+//! - history: on 1,000 cards with 1,000,000 moves of past (100,000 with
+//!   `--quick`), opening the history view and each slider step, from the
+//!   `input` event until the board showing that moment is laid out;
 //! - live motion: a pointer move dispatched in browser A until browser B's
 //!   DOM shows the card there (B's MutationObserver; both clocks are this
-//!   machine's), browser↔browser over a real WebRTC data channel;
+//!   machine's), browser↔browser over a real WebRTC data channel; in turn
+//!   with the baseline, Yjs + y-webrtc doing the same move stream between
+//!   two other Chromiums (`tests/benches/yjs`): as awareness (presence,
+//!   what a live drag is for us) and in the Y.Doc, until the receiver's
+//!   awareness or document has it; medians of several runs, their spread,
+//!   and the ratios;
 //! - live motion browser↔native: the same, between a browser and the
 //!   desktop app's embedded native peer (an in-process `peer::node` whose
 //!   local link plays the desktop page): a pointer move in the browser until
@@ -27,7 +36,7 @@ use board_key::BoardKey;
 use board_key::link::ShareLink;
 use board_model::{Board, BoardId, CardId, Color, Content, NewCard, Point};
 use corkboard_e2e::harness::{self, Browser, NativePeer, Signaling};
-use corkboard_e2e::{check, find};
+use corkboard_e2e::{action, check, find};
 use serde_json::{Value, json};
 
 const CARDS: usize = 1_000;
@@ -40,12 +49,7 @@ const EDGES: usize = 2_000;
 /// with `edges`, also 2,000 edges between them, 50 of them from the first
 /// card (the card the edge frame cost drags) to the 50 after it.
 fn big_board(data: &Path, title: &str, edges: bool) -> Result<(ShareLink, Vec<CardId>)> {
-    let mut key = [0u8; 32];
-    peer::random::fill(&mut key);
-    let link = ShareLink {
-        board: uuid::Builder::from_random_bytes(peer::random::bytes16()).into_uuid(),
-        key: BoardKey(key),
-    };
+    let link = fresh_link();
     let mut board = Board::create(BoardId(link.board), title, peer::random::replica())?;
     let cards: Vec<NewCard> = (0..CARDS)
         .map(|i| NewCard {
@@ -79,6 +83,31 @@ fn big_board(data: &Path, title: &str, edges: bool) -> Result<(ShareLink, Vec<Ca
     }
     peer::storage::DataDir::open(data)?.create(&link, &board)?;
     Ok((link, ids))
+}
+
+/// A new board's link with a random key.
+fn fresh_link() -> ShareLink {
+    let mut key = [0u8; 32];
+    peer::random::fill(&mut key);
+    ShareLink {
+        board: uuid::Builder::from_random_bytes(peer::random::bytes16()).into_uuid(),
+        key: BoardKey(key),
+    }
+}
+
+/// The board the history view scrubs through: the native history bench's
+/// 1,000 cards with `moves` moves of past (`board_model::sample`).
+fn history_board(data: &Path, moves: usize) -> Result<(ShareLink, usize)> {
+    let link = fresh_link();
+    let board = board_model::sample::worked_board(
+        BoardId(link.board),
+        peer::random::replica(),
+        1_796_634_000_000,
+        moves,
+    )?;
+    let changes = board.history().changes().len();
+    peer::storage::DataDir::open(data)?.create(&link, &board)?;
+    Ok((link, changes))
 }
 
 fn percentile(values: &[f64], p: f64) -> f64 {
@@ -142,14 +171,57 @@ const ev = (type, buttons) => new PointerEvent(type, { bubbles: true, cancelable
 })();
 "#;
 
+/// Opens the history view from the File menu: ms from the click until the
+/// panel is laid out, and the slider's last step.
+const HISTORY_OPEN: &str = r#"
+const done = arguments[arguments.length - 1];
+const channel = new MessageChannel(); let wake;
+channel.port1.onmessage = () => wake();
+const task = () => new Promise(r => { wake = r; channel.port2.postMessage(0); });
+(async () => {
+  document.querySelector('[data-testid="file"]').click(); await task();
+  const t0 = performance.now();
+  document.querySelector('[data-testid="open-history"]').click();
+  await task(); void document.body.offsetHeight;
+  const open = performance.now() - t0;
+  const slider = document.querySelector('[data-testid="history-slider"]');
+  done({ open, max: slider ? Number(slider.max) : null });
+})();
+"#;
+
+/// Moves the history slider to each step in turn, as a drag does (one
+/// `input` event a frame): ms from the event until the board showing that
+/// moment is laid out, for each.
+const HISTORY_STEPS: &str = r#"
+const [steps] = arguments; const done = arguments[arguments.length - 1];
+const channel = new MessageChannel(); let wake;
+channel.port1.onmessage = () => wake();
+const task = () => new Promise(r => { wake = r; channel.port2.postMessage(0); });
+const frame = () => new Promise(r => requestAnimationFrame(r));
+const slider = document.querySelector('[data-testid="history-slider"]');
+(async () => {
+  const costs = [];
+  for (const step of steps) {
+    await frame();
+    const t0 = performance.now();
+    slider.value = String(step);
+    slider.dispatchEvent(new Event('input', { bubbles: true }));
+    await task(); void document.body.offsetHeight;
+    costs.push(performance.now() - t0);
+  }
+  done(costs);
+})();
+"#;
+
 /// In the receiving browser: record when card `id`'s drawn position changes.
 const OBSERVE: &str = r#"
 const [id] = arguments;
 const el = document.querySelector(`[data-card-id="${id}"]`);
 if (!el) return false;
 window.__arrivals = [];
-new MutationObserver(() => window.__arrivals.push([performance.timeOrigin + performance.now(), el.style.transform]))
-  .observe(el, { attributes: true, attributeFilter: ['style'] });
+if (window.__observer) window.__observer.disconnect();
+window.__observer = new MutationObserver(() => window.__arrivals.push([performance.timeOrigin + performance.now(), el.style.transform]));
+window.__observer.observe(el, { attributes: true, attributeFilter: ['style'] });
 return el.style.transform;
 "#;
 
@@ -309,10 +381,173 @@ fn translate_x(transform: &str) -> Option<f64> {
     transform.strip_prefix("translate(")?.split("px").next()?.trim().parse().ok()
 }
 
+/// The live-motion baseline, Yjs + y-webrtc (`tests/benches/yjs`, set up by
+/// `./x bench`): y-webrtc's signaling server and two browsers on its page,
+/// each with its own profile (so every move goes over WebRTC, none through
+/// a BroadcastChannel).
+struct YjsPair {
+    server: std::process::Child,
+    sender: Browser,
+    receiver: Browser,
+}
+
+impl YjsPair {
+    /// `None` when the baseline is not set up (`cargo bench` run by hand).
+    async fn start() -> Result<Option<YjsPair>> {
+        let (Ok(page), Ok(server)) =
+            (std::env::var("CORKBOARD_YJS_PAGE"), std::env::var("CORKBOARD_YJS_SIGNALING"))
+        else {
+            return Ok(None);
+        };
+        let port = harness::free_port()?;
+        let server = std::process::Command::new("node")
+            .arg(server)
+            .env("PORT", port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("cannot start y-webrtc's signaling server")?;
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let url = format!(
+            "file://{page}?room=corkboard-bench-{}&signal=ws://127.0.0.1:{port}",
+            peer::random::replica().0
+        );
+        let (sender, receiver) = (Browser::start().await?, Browser::start().await?);
+        let pair = YjsPair { server, sender, receiver };
+        for browser in [&pair.sender, &pair.receiver] {
+            browser.open(&url).await?;
+            let ready = check::script(
+                browser.client(),
+                "Yjs connected over WebRTC",
+                "return window.__ready()",
+                vec![],
+            )
+            .await?;
+            if ready["broadcast"].as_u64() != Some(0) {
+                bail!("the Yjs pages found each other through a BroadcastChannel: {ready}");
+            }
+        }
+        Ok(Some(pair))
+    }
+
+    /// Latencies (ms) of `moves` moves of card `id` sent in the document
+    /// (`kind` "doc") or as presence ("presence"), one every 16 ms, until
+    /// the receiver's document or awareness has them.
+    async fn latencies(&self, kind: &str, id: &str, moves: usize) -> Result<Vec<f64>> {
+        let (s, r) = (self.sender.client(), self.receiver.client());
+        r.execute("return window.__observe(arguments[0], arguments[1])", vec![json!(id), json!(kind)])
+            .await?;
+        let sends = sends_of(
+            &s.execute(
+                "return window.__drag(...arguments)",
+                vec![json!(id), json!(kind), json!(moves), json!(16)],
+            )
+            .await?,
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let arrivals: Vec<(f64, f64)> = r
+            .execute("return window.__arrivals", vec![])
+            .await?
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| Some((a[0].as_f64()?, a[1].as_f64()?)))
+            .collect();
+        // Step n is at x = 3n (latencies counts from x0 + 6).
+        Ok(latencies(&sends, &arrivals, -6.0))
+    }
+
+    async fn close(mut self) -> Result<()> {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        self.sender.close().await?;
+        self.receiver.close().await
+    }
+}
+
+/// Ours browser → browser: card `id` dragged in A by `moves` pointer moves,
+/// one every 16 ms, until B's DOM draws each.
+async fn ours_browser_to_browser(
+    a: &fantoccini::Client,
+    b: &fantoccini::Client,
+    id: &str,
+    moves: usize,
+) -> Result<Vec<f64>> {
+    let start = check::script(b, "an observer on the card", OBSERVE, vec![json!(id)]).await?;
+    let x0 = translate_x(start.as_str().unwrap_or_default()).context("no start position")?;
+    let sends = sends_of(&a.execute_async(DRAG, vec![json!(id), json!(moves), json!(16)]).await?);
+    let arrivals = arrivals_of(&b.execute("return window.__arrivals", vec![]).await?);
+    Ok(latencies(&sends, &arrivals, x0))
+}
+
+/// Runs' medians of p50 and p95 with their spread, over runs of latencies.
+struct Runs {
+    p50: Vec<f64>,
+    p95: Vec<f64>,
+    seen: usize,
+    sent: usize,
+}
+
+impl Runs {
+    fn new() -> Runs {
+        Runs { p50: Vec::new(), p95: Vec::new(), seen: 0, sent: 0 }
+    }
+
+    fn add(&mut self, latencies: &[f64], moves: usize) {
+        self.p50.push(percentile(latencies, 50.0));
+        self.p95.push(percentile(latencies, 95.0));
+        self.seen += latencies.len();
+        self.sent += moves;
+    }
+
+    fn median(values: &[f64]) -> f64 {
+        percentile(values, 50.0)
+    }
+
+    fn spread(values: &[f64]) -> String {
+        let (min, max) =
+            values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
+        format!("{min:.2}–{max:.2}")
+    }
+
+    fn row(&self, what: &str, target: &str) -> [String; 3] {
+        [
+            format!("{what} ({} runs, {} of {} moves seen)", self.p50.len(), self.seen, self.sent),
+            format!(
+                "p50 {:.2} ms ({}), p95 {:.2} ms ({})",
+                Runs::median(&self.p50),
+                Runs::spread(&self.p50),
+                Runs::median(&self.p95),
+                Runs::spread(&self.p95)
+            ),
+            target.into(),
+        ]
+    }
+
+    /// Ours against a baseline: the ratios of the runs' medians.
+    fn ratio_row(&self, baseline: &Runs, what: &str) -> [String; 3] {
+        [
+            what.into(),
+            format!(
+                "p50 {:.2}×, p95 {:.2}×",
+                Runs::median(&self.p50) / Runs::median(&baseline.p50),
+                Runs::median(&self.p95) / Runs::median(&baseline.p95)
+            ),
+            "≤ 1.0".into(),
+        ]
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
     let (first_paint_runs, frame_moves, live_moves) = if quick { (3, 60, 60) } else { (7, 300, 300) };
+    let (history_steps, history_jumps) = if quick { (30, 10) } else { (200, 50) };
     let mut rows: Vec<[String; 3]> = Vec::new();
 
     let (wasm, js, css) = payload()?;
@@ -335,7 +570,13 @@ async fn main() -> Result<()> {
     let (map, map_cards) = big_board(native.data_dir(), "A thousand cards and two thousand edges", true)?;
     let app_link = link.to_app_link();
     let map_link = map.to_app_link();
-    let served = native.spawn_serve(&signaling.url(), &["--board", &app_link, "--board", &map_link])?;
+    let history_moves = if quick { 100_000 } else { 1_000_000 };
+    let (past, changes) = history_board(native.data_dir(), history_moves)?;
+    let past_link = past.to_app_link();
+    let served = native.spawn_serve(
+        &signaling.url(),
+        &["--board", &app_link, "--board", &map_link, "--board", &past_link],
+    )?;
     let url = signaling.board_url(&app_link)?;
 
     let alice = Browser::start().await?;
@@ -396,6 +637,51 @@ async fn main() -> Result<()> {
         ),
     )
     .await?);
+
+    // The history view on a board with a long past: opening it, a drag of
+    // the slider back one change a step, jumps to random moments.
+    alice.open(&signaling.board_url(&past_link)?).await?;
+    check::count(a, find::NOTE, CARDS).await.context("the history board never arrived")?;
+    check::element(a, r#"[data-testid="board"][data-saved="true"]"#).await?;
+    let opened = a.execute_async(HISTORY_OPEN, vec![]).await?;
+    let steps = opened["max"].as_u64().context("no history slider")?;
+    if steps as usize != changes {
+        bail!("the history shows {steps} of the board's {changes} changes");
+    }
+    let open = opened["open"].as_f64().unwrap_or(f64::NAN);
+    let drag: Vec<u64> = (1..=history_steps as u64).map(|i| steps.saturating_sub(i)).collect();
+    let dragged = numbers(&a.execute_async(HISTORY_STEPS, vec![json!(drag)]).await?);
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut jumped = Vec::new();
+    for _ in 0..history_jumps / 10 {
+        let targets: Vec<u64> = (0..10)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed % (steps + 1)
+            })
+            .collect();
+        jumped.extend(numbers(&a.execute_async(HISTORY_STEPS, vec![json!(targets)]).await?));
+    }
+    alice.shot("bench-history").await?;
+    action::click(a, r#"[data-testid="history-close"]"#).await?;
+    rows.push([
+        format!("open the history view of {CARDS} cards with {history_moves} moves in {changes} changes (click to panel laid out)"),
+        format!("{open:.0} ms"),
+        String::new(),
+    ]);
+    rows.push([
+        format!("history slider step, one change back ({} steps, to the board laid out)", dragged.len()),
+        format!("p50 {:.1} ms, p95 {:.1} ms", percentile(&dragged, 50.0), percentile(&dragged, 95.0)),
+        "≤ 100 ms".into(),
+    ]);
+    rows.push([
+        format!("history slider jump to a random moment ({} jumps)", jumped.len()),
+        format!("p50 {:.1} ms, p95 {:.1} ms", percentile(&jumped, 50.0), percentile(&jumped, 95.0)),
+        "≤ 100 ms".into(),
+    ]);
+
     alice.open(&url).await?;
     check::count(a, find::NOTE, CARDS).await?;
 
@@ -413,12 +699,38 @@ async fn main() -> Result<()> {
         )
         .await?;
     let id = ids[0].as_str().context("no card")?.to_owned();
-    let start = check::script(b, "an observer on the card", OBSERVE, vec![json!(id)]).await?;
-    let x0 = translate_x(start.as_str().unwrap_or_default()).context("no start position")?;
-    let sends = sends_of(&a.execute_async(DRAG, vec![json!(id), json!(live_moves), json!(16)]).await?);
-    let arrivals = arrivals_of(&b.execute("return window.__arrivals", vec![]).await?);
-    let seen = latencies(&sends, &arrivals, x0);
-    rows.push(live_row("browser → browser: pointer move in A to B's DOM", &seen, live_moves));
+    // Ours and the Yjs baseline in turn (A B A B), so drift on a busy
+    // machine falls on both.
+    let yjs = YjsPair::start().await?;
+    let live_runs = if quick { 2 } else { 4 };
+    let (mut ours, mut yjs_doc, mut yjs_presence) = (Runs::new(), Runs::new(), Runs::new());
+    for run in 0..live_runs {
+        ours.add(&ours_browser_to_browser(a, b, &id, live_moves).await?, live_moves);
+        if let Some(yjs) = &yjs {
+            let card = format!("card-{run}");
+            yjs_doc.add(&yjs.latencies("doc", &card, live_moves).await?, live_moves);
+            yjs_presence.add(&yjs.latencies("presence", &card, live_moves).await?, live_moves);
+        }
+    }
+    rows.push(ours.row("live motion browser → browser: pointer move in A to B's DOM", "p95 ≤ 2 ms"));
+    if let Some(yjs) = yjs {
+        rows.push(yjs_presence.row(
+            "baseline: Yjs + y-webrtc, the move as awareness (presence) until B's awareness has it",
+            "",
+        ));
+        rows.push(yjs_doc.row("baseline: Yjs + y-webrtc, the move in the Y.Doc until B's Y.Doc has it", ""));
+        rows.push(
+            ours.ratio_row(&yjs_presence, "ours ÷ Yjs presence, browser → browser (medians of the runs)"),
+        );
+        rows.push(ours.ratio_row(&yjs_doc, "ours ÷ Yjs document, browser → browser (medians of the runs)"));
+        yjs.close().await?;
+    } else {
+        rows.push([
+            "baseline: Yjs + y-webrtc".into(),
+            "not measured (set up by `./x bench`: CORKBOARD_YJS_PAGE, CORKBOARD_YJS_SIGNALING)".into(),
+            String::new(),
+        ]);
+    }
 
     // Live motion browser ↔ native (the desktop app's embedded peer).
     let card: CardId = id.parse().context("a card id")?;
@@ -486,9 +798,6 @@ async fn frame_cost_row(
     what: String,
 ) -> Result<[String; 3]> {
     let result = client.execute_async(FRAME_COST, vec![json!(moves), json!(card.to_string())]).await?;
-    let numbers = |v: &Value| -> Vec<f64> {
-        v.as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
-    };
     let (base, costs) = (numbers(&result["base"]), numbers(&result["costs"]));
     if costs.len() != moves {
         bail!("{what}: {} of {moves} moves measured", costs.len());
@@ -505,6 +814,11 @@ async fn frame_cost_row(
         ),
         "≤ 4 ms p95".into(),
     ])
+}
+
+/// The numbers in a script's array answer.
+fn numbers(value: &Value) -> Vec<f64> {
+    value.as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
 }
 
 /// A table row of live-motion latencies.

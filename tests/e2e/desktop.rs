@@ -1,8 +1,9 @@
 //! The desktop app (`corkboard-desktop`) under Xvfb, driven through
 //! tauri-driver: it shares a board with a browser and `corkboard-peer
 //! serve`, keeps an offline edit across a quit and a restart and hands it
-//! to a peer once one is online, and reopens cleanly after being killed
-//! while it was saving a stream of edits.
+//! to a peer once one is online, reopens cleanly after being killed
+//! while it was saving a stream of edits, exports through its shell, and
+//! scrubs through a board's history to restore one card from Monday.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -456,5 +457,90 @@ async fn desktop_exports_a_png_and_a_backup_through_its_shell() -> Result<()> {
     let restored = board_archive::backup::read(&backup, board_model::ReplicaId(3))?;
     ensure!(restored.board.card_count() == 1, "the backup holds {} cards", restored.board.card_count());
     support::toast(d, "Saved").await?;
+    desktop.quit().await
+}
+
+/// Monday 2026-11-30, 09:00 UTC, in ms.
+const MONDAY: i64 = 1_796_029_200_000;
+
+/// History on the desktop: a board worked on on Monday and changed on
+/// Wednesday (written into the app's data directory as its native node
+/// writes boards). The app scrubs back to Monday's session, where the note
+/// deleted on Wednesday is drawn again, selects it, and restores just that
+/// card: it comes back as it was, the rest stays as on Wednesday, on disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desktop_scrubs_back_to_monday_and_restores_one_card() -> Result<()> {
+    use board_model::{Board, BoardId, CardId, Content, NewCard, Point, ReplicaId};
+    let data = harness::temp_dir("desktop-history")?;
+    let note = |n: u8, text: &str, x: f64| NewCard {
+        id: CardId::from_random_bytes([n; 16]),
+        position: Point { x, y: 120.0 },
+        size: None,
+        color: None,
+        content: Content::Note { text: text.into() },
+        created_by: "Ann".into(),
+        created_at: MONDAY,
+    };
+    let (plan, budget, idea) = (
+        note(1, "Monday's plan", 120.0),
+        note(2, "Keep the budget", 420.0),
+        note(3, "Wednesday's idea", 720.0),
+    );
+    let ids = [plan.id, budget.id, idea.id].map(|id| id.to_string());
+    let mut key = [0u8; 32];
+    peer::random::fill(&mut key);
+    let link =
+        board_key::link::ShareLink { board: uuid::Uuid::from_bytes([4; 16]), key: board_key::BoardKey(key) };
+    let mut board = Board::create_at(BoardId(link.board), "Week plan", ReplicaId(11), MONDAY, "Ann")?;
+    board.add_cards(vec![plan.clone(), budget.clone()])?;
+    board.set_clock(MONDAY + 48 * 3_600_000);
+    board.move_cards(&[(plan.id, Point { x: 160.0, y: 300.0 })])?;
+    board.delete_cards(&[budget.id])?;
+    board.add_card(idea)?;
+    peer::storage::DataDir::open(&data)?.create(&link, &board)?;
+
+    let port = harness::free_port()?;
+    let desktop = Desktop::start(&data, &format!("http://127.0.0.1:{port}"), &[]).await?;
+    let d = desktop.client();
+    action::click(d, find::BOARD_ROW).await?;
+    title_is(&desktop, "Week plan").await?;
+    check::count(d, find::NOTE, 2).await?;
+
+    // Back to Monday: the sessions are listed newest first.
+    action::click(d, r#"[data-testid="file"]"#).await?;
+    action::click(d, r#"[data-testid="open-history"]"#).await?;
+    let sessions = check::count(d, r#"[data-testid="history-session"]"#, 2).await?;
+    let monday = sessions[1].text().await?;
+    ensure!(monday.contains("Ann"), "Monday's session says {monday:?}");
+    sessions[1].click().await?;
+    check::value_is(d, &find::note_text(&ids[1]), "Keep the budget")
+        .await
+        .context("Monday shows the budget")?;
+    check::absent(d, &find::card(&ids[2])).await.context("Wednesday's note is not there on Monday")?;
+    check::element(d, r#"[data-testid="history-banner"]"#).await?;
+    desktop.shot("desktop-history-monday").await?;
+
+    // Just that card comes back.
+    let card = check::element(d, &find::card(&ids[1])).await?;
+    action::click_at(d, &card, 20.0, 8.0).await?;
+    action::click(d, r#"[data-testid="history-restore-cards"]:not([disabled])"#).await?;
+    check::absent(d, r#"[data-testid="history"]"#).await?;
+    check::count(d, find::NOTE, 3).await?;
+    check::value_is(d, &find::note_text(&ids[1]), "Keep the budget").await?;
+    check::value_is(d, &find::note_text(&ids[2]), "Wednesday's idea").await?;
+    support::toast(d, "Restored 1 card").await?;
+    desktop.shot("desktop-history-restored").await?;
+    check::eventually("the restored card on disk", || async {
+        let shown = show_on_disk(&data, &link.to_app_link())?;
+        ensure!(notes_of(&shown).len() == 3, "on disk: {shown}");
+        ensure!(has_note(&shown, &ids[1], "Keep the budget"), "on disk: {shown}");
+        let plan = shown["cards"].as_array().into_iter().flatten().find(|c| c["id"] == json!(ids[0]));
+        ensure!(
+            plan.is_some_and(|c| c["x"] == json!(160.0)),
+            "the plan stays where Wednesday put it: {plan:?}"
+        );
+        Ok(())
+    })
+    .await?;
     desktop.quit().await
 }

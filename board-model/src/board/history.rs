@@ -17,7 +17,8 @@ use std::sync::atomic::Ordering;
 use loro::{ContainerID, Frontiers, ID, IdSpan, JsonMapOp, JsonOpContent, LoroValue, ValueOrContainer};
 
 use super::{Board, BoardId, CARDS, ReplicaId};
-use crate::card::{self, CardId, limits};
+use crate::card::{self, Card, CardId, Content, NewCard, limits};
+use crate::edge::{Edge, EdgeId, NewEdge};
 use crate::error::Error;
 
 /// The root map of authors' names, by replica id.
@@ -270,6 +271,97 @@ impl Board {
         Ok(())
     }
 
+    /// Makes cards `ids` as they were at `version` again, as one new change
+    /// (one undo step): a card still on the board gets its place, size,
+    /// colour and text back; a card deleted since comes back (with its id,
+    /// so what pointed at it points at it again), with the edges it had
+    /// then to cards that are still here. Cards that did not exist at
+    /// `version` are left alone. Returns how many cards were restored.
+    pub fn restore_cards(&mut self, version: &PastVersion, ids: &[CardId]) -> Result<usize, Error> {
+        let past = self.at(version)?;
+        let wanted: HashSet<CardId> = ids.iter().copied().collect();
+        let then: Vec<Card> = past.cards().into_iter().filter(|card| wanted.contains(&card.id)).collect();
+        if then.is_empty() {
+            return Ok(0);
+        }
+        self.doc.commit();
+        self.begin_undo_group()?;
+        let result = self.put_back(&past, &then);
+        self.end_undo_group();
+        result.map(|()| then.len())
+    }
+
+    /// The work of [`Board::restore_cards`], inside its undo group.
+    fn put_back(&mut self, past: &Board, then: &[Card]) -> Result<(), Error> {
+        let mut returning = Vec::new();
+        for card in then {
+            if !self.contains(card.id) {
+                // Its text is written below: a card's containers keep their
+                // state when it is deleted, so the text may already be there.
+                let content = match &card.content {
+                    Content::Note { .. } => Content::Note { text: String::new() },
+                    other => other.clone(),
+                };
+                returning.push(NewCard {
+                    id: card.id,
+                    position: card.position,
+                    size: Some(card.size),
+                    color: card.color.clone(),
+                    content,
+                    created_by: card.created_by.clone(),
+                    created_at: card.created_at,
+                });
+            }
+        }
+        let returned: HashSet<CardId> = returning.iter().map(|new| new.id).collect();
+        self.add_cards(returning)?;
+        let kept: Vec<(CardId, String)> =
+            returned.iter().filter_map(|id| past.kept_fields(*id).map(|kept| (*id, kept))).collect();
+        self.set_kept_fields(&kept, &[])?;
+        for card in then {
+            if !returned.contains(&card.id) {
+                self.set_bounds(card.id, card.position, card.size)?;
+                self.set_color(&[card.id], card.color.clone())?;
+            }
+            match &card.content {
+                Content::Note { text } => self.set_text(card.id, text)?,
+                Content::Link { url, title } if !returned.contains(&card.id) => {
+                    self.set_link(card.id, url, title)?
+                }
+                Content::Group { label } if !returned.contains(&card.id) => {
+                    self.set_group_label(card.id, label)?
+                }
+                _ => {}
+            }
+        }
+        // The returning cards' edges, where both ends are on the board now.
+        let edges: Vec<Edge> = past
+            .edges_touching(&returned)
+            .into_iter()
+            .filter(|edge| self.edge(edge.id).is_none())
+            .filter(|edge| self.contains(edge.from.card) && self.contains(edge.to.card))
+            .collect();
+        let labels: Vec<(EdgeId, String)> = edges.iter().map(|edge| (edge.id, edge.label.clone())).collect();
+        self.add_edges(
+            edges
+                .into_iter()
+                .map(|edge| NewEdge {
+                    id: edge.id,
+                    from: edge.from,
+                    to: edge.to,
+                    color: edge.color,
+                    label: String::new(),
+                    created_by: edge.created_by,
+                    created_at: edge.created_at,
+                })
+                .collect(),
+        )?;
+        for (id, label) in labels {
+            self.set_edge_label(id, &label)?;
+        }
+        Ok(())
+    }
+
     /// A new board, `id` titled `title`, holding this board as it was at
     /// `version` with the history up to it.
     pub fn copy_at(
@@ -287,7 +379,7 @@ impl Board {
         board.meta.insert("id", id.to_string())?;
         board.meta.insert("title", title)?;
         board.commit();
-        board.undo.clear();
+        board.clear_undo();
         Ok(board)
     }
 

@@ -17,6 +17,23 @@ fn a_new_board_has_its_id_and_title_and_nothing_to_undo() {
 }
 
 #[test]
+fn a_board_without_undo_edits_and_syncs_but_has_nothing_to_undo() {
+    let mut node = new_board(1).without_undo();
+    node.add_card(note(id(1), "Kept", 0.0, 0.0)).expect("add");
+    node.move_card(id(1), Point { x: 5.0, y: 5.0 }).expect("move");
+    node.begin_undo_group().expect("a group is nothing to do");
+    node.end_undo_group();
+    assert!(!node.can_undo() && !node.can_redo());
+    assert!(!node.undo().expect("undo"), "nothing to undo");
+    assert_eq!(node.card(id(1)).map(|c| c.position), Some(Point { x: 5.0, y: 5.0 }));
+    let mut other = Board::load(&node.save().expect("save"), ReplicaId(2)).expect("load");
+    assert_eq!(rendered(&other), rendered(&node));
+    other.move_card(id(1), Point { x: 9.0, y: 9.0 }).expect("move");
+    node.import_updates(&other.updates_since(&node.version())).expect("import");
+    assert_eq!(rendered(&other), rendered(&node));
+}
+
+#[test]
 fn added_cards_are_listed_in_z_order_with_their_fields() {
     let mut board = new_board(1);
     board.add_card(note(id(1), "first", 10.0, 20.0)).unwrap();

@@ -3,7 +3,7 @@
 //! past version as a new change that peers receive, copying the past into a
 //! new board, boards without times, and trimmed history.
 
-use board_model::{Board, BoardId, Point, ReplicaId, SESSION_GAP_SECS};
+use board_model::{Board, BoardId, Color, EdgeId, NewEdge, Point, ReplicaId, SESSION_GAP_SECS};
 
 use crate::support::{id, note, rendered};
 
@@ -127,6 +127,71 @@ fn restoring_a_past_version_is_a_new_change_peers_receive_and_undo_takes_back() 
 
     alice.undo().expect("undo");
     assert_eq!(alice.card_count(), 1, "undoing the restore brings back the week's end");
+}
+
+#[test]
+fn one_card_restored_from_the_past_comes_back_as_it_was_and_nothing_else_changes() {
+    let mut alice = board_by(1, "Alice", MONDAY);
+    alice.add_card(note(id(1), "Plan", 0.0, 0.0)).expect("note 1");
+    alice.add_card(note(id(2), "Budget", 300.0, 0.0)).expect("note 2");
+    let mut bob = Board::empty(ReplicaId(2)).expect("bob");
+    bob.set_author("Bob");
+    sync(&mut alice, &mut bob);
+    // Tuesday: Bob writes the budget and links it to the plan.
+    bob.set_clock(MONDAY + 24 * HOUR);
+    bob.set_text(id(2), "Budget: 2k").expect("text");
+    let edge = EdgeId::from_random_bytes([5; 16]);
+    bob.add_edge(NewEdge::between(edge, id(2), id(1))).expect("edge");
+    bob.set_edge_label(edge, "pays for").expect("label");
+    sync(&mut alice, &mut bob);
+    // Wednesday: Alice moves the plan, deletes the budget, adds a note.
+    alice.set_clock(MONDAY + 48 * HOUR);
+    alice.move_cards(&[(id(1), Point { x: 40.0, y: 40.0 })]).expect("move");
+    alice.delete_cards(&[id(2)]).expect("delete");
+    alice.add_card(note(id(3), "New on Wednesday", 900.0, 0.0)).expect("note 3");
+    sync(&mut alice, &mut bob);
+    assert!(!alice.contains(id(2)) && alice.edge_count() == 0, "the budget and its edge are gone");
+    let tuesday = alice.history().version_at((MONDAY + 25 * HOUR) / 1000);
+    let then = alice.at(&tuesday).expect("tuesday");
+    let plan_now = alice.card(id(1)).expect("plan");
+
+    alice.set_clock(MONDAY + 72 * HOUR);
+    assert_eq!(alice.restore_cards(&tuesday, &[id(2)]).expect("restore"), 1);
+    let budget = alice.card(id(2)).expect("the budget is back");
+    let budget_then = then.card(id(2)).expect("budget then");
+    assert_eq!(alice.text(id(2)).expect("text"), "Budget: 2k", "its text once, as it was");
+    assert_eq!(
+        (budget.position, budget.size, budget.color.clone()),
+        (budget_then.position, budget_then.size, budget_then.color.clone())
+    );
+    let edges = alice.edges();
+    assert_eq!(edges.len(), 1, "its edge to the plan came back");
+    assert_eq!((edges[0].from.card, edges[0].to.card, edges[0].label.as_str()), (id(2), id(1), "pays for"));
+    assert_eq!(alice.card(id(1)), Some(plan_now), "the other cards stay as they are now");
+    assert!(alice.contains(id(3)));
+
+    sync(&mut alice, &mut bob);
+    assert_eq!(rendered(&bob), rendered(&alice), "Bob receives the restore like any edit");
+
+    alice.undo().expect("undo");
+    assert!(!alice.contains(id(2)) && alice.edge_count() == 0, "one undo step takes the restore back");
+    assert!(alice.contains(id(3)));
+}
+
+#[test]
+fn a_card_restored_while_still_on_the_board_gets_its_place_colour_and_text_back() {
+    let (mut alice, _) = week();
+    let monday = alice.history().version_at((MONDAY + HOUR) / 1000);
+    alice.set_clock(MONDAY + 72 * HOUR);
+    alice.set_color(&[id(1)], Some(Color::Preset(3))).expect("colour");
+    alice.set_text(id(1), "Plan, rewritten").expect("text");
+    assert_eq!(alice.restore_cards(&monday, &[id(1), id(9)]).expect("restore"), 1, "card 9 never existed");
+    let plan = alice.card(id(1)).expect("plan");
+    assert_eq!(plan.position, Point { x: 0.0, y: 0.0 }, "back where Alice put it on Monday");
+    assert_eq!(plan.color, None);
+    assert_eq!(alice.text(id(1)).expect("text"), "Plan");
+    assert!(!alice.contains(id(2)), "the card deleted on Wednesday stays deleted");
+    assert_eq!(alice.restore_cards(&monday, &[id(9)]).expect("nothing"), 0);
 }
 
 #[test]

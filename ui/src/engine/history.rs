@@ -7,10 +7,10 @@
 
 use std::collections::HashSet;
 
-use board_model::{Board, BoardId, Edge, History, Past};
+use board_model::{Board, BoardId, CardId, Edge, History, Past};
 use leptos::prelude::*;
 
-use super::{Engine, with};
+use super::{Engine, plural, with};
 use crate::notify;
 use crate::view_model::{CardEntry, CardView, HistoryView, SessionView};
 
@@ -114,6 +114,42 @@ impl Engine {
             Err(error) => notify::error(&format!("That version can't be restored: {error}")),
         }
         self.after_change();
+    }
+
+    /// Makes the selected cards as they were at the step shown again, as a
+    /// new change (the rest of the board stays as it is now), and selects them.
+    pub fn restore_shown_cards(&mut self) {
+        let Some(viewing) = self.viewing.as_ref() else { return };
+        let version = viewing.history.version_after(viewing.step);
+        let when = viewing_time(viewing);
+        let ids = self.selection();
+        if ids.is_empty() {
+            return;
+        }
+        self.close_history();
+        if !self.writable() {
+            return;
+        }
+        match self.board.restore_cards(&version, &ids) {
+            Ok(0) => notify::info("Those cards were not on the board then: nothing was changed."),
+            Ok(count) => {
+                let moment = if when > 0 {
+                    format!(" as on {}", crate::dom::local_date_time(when))
+                } else {
+                    String::new()
+                };
+                notify::info(&format!(
+                    "Restored {}{moment} (a new change: Undo takes it back).",
+                    plural(count, "card", "cards")
+                ));
+            }
+            Err(error) => notify::error(&format!("Those cards can't be restored: {error}")),
+        }
+        self.after_change();
+        // Selected afresh: a returning card's view is new.
+        let back: HashSet<CardId> = ids.into_iter().filter(|id| self.board.contains(*id)).collect();
+        self.set_selection(HashSet::new());
+        self.set_selection(back);
     }
 
     /// The title of a copy of the step shown: "Trip (as on 7 Dec 2026, 09:10)".

@@ -19,6 +19,7 @@ use super::gestures::Canvas;
 use super::history_panel::{HistoryBanner, HistoryPanel};
 use super::keys::{add_files, ask_for_link, on_copy, on_key, paste_text};
 use super::menus::HelpOverlay;
+use super::swatches::PresetSwatches;
 use super::top_bar::TopBar;
 use crate::dom;
 use crate::engine;
@@ -314,6 +315,10 @@ fn Cursors(signals: BoardSignals) -> impl IntoView {
 #[component]
 fn SelectionTools(signals: BoardSignals) -> impl IntoView {
     move || {
+        // The past is not edited (its panel restores cards instead).
+        if signals.history.with(Option::is_some) {
+            return ().into_any();
+        }
         let count = signals.selection_count.get();
         if count == 0 && signals.selected_edge.get().is_some() {
             return view! { <EdgeTools signals=signals/> }.into_any();
@@ -337,23 +342,8 @@ fn SelectionTools(signals: BoardSignals) -> impl IntoView {
             .into_any();
         }
         view! {
-            <span class="swatches" data-testid="colors">
-                <button class="swatch none" title="No colour" data-testid="color-none"
-                    on:click=move |_| { engine::with(|e| e.color_selection(None)); }></button>
-                {PRESETS
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (name, css))| {
-                        let preset = (i + 1) as u8;
-                        view! {
-                            <button class="swatch" title=*name style=format!("background:{css}")
-                                data-testid=format!("color-{preset}")
-                                on:click=move |_| { engine::with(|e| e.color_selection(Some(Color::Preset(preset)))); }>
-                            </button>
-                        }
-                    })
-                    .collect_view()}
-            </span>
+            <PresetSwatches testid="color" none_title="No colour"
+                pick=Callback::new(|color| { engine::with(|e| e.color_selection(color)); })/>
             <button class="tool danger" title="Delete (Del)" data-testid="delete"
                 on:click=move |_| { engine::with(|e| e.delete_selection()); }>
                 {format!("Delete {}", if count == 1 { "card".to_owned() } else { format!("{count} cards") })}
@@ -368,23 +358,8 @@ fn SelectionTools(signals: BoardSignals) -> impl IntoView {
 #[component]
 fn EdgeTools(signals: BoardSignals) -> impl IntoView {
     view! {
-        <span class="swatches" data-testid="edge-colors">
-            <button class="swatch none" title="Default colour" data-testid="edge-color-none"
-                on:click=move |_| { engine::with(|e| e.set_selected_edge_color(None)); }></button>
-            {PRESETS
-                .iter()
-                .enumerate()
-                .map(|(i, (name, css))| {
-                    let preset = (i + 1) as u8;
-                    view! {
-                        <button class="swatch round" title=*name style=format!("background:{css}")
-                            data-testid=format!("edge-color-{preset}")
-                            on:click=move |_| { engine::with(|e| e.set_selected_edge_color(Some(Color::Preset(preset)))); }>
-                        </button>
-                    }
-                })
-                .collect_view()}
-        </span>
+        <PresetSwatches testid="edge-color" none_title="Default colour" round=true
+            pick=Callback::new(|color| { engine::with(|e| e.set_selected_edge_color(color)); })/>
         <button class="tool" title="Arrowhead at the start" data-testid="edge-start-end"
             on:click=move |_| { engine::with(|e| e.toggle_selected_edge_end(true)); }>"◁ Start"</button>
         <button class="tool" title="Arrowhead at the end" data-testid="edge-end-end"

@@ -1,11 +1,12 @@
 //! A card's menu, opened by a long press (touch has no right button and no
 //! toolbar within reach of a thumb): its colour, bring to front, delete.
 
-use board_model::{CardId, Color};
+use board_model::CardId;
 use leptos::prelude::*;
 
+use super::swatches::PresetSwatches;
 use crate::engine;
-use crate::view_model::{BoardSignals, PRESETS};
+use crate::view_model::BoardSignals;
 
 /// The menu's size, for keeping it on screen.
 const WIDTH: f64 = 232.0;
@@ -34,26 +35,11 @@ pub fn CardMenu(signals: BoardSignals) -> impl IntoView {
             <div class="card-menu" role="menu" aria-label="Card" data-testid="card-menu"
                 style=format!("left:{left}px;top:{top}px;")
                 on:pointerdown=|ev| ev.stop_propagation()>
-                <div class="swatches">
-                    <button class="swatch none" title="No colour" aria-label="No colour" role="menuitem"
-                        on:click=act(|e, _| e.color_selection(None))></button>
-                    {PRESETS
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (name, css))| {
-                            let preset = (i + 1) as u8;
-                            view! {
-                                <button class="swatch" title=*name aria-label=*name role="menuitem" style=format!("background:{css}")
-                                    data-testid=format!("card-menu-color-{preset}")
-                                    on:click=move |_| {
-                                        engine::with(|e| e.color_selection(Some(Color::Preset(preset))));
-                                        close();
-                                    }>
-                                </button>
-                            }
-                        })
-                        .collect_view()}
-                </div>
+                <PresetSwatches testid="card-menu-color" none_title="No colour" menu=true
+                    pick=Callback::new(move |color| {
+                        engine::with(|e| e.color_selection(color));
+                        close();
+                    })/>
                 <div class="card-menu-row">
                     <button class="button small" role="menuitem" data-testid="card-menu-front"
                         on:click=act(|e, id| e.bring_to_front(&[id]))>"Bring to front"</button>

@@ -1,7 +1,8 @@
 //! The history panel: a slider through the board's changes (the board shows
 //! each step, read-only, live as it is dragged), the sessions of work
 //! (who, when, how many cards; a click goes to a session's end), and
-//! "restore this version" / "copy to a new board".
+//! "restore this version", "restore the selected cards" (select cards in
+//! the past to bring just them back) / "copy to a new board".
 
 use leptos::prelude::*;
 
@@ -104,6 +105,15 @@ fn Panel(view: HistoryView, signals: BoardSignals) -> impl IntoView {
                 <button class="button small" data-testid="history-restore" disabled=at_now
                     title="Make the board look like this again, as a new change everyone sees (Undo takes it back)"
                     on:click=move |_| { engine::with(|e| e.restore_shown()); }>"Restore this version"</button>
+                <button class="button small" data-testid="history-restore-cards"
+                    disabled=move || at_now() || signals.selection_count.get() == 0
+                    title="Bring back the selected cards as they were here; the rest of the board stays as it is now"
+                    on:click=move |_| { engine::with(|e| e.restore_shown_cards()); }>
+                    {move || match signals.selection_count.get() {
+                        0 | 1 => "Restore the selected card".to_owned(),
+                        n => format!("Restore the {n} selected cards"),
+                    }}
+                </button>
                 <button class="button small" data-testid="history-copy" title="A new board holding the board as it was here"
                     on:click=move |_| leptos::task::spawn_local(engine::copy_shown_to_new_board())>"Copy to a new board"</button>
             </div>

@@ -15,4 +15,5 @@ pub mod home;
 pub mod keys;
 pub mod label_input;
 pub mod menus;
+pub mod swatches;
 pub mod top_bar;
