@@ -99,10 +99,9 @@ pub fn relative_time(then_ms: u64) -> String {
         3600..=86_399 => format!("{} h ago", seconds / 3600),
         86_400..=172_799 => "yesterday".into(),
         _ => {
-            let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(then_ms as f64));
-            let text: String =
-                date.to_locale_date_string("default", &wasm_bindgen::JsValue::UNDEFINED).into();
-            text
+            let options = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"medium".into());
+            local_format(then_ms as f64, &options)
         }
     }
 }
@@ -119,12 +118,44 @@ pub fn local_time(secs: i64) -> String {
 }
 
 fn local_moment(secs: i64, with_date: bool) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(secs as f64 * 1000.0));
     let options = js_sys::Object::new();
     if with_date {
         let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"medium".into());
     }
     let _ = js_sys::Reflect::set(&options, &"timeStyle".into(), &"short".into());
-    let locale = window().and_then(|w| w.navigator().language()).unwrap_or_else(|| "en".to_owned());
-    date.to_locale_string(&locale, &options).into()
+    local_format(secs as f64 * 1000.0, &options)
+}
+
+/// A moment (`ms` since the epoch) written with Intl `options` in this
+/// person's language, else the engine's default one, else as
+/// "2026-11-30 09:00" in local time.
+fn local_format(ms: f64, options: &js_sys::Object) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+    // Called through Reflect.apply, so that a locale the engine refuses (a
+    // system set to `LANG=C` makes WebKitGTK's language "C": a RangeError)
+    // is an `Err` here, not an exception through the app.
+    let format = js_sys::Reflect::get(&date, &"toLocaleString".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    let language = window().and_then(|w| w.navigator().language()).map(wasm_bindgen::JsValue::from);
+    for locales in language.into_iter().chain([wasm_bindgen::JsValue::UNDEFINED]) {
+        let Some(format) = &format else { break };
+        let args = js_sys::Array::of2(&locales, options);
+        if let Ok(text) = js_sys::Reflect::apply(format, &date, &args)
+            && let Some(text) = text.as_string()
+        {
+            return text;
+        }
+    }
+    let time = format!("{:02}:{:02}", date.get_hours(), date.get_minutes());
+    if js_sys::Reflect::has(options, &"dateStyle".into()).unwrap_or(false) {
+        let day = format!("{}-{:02}-{:02}", date.get_full_year(), date.get_month() + 1, date.get_date());
+        if js_sys::Reflect::has(options, &"timeStyle".into()).unwrap_or(false) {
+            format!("{day} {time}")
+        } else {
+            day
+        }
+    } else {
+        time
+    }
 }

@@ -264,3 +264,27 @@ fn a_viewer_steps_through_the_past_and_back_to_now() {
     let now = past.show(&history.version_after(steps)).expect("now");
     assert_eq!(rendered(now), rendered(&alice));
 }
+
+#[test]
+fn a_board_received_whole_from_a_peer_shows_and_restores_its_past() {
+    let mut node = board_by(11, "Ann", MONDAY);
+    node.add_card(note(id(1), "Monday's plan", 120.0, 120.0)).expect("note 1");
+    node.add_card(note(id(2), "Keep the budget", 420.0, 120.0)).expect("note 2");
+    node.set_clock(MONDAY + 48 * HOUR);
+    node.move_cards(&[(id(1), Point { x: 160.0, y: 300.0 })]).expect("move");
+    node.delete_cards(&[id(2)]).expect("delete");
+    node.add_card(note(id(3), "Wednesday's idea", 720.0, 120.0)).expect("note 3");
+    let saved = node.save().expect("save");
+    let stored = Board::load(&saved, ReplicaId(12)).expect("load");
+    // The page receives it as updates into an empty replica.
+    let mut page = Board::empty(ReplicaId(13)).expect("page");
+    page.import_updates(&stored.updates_since(&page.version())).expect("import");
+    let history = page.history();
+    assert_eq!(page.sessions(&history).len(), 2);
+    let mut past = page.past().expect("past");
+    let monday = history.version_at((MONDAY + HOUR) / 1000);
+    assert!(past.show(&monday).expect("monday").contains(id(2)));
+    page.set_clock(MONDAY + 72 * HOUR);
+    assert_eq!(page.restore_cards(&monday, &[id(2)]).expect("restore"), 1);
+    assert_eq!(page.text(id(2)).expect("text"), "Keep the budget");
+}

@@ -121,7 +121,6 @@ impl Engine {
     pub fn restore_shown_cards(&mut self) {
         let Some(viewing) = self.viewing.as_ref() else { return };
         let version = viewing.history.version_after(viewing.step);
-        let when = viewing_time(viewing);
         let ids = self.selection();
         if ids.is_empty() {
             return;
@@ -132,17 +131,11 @@ impl Engine {
         }
         match self.board.restore_cards(&version, &ids) {
             Ok(0) => notify::info("Those cards were not on the board then: nothing was changed."),
-            Ok(count) => {
-                let moment = if when > 0 {
-                    format!(" as on {}", crate::dom::local_date_time(when))
-                } else {
-                    String::new()
-                };
-                notify::info(&format!(
-                    "Restored {}{moment} (a new change: Undo takes it back).",
-                    plural(count, "card", "cards")
-                ));
-            }
+            Ok(count) => notify::info(&format!(
+                "Restored {} as {} then (a new change: Undo takes it back).",
+                plural(count, "card", "cards"),
+                if count == 1 { "it was" } else { "they were" }
+            )),
             Err(error) => notify::error(&format!("Those cards can't be restored: {error}")),
         }
         self.after_change();

@@ -25,7 +25,7 @@ use crate::dom;
 use crate::engine;
 use crate::platform::use_platform;
 use crate::profile::Profile;
-use crate::view_model::{BACKGROUNDS, BoardSignals, PRESETS};
+use crate::view_model::{BACKGROUNDS, BoardSignals};
 
 thread_local! {
     static PENDING_TITLES: RefCell<HashMap<uuid::Uuid, String>> = RefCell::new(HashMap::new());

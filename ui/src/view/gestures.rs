@@ -224,11 +224,10 @@ impl Canvas {
         if group && target.closest(".group-label, [data-handle=resize]").ok().flatten().is_none() {
             card_id = None;
         }
-        // The past is only looked at: anything pressed pans.
+        // The past is only looked at: a card pressed there is selected (to
+        // restore it), and the press pans, moving nothing.
         let past = self.signals.history.with_untracked(Option::is_some);
-        if past {
-            card_id = None;
-        }
+        let past_card = if past { card_id.take() } else { None };
         let edge = edge_under(&target).filter(|_| !past);
         // Typing in a note being edited: leave the pointer to the text.
         if target.closest(".card.editing textarea").ok().flatten().is_some() {
@@ -267,6 +266,10 @@ impl Canvas {
                 });
                 Gesture::Press { start: screen, board_start: (board_point.x, board_point.y), dragging: false }
             }
+        } else if let Some(id) = past_card {
+            let extend = ev.shift_key() || ev.meta_key() || ev.ctrl_key();
+            engine::with(|e| if extend { e.toggle_selected(id) } else { e.select_only(Some(id)) });
+            Gesture::Pan { start: screen, camera }
         } else if ev.shift_key() && !past {
             let base: HashSet<CardId> =
                 engine::with(|e| e.selection().into_iter().collect()).unwrap_or_default();
