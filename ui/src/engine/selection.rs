@@ -98,11 +98,6 @@ impl Engine {
 
     /// Starts dragging the selection: brings it to the front.
     pub fn begin_drag(&mut self) {
-        // The past is only looked at: a press there selects (to restore
-        // those cards), and moves nothing.
-        if self.viewing_history() {
-            return;
-        }
         if !self.writable() {
             return;
         }

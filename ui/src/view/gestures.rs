@@ -244,6 +244,7 @@ impl Canvas {
             .flatten()
             .and_then(|h| h.get_attribute("data-side"))
             .and_then(|side| Side::parse(&side));
+        let extend = ev.shift_key() || ev.meta_key() || ev.ctrl_key();
         let next = if ev.button() == 1 {
             Gesture::Pan { start: screen, camera }
         } else if let Some(id) = edge.filter(|_| card_id.is_none()) {
@@ -256,7 +257,6 @@ impl Canvas {
             if target.closest("[data-handle=resize]").ok().flatten().is_some() {
                 resize_gesture(id, screen)
             } else {
-                let extend = ev.shift_key() || ev.meta_key() || ev.ctrl_key();
                 engine::with(|e| {
                     if extend {
                         e.toggle_selected(id);
@@ -267,7 +267,6 @@ impl Canvas {
                 Gesture::Press { start: screen, board_start: (board_point.x, board_point.y), dragging: false }
             }
         } else if let Some(id) = past_card {
-            let extend = ev.shift_key() || ev.meta_key() || ev.ctrl_key();
             engine::with(|e| if extend { e.toggle_selected(id) } else { e.select_only(Some(id)) });
             Gesture::Pan { start: screen, camera }
         } else if ev.shift_key() && !past {
