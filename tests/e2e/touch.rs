@@ -86,6 +86,8 @@ pub async fn dark(client: &Client, dark: bool) -> Result<()> {
         json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
     )
     .await?;
+    // Past the colours' transitions (0.12 s), so a screenshot shows them settled.
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     Ok(())
 }
 
