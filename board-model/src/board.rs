@@ -38,9 +38,11 @@ mod history;
 mod kept;
 mod read;
 mod save;
+mod sync_parts;
 pub use history::{History, HistoryChange, Past, PastVersion, SESSION_GAP_SECS, WorkSession};
 pub use kept::MAX_KEPT_BYTES;
 pub use save::MAX_PENDING_OPS;
+pub use sync_parts::{SYNC_PART_OPS, SyncPart};
 
 use read::{bounded_field, kind_of, read_card, string_field};
 

@@ -26,7 +26,7 @@ pub mod session;
 
 pub use board::{
     Board, BoardId, History, HistoryChange, Imported, MAX_PENDING_OPS, Past, PastVersion, ReplicaId,
-    SESSION_GAP_SECS, Version, WorkSession,
+    SESSION_GAP_SECS, SYNC_PART_OPS, SyncPart, Version, WorkSession,
 };
 pub use card::{Card, CardId, Color, Content, ImageRef, Kind, NewCard, Point, Size};
 pub use edge::{Edge, EdgeChange, EdgeId, End, Endpoint, NewEdge, Side};

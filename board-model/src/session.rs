@@ -9,7 +9,10 @@
 //! changes the other lacks, so two replicas that diverged offline reconcile
 //! in one round trip. Afterwards local changes stream as they are committed,
 //! and a periodic version exchange repairs anything lost and tells each side
-//! when both hold the same board.
+//! when both hold the same board. A peer that lacks more than
+//! [`SYNC_PART_OPS`] operations (a fresh replica of a board with a long
+//! past) gets them in parts, oldest first, a part per poll: it draws the
+//! board as the parts arrive, and no message nears the size limit.
 //!
 //! ```
 //! use board_model::{blob, presence, Board, BoardId, ReplicaId, Session, session};
@@ -44,7 +47,7 @@ use std::collections::{HashMap, VecDeque};
 use serde_bytes::ByteBuf;
 
 use crate::blob::{self, Hash};
-use crate::board::{Board, Version};
+use crate::board::{Board, SYNC_PART_OPS, SyncPart, Version};
 use crate::card::{CardId, Point};
 use crate::error::LoadError;
 use crate::presence::{self, Identity, Path};
@@ -224,6 +227,11 @@ pub struct Session {
     remote_known: Version,
     /// The last version the remote told us it holds.
     remote_reported: Option<Version>,
+    /// The rest of a sync too big for one message, sent a part per poll.
+    sync_parts: VecDeque<SyncPart>,
+    /// What the remote holds once every part sent has arrived: until it
+    /// says it holds that, its announcements cross parts on their way.
+    sync_until: Option<Version>,
     /// We imported changes or noticed a gap: announce our version at the next tick.
     announce_due: bool,
     last_announce_ms: Option<u64>,
@@ -253,6 +261,8 @@ impl Session {
             replies: VecDeque::new(),
             remote_known: Version::empty(),
             remote_reported: None,
+            sync_parts: VecDeque::new(),
+            sync_until: None,
             announce_due: false,
             last_announce_ms: None,
             digest_sent: None,
@@ -352,8 +362,15 @@ impl Session {
                     return Err(Error::Flooding("sync request"));
                 }
                 let version = Version::decode(&version).map_err(Error::BadUpdates)?;
-                // Whatever we sent that their version lacks was lost: send it again.
-                self.remote_known = version.clone();
+                if self.sync_until.as_ref().is_some_and(|until| !until.included_in(&version)) {
+                    // Mid-way through a sync in parts, the parts sent are
+                    // on their way (the channel is reliable): keep going.
+                    self.remote_known.merge(&version);
+                } else {
+                    // Whatever we sent that their version lacks was lost: send it again.
+                    self.sync_until = None;
+                    self.remote_known = version.clone();
+                }
                 self.remote_reported = Some(version);
                 Ok(())
             }
@@ -586,6 +603,8 @@ impl Session {
         self.reassembler = Reassembler::new();
         self.queue.clear();
         self.replies.clear();
+        self.sync_parts.clear();
+        self.sync_until = None;
         self.hello_sent = true;
         self.outgoing.clear();
         let reason = truncate(&error.to_string(), protocol::MAX_TEXT_BYTES);
@@ -608,8 +627,23 @@ impl Session {
         if self.phase != Phase::Open {
             return None;
         }
+        if !self.sync_parts.is_empty() {
+            // A long sync goes a part per poll, with live presence between parts.
+            if let Some(frame) = self.next_presence() {
+                return Some(frame);
+            }
+            if let Some(frame) = self.next_sync_part(board) {
+                return Some(frame);
+            }
+        }
         let ours = board.version();
         if !ours.included_in(&self.remote_known) {
+            if board.ops_missing_from(&self.remote_known) > SYNC_PART_OPS {
+                self.sync_parts = board.sync_parts(&self.remote_known, SYNC_PART_OPS);
+                if let Some(frame) = self.next_sync_part(board) {
+                    return Some(frame);
+                }
+            }
             let updates = board.updates_since(&self.remote_known);
             self.remote_known.merge(&ours);
             if !updates.is_empty() {
@@ -617,16 +651,45 @@ impl Session {
                 return self.queue.pop_front();
             }
         }
-        if self.presence_due {
-            self.presence_due = false;
-            if let Some(state) = &self.local_presence {
-                self.presence_seq += 1;
-                let wire = presence_to_wire(state, self.presence_seq);
-                self.send(&Message::Presence(wire));
-                return self.queue.pop_front();
-            }
+        if let Some(frame) = self.next_presence() {
+            return Some(frame);
         }
         self.next_blob_chunk(blobs)
+    }
+
+    /// Our presence, if it is due.
+    fn next_presence(&mut self) -> Option<Vec<u8>> {
+        if !self.presence_due {
+            return None;
+        }
+        self.presence_due = false;
+        let state = self.local_presence.as_ref()?;
+        self.presence_seq += 1;
+        let wire = presence_to_wire(state, self.presence_seq);
+        self.send(&Message::Presence(wire));
+        self.queue.pop_front()
+    }
+
+    /// The first frame of the next part of a sync in parts that the remote
+    /// does not hold yet.
+    fn next_sync_part(&mut self, board: &Board) -> Option<Vec<u8>> {
+        while let Some(part) = self.sync_parts.pop_front() {
+            if part.end().included_in(&self.remote_known) {
+                continue;
+            }
+            let updates = board.export_part(&part);
+            if updates.is_empty() {
+                // The export failed: the rest goes in one piece (and what
+                // fails again is asked for by the next announcement).
+                self.sync_parts.clear();
+                return None;
+            }
+            self.remote_known.merge(part.end());
+            self.sync_until = Some(part.end().clone());
+            self.send(&Message::SyncUpdates { updates: ByteBuf::from(updates) });
+            return self.queue.pop_front();
+        }
+        None
     }
 
     /// The next event for the application, if any.

@@ -2,7 +2,7 @@
 
 use board_model::{
     Board, BoardId, CardId, Color, Content, Error, Event, ImageRef, Kind, LoadError, NewCard, Point,
-    ReplicaId, Size, Source, blob,
+    ReplicaId, Size, Source, Version, blob,
 };
 
 use crate::support::{id, new_board, note, rendered};
@@ -511,4 +511,41 @@ fn changes_held_for_missing_dependencies_are_bounded() {
     assert!(held.pending);
     let more = ours.import_updates(&theirs.updates_since(&after_first));
     assert_eq!(more.err(), Some(LoadError::TooMuchPending { max: board_model::MAX_PENDING_OPS }));
+}
+
+#[test]
+fn a_long_past_goes_in_causal_parts_that_each_import_without_waiting() {
+    // Two authors' interleaved edits, the second starting from a copy.
+    let mut ann = new_board(1);
+    for n in 0..40u8 {
+        ann.add_card(note(id(n), "a", f64::from(n), 0.0)).unwrap();
+    }
+    let mut bo = Board::load(&ann.save().expect("save"), ReplicaId(2)).unwrap();
+    for n in 0..300u32 {
+        let card = id((n % 40) as u8);
+        ann.move_card(card, Point { x: f64::from(n), y: 1.0 }).unwrap();
+        bo.splice_text(card, 0, 0, "b").unwrap();
+        if n % 50 == 0 {
+            ann.import_updates(&bo.updates_since(&ann.version())).unwrap();
+            bo.import_updates(&ann.updates_since(&bo.version())).unwrap();
+        }
+    }
+    ann.import_updates(&bo.updates_since(&ann.version())).unwrap();
+    let missing = ann.ops_missing_from(&Version::empty());
+    let parts = ann.sync_parts(&Version::empty(), 97);
+    assert!(parts.len() as u64 >= missing / 97, "{} parts for {missing} ops", parts.len());
+    assert_eq!(parts.iter().map(|part| part.ops()).sum::<u64>(), missing);
+    let mut fresh = Board::empty(ReplicaId(3)).unwrap();
+    for part in &parts {
+        assert!(part.ops() <= 97);
+        let imported = fresh.import_updates(&ann.export_part(part)).expect("a part imports");
+        assert!(!imported.pending, "a part never waits for a later one");
+        assert_eq!(&fresh.version(), part.end());
+    }
+    assert_eq!(rendered(&fresh), rendered(&ann));
+    // From part-way: only what is missing, and nothing when nothing is.
+    let half = parts[parts.len() / 2].end().clone();
+    let rest = ann.sync_parts(&half, 97);
+    assert_eq!(rest.iter().map(|part| part.ops()).sum::<u64>(), ann.ops_missing_from(&half));
+    assert!(ann.sync_parts(&ann.version(), 97).is_empty());
 }

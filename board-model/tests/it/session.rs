@@ -523,3 +523,43 @@ fn deliver(
         }
     }
 }
+
+#[test]
+fn a_fresh_replica_gets_a_long_past_in_parts_and_draws_it_as_they_come() {
+    let moves = 24_000;
+    let board = board_model::sample::worked_board(
+        board_model::BoardId::from_random_bytes([4; 16]),
+        ReplicaId(1),
+        1_796_634_000_000,
+        moves,
+    )
+    .unwrap();
+    let whole = board.updates_since(&board_model::Version::empty()).len();
+    assert!(board.ops_missing_from(&board_model::Version::empty()) > board_model::SYNC_PART_OPS);
+    let (mut a, mut b) = pair(board, Board::empty(ReplicaId(2)).unwrap());
+    // The joiner announces its version after every import, while the
+    // sender still has parts on the way: the sender carries on.
+    let (mut sent, mut drawn, mut now) = (0, 0, 0);
+    loop {
+        let mut moved = false;
+        for _ in 0..8 {
+            let Some(frame) = a.1.poll_transmit(&a.0.board, &a.0.blobs) else { break };
+            sent += frame.len();
+            b.1.receive(&frame, &mut b.0.board, &mut b.0.blobs, now).expect("frame accepted");
+            moved = true;
+        }
+        drawn += events(&mut b.1).iter().filter(|event| **event == Event::BoardChanged).count();
+        now += 50;
+        b.1.tick(&b.0.board, now);
+        while let Some(frame) = b.1.poll_transmit(&b.0.board, &b.0.blobs) {
+            a.1.receive(&frame, &mut a.0.board, &mut a.0.blobs, now).expect("frame accepted");
+            moved = true;
+        }
+        if !moved {
+            break;
+        }
+    }
+    assert_eq!(rendered(&a.0.board), rendered(&b.0.board));
+    assert!(drawn >= 2, "the board arrived in {drawn} parts");
+    assert!(sent < whole + whole / 10, "{sent} bytes sent for {whole} bytes of updates");
+}
