@@ -37,6 +37,7 @@ use board_key::link::ShareLink;
 use board_model::{Board, BoardId, CardId, Color, Content, NewCard, Point};
 use corkboard_e2e::harness::{self, Browser, NativePeer, Signaling};
 use corkboard_e2e::{action, check, find};
+use fantoccini::Client;
 use serde_json::{Value, json};
 
 const CARDS: usize = 1_000;
@@ -49,9 +50,14 @@ const EDGES: usize = 2_000;
 /// with `edges`, also 2,000 edges between them, 50 of them from the first
 /// card (the card the edge frame cost drags) to the 50 after it.
 fn big_board(data: &Path, title: &str, edges: bool) -> Result<(ShareLink, Vec<CardId>)> {
+    grid_board(data, title, CARDS, edges)
+}
+
+/// [`big_board`] with `count` cards.
+fn grid_board(data: &Path, title: &str, count: usize, edges: bool) -> Result<(ShareLink, Vec<CardId>)> {
     let link = fresh_link();
     let mut board = Board::create(BoardId(link.board), title, peer::random::replica())?;
-    let cards: Vec<NewCard> = (0..CARDS)
+    let cards: Vec<NewCard> = (0..count)
         .map(|i| NewCard {
             id: CardId::from_random_bytes(peer::random::bytes16()),
             position: Point { x: (i % 40) as f64 * 240.0, y: (i / 40) as f64 * 180.0 },
@@ -108,6 +114,12 @@ fn history_board(data: &Path, moves: usize) -> Result<(ShareLink, usize)> {
     let changes = board.history().changes().len();
     peer::storage::DataDir::open(data)?.create(&link, &board)?;
     Ok((link, changes))
+}
+
+/// Waits until the open board holds `cards` cards (only those near the
+/// view are drawn).
+async fn all_cards(client: &Client, cards: usize) -> Result<fantoccini::elements::Element> {
+    check::element(client, &format!(r#"[data-testid="board"][data-cards="{cards}"]"#)).await
 }
 
 fn percentile(values: &[f64], p: f64) -> f64 {
@@ -177,6 +189,25 @@ const ev = (type, buttons) => new PointerEvent(type, { bubbles: true, cancelable
 
 /// Opens the history view from the File menu: ms from the click until the
 /// panel is laid out, and the slider's last step.
+/// After a board's page was opened: ms from the navigation's start until
+/// the first card is in the page and until the board holds `cards` cards
+/// (or null past `limit` ms).
+const JOIN: &str = r#"
+const [cards, limit] = arguments; const done = arguments[arguments.length - 1];
+const frame = () => new Promise(r => requestAnimationFrame(r));
+(async () => {
+  let first = null;
+  for (;;) {
+    await frame();
+    const now = performance.now();
+    if (first === null && document.querySelector('[data-card-id]')) first = now;
+    const board = document.querySelector('[data-testid="board"]');
+    if (board && Number(board.dataset.cards) === cards) { done({ first, all: now }); return; }
+    if (now > limit) { done({ first, all: null }); return; }
+  }
+})();
+"#;
+
 const HISTORY_OPEN: &str = r#"
 const done = arguments[arguments.length - 1];
 const channel = new MessageChannel(); let wake;
@@ -579,16 +610,23 @@ async fn main() -> Result<()> {
     let history_moves = if quick { 100_000 } else { 1_000_000 };
     let (past, changes) = history_board(native.data_dir(), history_moves)?;
     let past_link = past.to_app_link();
-    let served = native.spawn_serve(
-        &signaling.url(),
-        &["--board", &app_link, "--board", &map_link, "--board", &past_link],
-    )?;
+    // Boards a fresh browser joins from the native peer: the join curve.
+    let join_sizes: &[usize] = if quick { &[1_000, 5_000] } else { &[1_000, 5_000, 10_000, 20_000] };
+    let mut joins = Vec::new();
+    for &size in join_sizes {
+        let (link, _) = grid_board(native.data_dir(), &format!("{size} cards to join"), size, false)?;
+        joins.push((size, link.to_app_link()));
+    }
+    let mut served_links = vec![app_link.clone(), map_link.clone(), past_link.clone()];
+    served_links.extend(joins.iter().map(|(_, link)| link.clone()));
+    let board_args: Vec<&str> = served_links.iter().flat_map(|link| ["--board", link.as_str()]).collect();
+    let served = native.spawn_serve(&signaling.url(), &board_args)?;
     let url = signaling.board_url(&app_link)?;
 
     let alice = Browser::start().await?;
     let a = alice.client();
     alice.open(&url).await?;
-    check::count(a, find::NOTE, CARDS).await.context("the 1,000-card board never arrived")?;
+    all_cards(a, CARDS).await.context("the 1,000-card board never arrived")?;
     check::element(a, r#"[data-testid="board"][data-saved="true"]"#).await?;
 
     // First paint of the board from IndexedDB, on reload.
@@ -599,11 +637,12 @@ async fn main() -> Result<()> {
             a,
             "the board-drawn mark",
             "const m = performance.getEntriesByName('corkboard:board-drawn')[0];
-             return m ? { t: m.startTime, cards: document.querySelectorAll('[data-card-id]').length } : null;",
+             const board = document.querySelector('[data-testid=board]');
+             return m ? { t: m.startTime, cards: Number(board?.dataset.cards), drawn: document.querySelectorAll('[data-card-id]').length } : null;",
             vec![],
         )
         .await?;
-        if mark["cards"].as_u64() != Some(CARDS as u64) {
+        if mark["cards"].as_u64() != Some(CARDS as u64) || mark["drawn"].as_u64() == Some(0) {
             alice.shot("bench-first-paint").await?;
             bail!("first paint showed {} cards, not {CARDS}", mark["cards"]);
         }
@@ -616,7 +655,7 @@ async fn main() -> Result<()> {
         format!("{:.0} ms (p95 {:.0} ms)", percentile(&paints, 50.0), percentile(&paints, 95.0)),
         String::new(),
     ]);
-    check::count(a, find::NOTE, CARDS).await?;
+    all_cards(a, CARDS).await?;
 
     // Frame cost while dragging among 1,000 cards.
     rows.push(
@@ -631,8 +670,10 @@ async fn main() -> Result<()> {
 
     // The same on the map board: the dragged card pulls 50 of its 2,000 edges.
     alice.open(&signaling.board_url(&map_link)?).await?;
-    check::count(a, find::NOTE, CARDS).await.context("the map board never arrived")?;
-    check::count(a, "[data-edge-id]", EDGES).await.context("the map board's edges never arrived")?;
+    all_cards(a, CARDS).await.context("the map board never arrived")?;
+    check::element(a, &format!(r#"[data-testid="board"][data-edges="{EDGES}"]"#))
+        .await
+        .context("the map board's edges never arrived")?;
     check::element(a, r#"[data-testid="board"][data-saved="true"]"#).await?;
     rows.push(frame_cost_row(
         a,
@@ -650,7 +691,10 @@ async fn main() -> Result<()> {
     alice.open(&signaling.board_url(&past_link)?).await?;
     check::eventually_within(std::time::Duration::from_secs(300), "the history board's cards", || async {
         let shown = a
-            .execute("return document.querySelectorAll(arguments[0]).length", vec![json!(find::NOTE)])
+            .execute(
+                "return Number(document.querySelector(arguments[0])?.dataset.cards)",
+                vec![json!(find::BOARD)],
+            )
             .await?;
         if shown.as_u64() != Some(CARDS as u64) {
             bail!("{shown} cards shown");
@@ -684,6 +728,28 @@ async fn main() -> Result<()> {
     }
     alice.shot("bench-history").await?;
     action::click(a, r#"[data-testid="history-close"]"#).await?;
+
+    // Joining boards of growing size from the native peer: a board this
+    // browser has never held, from the navigation to the first card drawn
+    // and to every card held.
+    let mut timeouts = a.get_timeouts().await?;
+    timeouts.set_script(Some(std::time::Duration::from_secs(320)));
+    a.update_timeouts(timeouts).await?;
+    for (size, link) in &joins {
+        alice.open(&signaling.board_url(link)?).await?;
+        let joined = a.execute_async(JOIN, vec![json!(size), json!(300_000)]).await?;
+        let (first, all) = (joined["first"].as_f64(), joined["all"].as_f64());
+        rows.push([
+            format!("join a {size}-card board from a native peer, a fresh browser: first card drawn / every card held"),
+            match (first, all) {
+                (Some(first), Some(all)) => format!("{first:.0} ms / {all:.0} ms ({:.2} µs a card)", all * 1e3 / *size as f64),
+                (first, None) => format!("{} / not in 300 s", first.map_or("none".into(), |f| format!("{f:.0} ms"))),
+                (None, Some(all)) => format!("? / {all:.0} ms"),
+            },
+            if *size == 10_000 { "≤ 1 s / ≤ 3 s".into() } else { String::new() },
+        ]);
+        alice.shot(&format!("bench-join-{size}")).await?;
+    }
     rows.push([
         format!("join the history board from a native peer, {CARDS} cards with {history_moves} moves of past (open to every card drawn; issue 14)"),
         format!("{:.1} s", joined.as_secs_f64()),
@@ -706,13 +772,13 @@ async fn main() -> Result<()> {
     ]);
 
     alice.open(&url).await?;
-    check::count(a, find::NOTE, CARDS).await?;
+    all_cards(a, CARDS).await?;
 
     // Live motion browser → browser.
     let bob = Browser::start().await?;
     let b = bob.client();
     bob.open(&url).await?;
-    check::count(b, find::NOTE, CARDS).await?;
+    all_cards(b, CARDS).await?;
     check::peers(a, 2).await?;
     check::peers(b, 2).await?;
     let ids = a

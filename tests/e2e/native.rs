@@ -5,8 +5,9 @@
 
 use anyhow::{Context, Result, ensure};
 use corkboard_e2e::harness::{Browser, NativePeer, Signaling};
-use corkboard_e2e::{check, find};
+use corkboard_e2e::{action, check, find};
 use fantoccini::Client;
+use fantoccini::key::Key;
 use serde_json::Value;
 
 use crate::support;
@@ -86,5 +87,44 @@ async fn browser_and_native_peer_share_a_board() -> Result<()> {
     .await?;
     browser_agrees(client, &moved).await?;
     browser.shot("native-agrees").await?;
+    browser.close().await
+}
+
+/// Only the cards in or near the view are in the page: a note far off is
+/// counted but not drawn, comes into the page when a peer moves it into
+/// view and leaves when it goes, and the keyboard still reaches it (the
+/// view goes to it and draws it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cards_far_from_the_view_are_left_out_of_the_page_until_it_comes_to_them() -> Result<()> {
+    let signaling = Signaling::start()?;
+    let native = NativePeer::new("culling")?;
+    let link = native.new_board("A long way across")?;
+    let near = native.add_note(&link, "Here", 120.0, 80.0)?;
+    let far = native.add_note(&link, "Over there", 9_000.0, 6_000.0)?;
+    let _serve = native.spawn_serve(&signaling.url(), &[])?;
+
+    let browser = Browser::start().await?;
+    let client = browser.client();
+    browser.open(&signaling.board_url(&link)?).await?;
+    check::value_is(client, &find::note_text(&near), "Here").await?;
+    check::element(client, r#"[data-testid="board"][data-cards="2"][data-drawn="1"]"#).await?;
+    check::absent(client, &find::card(&far)).await?;
+
+    // A peer brings it into view, then takes it away again.
+    native.run_ok(&["move", "--board", &link, "--card", &far, "--x", "500", "--y", "300"])?;
+    check::value_is(client, &find::note_text(&far), "Over there").await?;
+    check::element(client, r#"[data-testid="board"][data-drawn="2"]"#).await?;
+    native.run_ok(&["move", "--board", &link, "--card", &far, "--x", "-8000", "--y", "-5000"])?;
+    check::absent(client, &find::card(&far)).await?;
+    check::element(client, r#"[data-testid="board"][data-cards="2"][data-drawn="1"]"#).await?;
+
+    // The keyboard goes through every card, drawn or not: the view goes to
+    // the far one (first in reading order now) and draws it.
+    client.execute("document.querySelector(arguments[0]).focus()", vec![find::BOARD.into()]).await?;
+    check::focused(client, find::BOARD).await?;
+    action::press(client, Key::Tab).await?;
+    check::focused(client, &find::card(&far)).await?;
+    check::absent(client, &find::card(&near)).await?;
+    browser.shot("culling-far-card-focused").await?;
     browser.close().await
 }

@@ -50,7 +50,7 @@ pub struct EdgeView {
 }
 
 /// A card in the z-ordered list the board draws.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CardEntry {
     pub id: CardId,
     pub signal: ArcRwSignal<CardView>,
@@ -241,6 +241,57 @@ impl Camera {
     }
 }
 
+/// The part of the board that is drawn (board coordinates): what the view
+/// shows and half a view more on every side, so a card is drawn before it
+/// comes into view. Cards outside it are not in the page at all: a big
+/// board costs per frame what its visible part costs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Region {
+    pub left: f64,
+    pub top: f64,
+    pub right: f64,
+    pub bottom: f64,
+}
+
+impl Region {
+    /// The whole plane (before the view has measured itself).
+    pub const EVERYWHERE: Region = Region {
+        left: f64::NEG_INFINITY,
+        top: f64::NEG_INFINITY,
+        right: f64::INFINITY,
+        bottom: f64::INFINITY,
+    };
+
+    /// Whether the rectangle at (x, y) of `w` × `h` overlaps the region.
+    pub fn meets(&self, x: f64, y: f64, w: f64, h: f64) -> bool {
+        x <= self.right && x + w >= self.left && y <= self.bottom && y + h >= self.top
+    }
+}
+
+impl Camera {
+    /// The region drawn around a view of `width` × `height` screen pixels.
+    pub fn drawn_region(self, width: f64, height: f64) -> Region {
+        let (left, top) = self.to_board(0.0, 0.0);
+        let (right, bottom) = self.to_board(width, height);
+        let (margin_x, margin_y) = ((right - left) / 2.0, (bottom - top) / 2.0);
+        Region {
+            left: left - margin_x,
+            top: top - margin_y,
+            right: right + margin_x,
+            bottom: bottom + margin_y,
+        }
+    }
+}
+
+impl CardView {
+    /// Whether the card is drawn for this region: when it meets it, and
+    /// always while it is selected or dragged (its element keeps the focus
+    /// and the gesture wherever the view goes).
+    pub fn drawn_in(&self, region: &Region) -> bool {
+        self.selected || self.dragging || region.meets(self.x, self.y, self.w, self.h)
+    }
+}
+
 /// The history view as drawn: a slider of `steps` changes at `step`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryView {
@@ -289,6 +340,11 @@ pub struct BoardSignals {
     pub camera: RwSignal<Camera>,
     /// The board's size on screen, in CSS pixels.
     pub viewport: RwSignal<(f64, f64)>,
+    /// The region the view draws now (it writes it; the engine reads it).
+    pub drawn: StoredValue<Region>,
+    /// Notified when a card went in or out of the drawn region (it moved,
+    /// changed size, was selected or let go): what is drawn is worked out again.
+    pub geometry: Trigger,
     pub working_offline: RwSignal<bool>,
     /// A card to focus for typing once drawn (a new note).
     pub focus_request: RwSignal<Option<CardId>>,
@@ -333,6 +389,8 @@ impl BoardSignals {
             can_redo: RwSignal::new(false),
             camera: RwSignal::new(Camera::default()),
             viewport: RwSignal::new((1280.0, 720.0)),
+            drawn: StoredValue::new(Region::EVERYWHERE),
+            geometry: Trigger::new(),
             working_offline: RwSignal::new(false),
             focus_request: RwSignal::new(None),
             renaming: RwSignal::new(None),
@@ -360,5 +418,46 @@ impl Default for Toasts {
 impl Toasts {
     pub fn new() -> Toasts {
         Toasts(RwSignal::new(Vec::new()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note_at(x: f64, y: f64) -> CardView {
+        CardView {
+            id: CardId::from_random_bytes([1; 16]),
+            kind: Kind::Note,
+            x,
+            y,
+            w: 200.0,
+            h: 150.0,
+            color: None,
+            text: String::new(),
+            url: String::new(),
+            link_title: String::new(),
+            image: None,
+            selected: false,
+            dragging: false,
+            remote_selected: None,
+            remote_drag: None,
+        }
+    }
+
+    #[test]
+    fn the_drawn_region_is_the_view_and_half_a_view_around_it() {
+        let region = Camera { x: -100.0, y: 0.0, zoom: 2.0 }.drawn_region(1000.0, 800.0);
+        assert_eq!(region, Region { left: -200.0, top: -200.0, right: 800.0, bottom: 600.0 });
+        assert!(note_at(790.0, 590.0).drawn_in(&region));
+        assert!(note_at(-390.0, -340.0).drawn_in(&region), "a card reaching into the region is drawn");
+        let mut far = note_at(5_000.0, 5_000.0);
+        assert!(!far.drawn_in(&region));
+        far.selected = true;
+        assert!(far.drawn_in(&region), "a selected card is drawn wherever it is");
+        far.selected = false;
+        far.dragging = true;
+        assert!(far.drawn_in(&region), "so is a dragged one");
+        assert!(note_at(1e9, -1e9).drawn_in(&Region::EVERYWHERE));
     }
 }

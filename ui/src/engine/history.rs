@@ -182,8 +182,13 @@ impl Engine {
             seen.insert(id);
             let signal = match self.cards.get(&id) {
                 Some(signal) => {
-                    if signal.with_untracked(|old| *old != view) {
+                    let (changed, crossed) =
+                        signal.with_untracked(|old| (*old != view, self.crosses(old, &view)));
+                    if changed {
                         signal.set(view);
+                    }
+                    if crossed {
+                        self.signals.geometry.notify();
                     }
                     signal.clone()
                 }

@@ -47,7 +47,7 @@ use leptos::prelude::*;
 use crate::notify;
 use crate::platform::{NetEvent, NetSink, Platform, StoredBoard, Transport, random_bytes};
 use crate::profile::Profile;
-use crate::view_model::{BoardSignals, CardView};
+use crate::view_model::{BoardSignals, CardView, EdgeView, Region};
 
 pub use edit::NewImage;
 pub use files::plural;
@@ -146,6 +146,29 @@ fn sink() -> NetSink {
 /// The signal of one card, for the view.
 pub fn card_signal(id: CardId) -> Option<ArcRwSignal<CardView>> {
     with(|e| e.cards.get(&id).cloned()).flatten()
+}
+
+/// The edges of `edges` that are drawn for `region`: those whose two
+/// cards' bounds together meet it (an edge across the view between two
+/// cards outside it is drawn).
+pub fn edges_drawn_in(edges: &[EdgeView], region: &Region) -> Vec<EdgeView> {
+    let bounds = |e: &Engine, id: CardId| {
+        e.cards.get(&id).map(|s| s.with_untracked(|v| (v.x, v.y, v.x + v.w, v.y + v.h)))
+    };
+    with(|e| {
+        edges
+            .iter()
+            .filter(|edge| match (bounds(e, edge.from), bounds(e, edge.to)) {
+                (Some(a), Some(b)) => {
+                    let (left, top) = (a.0.min(b.0), a.1.min(b.1));
+                    region.meets(left, top, a.2.max(b.2) - left, a.3.max(b.3) - top)
+                }
+                _ => false,
+            })
+            .cloned()
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 /// Closes the open board (when leaving its view): goodbyes to its peers,

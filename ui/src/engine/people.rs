@@ -96,12 +96,10 @@ impl Engine {
             if touched.contains(&id) {
                 continue;
             }
-            if let Some(signal) = self.cards.get(&id) {
-                signal.update(|v| {
-                    v.x = at.x;
-                    v.y = at.y;
-                });
-            }
+            self.update_card(id, |v| {
+                v.x = at.x;
+                v.y = at.y;
+            });
         }
         let mut touched: Vec<CardId> = touched.into_iter().collect();
         touched.sort();

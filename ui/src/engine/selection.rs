@@ -54,10 +54,8 @@ impl Engine {
         let changed: Vec<CardId> = new.symmetric_difference(&self.selection).copied().collect();
         self.selection = new;
         for id in changed {
-            if let Some(signal) = self.cards.get(&id) {
-                let selected = self.selection.contains(&id);
-                signal.update(|v| v.selected = selected);
-            }
+            let selected = self.selection.contains(&id);
+            self.update_card(id, |v| v.selected = selected);
         }
         self.selection_changed();
     }

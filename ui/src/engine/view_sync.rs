@@ -52,14 +52,42 @@ impl Engine {
         self.decorate(&mut view);
         match self.cards.get(&id) {
             Some(signal) => {
-                if signal.with_untracked(|old| *old != view) {
+                let (changed, crossed) =
+                    signal.with_untracked(|old| (*old != view, self.crosses(old, &view)));
+                if changed {
                     signal.set(view);
+                }
+                if crossed {
+                    self.signals.geometry.notify();
                 }
             }
             None => {
                 self.cards.insert(id, ArcRwSignal::new(view));
                 *self.card_epochs.entry(id).or_default() += 1;
             }
+        }
+    }
+
+    /// Whether a card going from `old` to `new` comes into or leaves the
+    /// drawn region (only then is what is drawn worked out again).
+    pub(super) fn crosses(&self, old: &CardView, new: &CardView) -> bool {
+        let region = self.signals.drawn.get_value();
+        old.drawn_in(&region) != new.drawn_in(&region)
+    }
+
+    /// Updates card `id`'s view in place, telling the view when the card
+    /// comes into or leaves the drawn region.
+    pub(super) fn update_card(&self, id: CardId, change: impl FnOnce(&mut CardView)) {
+        let Some(signal) = self.cards.get(&id) else { return };
+        let region = self.signals.drawn.get_value();
+        let mut crossed = false;
+        signal.update(|view| {
+            let before = view.drawn_in(&region);
+            change(view);
+            crossed = before != view.drawn_in(&region);
+        });
+        if crossed {
+            self.signals.geometry.notify();
         }
     }
 

@@ -133,13 +133,31 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
         )
     };
 
+    // Only the cards in or near the view are in the page (a pan or a card
+    // crossing the region's edge works it out again; the list changes only
+    // when a card comes or goes).
+    let drawn = Memo::new(move |_| {
+        let (width, height) = signals.viewport.get();
+        let region = signals.camera.get().drawn_region(width, height);
+        signals.geometry.track();
+        signals.drawn.set_value(region);
+        // The card being written in stays, wherever the view goes.
+        let kept = [editing.get(), signals.renaming.get()];
+        signals.order.with(|order| {
+            order
+                .iter()
+                .filter(|e| kept.contains(&Some(e.id)) || e.signal.with_untracked(|c| c.drawn_in(&region)))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    });
     // Groups under the edges, the edges under every other card.
     let is_group =
         |entry: &crate::view_model::CardEntry| entry.signal.with_untracked(|c| c.kind == Kind::Group);
     let groups = move || {
         view! {
             <For
-                each=move || signals.order.with(|order| order.iter().filter(|e| is_group(e)).cloned().collect::<Vec<_>>())
+                each=move || drawn.with(|order| order.iter().filter(|e| is_group(e)).cloned().collect::<Vec<_>>())
                 key=|entry| entry.id
                 children=move |entry| untrack(|| view! { <CardElement signal=entry.signal editing=editing renaming=signals.renaming/> })
             />
@@ -148,7 +166,7 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
     let cards = move || {
         view! {
             <For
-                each=move || signals.order.with(|order| order.iter().filter(|e| !is_group(e)).cloned().collect::<Vec<_>>())
+                each=move || drawn.with(|order| order.iter().filter(|e| !is_group(e)).cloned().collect::<Vec<_>>())
                 key=|entry| entry.id
                 children=move |entry| untrack(|| view! { <CardElement signal=entry.signal editing=editing renaming=signals.renaming/> })
             />
@@ -187,6 +205,9 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
                 aria-label=move || format!("Board {}: Tab or the arrow keys go through its cards, Enter edits one", signals.title.get())
                 data-saved=move || if signals.saved.get() { "true" } else { "false" }
                 data-history=move || signals.history.with(Option::is_some).to_string()
+                data-cards=move || signals.order.with(Vec::len).to_string()
+                data-drawn=move || drawn.with(Vec::len).to_string()
+                data-edges=move || signals.edges.with(Vec::len).to_string()
                 tabindex="0"
                 on:pointerdown=move |ev| canvas.pointer_down(&ev)
                 on:pointermove=move |ev| canvas.pointer_move(&ev)

@@ -15,6 +15,17 @@ fn rect(view: &CardView) -> Rect {
     Rect { x: view.x, y: view.y, w: view.w, h: view.h }
 }
 
+/// The edges drawn: those near the view, like the cards
+/// ([`crate::view_model::Region`]).
+fn drawn_edges(signals: BoardSignals) -> Memo<Vec<EdgeView>> {
+    Memo::new(move |_| {
+        let (width, height) = signals.viewport.get();
+        let region = signals.camera.get().drawn_region(width, height);
+        signals.geometry.track();
+        signals.edges.with(|edges| engine::edges_drawn_in(edges, &region))
+    })
+}
+
 #[component]
 pub fn EdgesLayer(signals: BoardSignals) -> impl IntoView {
     let connecting = move || {
@@ -28,10 +39,11 @@ pub fn EdgesLayer(signals: BoardSignals) -> impl IntoView {
             </g>
         })
     };
+    let drawn = drawn_edges(signals);
     view! {
         <svg class="edges" aria-hidden="true">
             <For
-                each=move || signals.edges.get()
+                each=move || drawn.get()
                 key=|edge| edge.clone()
                 children=move |edge| view! { <EdgeElement edge=edge signals=signals/> }
             />
@@ -72,10 +84,11 @@ fn EdgeElement(edge: EdgeView, signals: BoardSignals) -> impl IntoView {
 /// passes, its label stays readable). `data-label-of` names the edge.
 #[component]
 pub fn EdgeLabelsLayer(signals: BoardSignals) -> impl IntoView {
+    let drawn = drawn_edges(signals);
     view! {
         <svg class="edges edge-labels" aria-hidden="true">
             <For
-                each=move || signals.edges.with(|edges| edges.iter().filter(|e| !e.label.is_empty()).cloned().collect::<Vec<_>>())
+                each=move || drawn.with(|edges| edges.iter().filter(|e| !e.label.is_empty()).cloned().collect::<Vec<_>>())
                 key=|edge| edge.clone()
                 children=move |edge| view! { <EdgeLabel edge=edge signals=signals/> }
             />

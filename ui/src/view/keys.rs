@@ -124,19 +124,29 @@ pub fn focused_card() -> Option<CardId> {
 /// Gives card `id` the keyboard focus (and selects it), panning the view to
 /// it when it is off screen.
 pub fn focus_card(canvas: Canvas, id: CardId) {
-    let Some(element) = dom::document()
-        .and_then(|d| d.query_selector(&format!(r#"[data-card-id="{id}"]"#)).ok().flatten())
-        .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
-    else {
-        return;
-    };
     if let Some(card) = engine::card_signal(id) {
         let rect = card.with_untracked(|v| (v.x, v.y, v.x + v.w, v.y + v.h));
         canvas.reveal(rect);
     }
+    if !focus_drawn_card(id) {
+        // Off in the board, the card is drawn once the view has come to it.
+        request_animation_frame(move || {
+            focus_drawn_card(id);
+        });
+    }
+}
+
+/// Focuses card `id`'s element, if it is drawn.
+fn focus_drawn_card(id: CardId) -> bool {
+    let Some(element) = dom::document()
+        .and_then(|d| d.query_selector(&format!(r#"[data-card-id="{id}"]"#)).ok().flatten())
+        .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+    else {
+        return false;
+    };
     let options = web_sys::FocusOptions::new();
     options.set_prevent_scroll(true);
-    let _ = element.focus_with_options(&options);
+    element.focus_with_options(&options).is_ok()
 }
 
 /// Keys for the card that has the focus (or for the board, to reach the
