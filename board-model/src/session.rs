@@ -304,6 +304,13 @@ impl Session {
         self.phase == Phase::Closed
     }
 
+    /// True while the remote holds changes this board lacks (what its
+    /// hello or last announcement said): a joiner is still receiving.
+    pub fn is_behind(&self, board: &Board) -> bool {
+        self.phase == Phase::Open
+            && self.remote_reported.as_ref().is_some_and(|theirs| !theirs.included_in(&board.version()))
+    }
+
     /// True when the remote told us it holds exactly what this board holds.
     pub fn is_synced(&self, board: &Board) -> bool {
         self.phase == Phase::Open && self.remote_reported.as_ref() == Some(&board.version())

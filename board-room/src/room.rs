@@ -165,6 +165,12 @@ impl Room {
             .any(|link| link.kind == Kind::Remote && link.open_session().is_some_and(|s| s.is_synced(board)))
     }
 
+    /// True while a peer (or this page's node) holds changes the board
+    /// lacks and has told us so: the board is still arriving.
+    pub fn receiving(&self, board: &Board) -> bool {
+        self.links.values().any(|link| link.open_session().is_some_and(|s| s.is_behind(board)))
+    }
+
     /// The next thing the driver must do.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.outputs.pop_front()

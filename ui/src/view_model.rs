@@ -346,6 +346,8 @@ pub struct BoardSignals {
     /// changed size, was selected or let go): what is drawn is worked out again.
     pub geometry: Trigger,
     pub working_offline: RwSignal<bool>,
+    /// A peer holds changes this board lacks and is sending them (a join).
+    pub receiving: RwSignal<bool>,
     /// A card to focus for typing once drawn (a new note).
     pub focus_request: RwSignal<Option<CardId>>,
     /// A group whose label is being renamed in place.
@@ -392,6 +394,7 @@ impl BoardSignals {
             drawn: StoredValue::new(Region::EVERYWHERE),
             geometry: Trigger::new(),
             working_offline: RwSignal::new(false),
+            receiving: RwSignal::new(false),
             focus_request: RwSignal::new(None),
             renaming: RwSignal::new(None),
             labelling: RwSignal::new(None),

@@ -539,7 +539,7 @@ fn a_fresh_replica_gets_a_long_past_in_parts_and_draws_it_as_they_come() {
     let (mut a, mut b) = pair(board, Board::empty(ReplicaId(2)).unwrap());
     // The joiner announces its version after every import, while the
     // sender still has parts on the way: the sender carries on.
-    let (mut sent, mut drawn, mut now) = (0, 0, 0);
+    let (mut sent, mut drawn, mut now, mut behind_seen) = (0, 0, 0, false);
     loop {
         let mut moved = false;
         for _ in 0..8 {
@@ -549,6 +549,7 @@ fn a_fresh_replica_gets_a_long_past_in_parts_and_draws_it_as_they_come() {
             moved = true;
         }
         drawn += events(&mut b.1).iter().filter(|event| **event == Event::BoardChanged).count();
+        behind_seen |= b.1.is_behind(&b.0.board);
         now += 50;
         b.1.tick(&b.0.board, now);
         while let Some(frame) = b.1.poll_transmit(&b.0.board, &b.0.blobs) {
@@ -561,5 +562,7 @@ fn a_fresh_replica_gets_a_long_past_in_parts_and_draws_it_as_they_come() {
     }
     assert_eq!(rendered(&a.0.board), rendered(&b.0.board));
     assert!(drawn >= 2, "the board arrived in {drawn} parts");
+    assert!(behind_seen, "the joiner knew it was still receiving");
+    assert!(!b.1.is_behind(&b.0.board) && !a.1.is_behind(&a.0.board));
     assert!(sent < whole + whole / 10, "{sent} bytes sent for {whole} bytes of updates");
 }

@@ -109,6 +109,10 @@ impl Engine {
         if self.signals.status.get_untracked() != status {
             self.signals.status.set(status);
         }
+        let receiving = self.room.receiving(&self.board);
+        if self.signals.receiving.get_untracked() != receiving {
+            self.signals.receiving.set(receiving);
+        }
     }
 
     /// Working offline: goodbyes to every peer, then no connections until

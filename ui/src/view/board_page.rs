@@ -206,6 +206,7 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
                 data-saved=move || if signals.saved.get() { "true" } else { "false" }
                 data-history=move || signals.history.with(Option::is_some).to_string()
                 data-cards=move || signals.order.with(Vec::len).to_string()
+                data-receiving=move || signals.receiving.get().to_string()
                 data-drawn=move || drawn.with(Vec::len).to_string()
                 data-edges=move || signals.edges.with(Vec::len).to_string()
                 tabindex="0"

@@ -102,7 +102,9 @@ pub fn TopBar(signals: BoardSignals, link: ShareLink) -> impl IntoView {
     let status_view = move || {
         let status = signals.status.get();
         view! {
-            <span class=status.class() data-testid="status"><span class="dot"></span>{status.label()}</span>
+            <span class=status.class() data-testid="status"><span class="dot"></span>{status.label()}
+                {move || signals.receiving.get().then(|| view! { <span class="receiving">" · receiving the board…"</span> })}
+            </span>
         }
     };
     view! {
