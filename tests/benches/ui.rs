@@ -195,11 +195,14 @@ const ev = (type, buttons) => new PointerEvent(type, { bubbles: true, cancelable
 const JOIN: &str = r#"
 const [cards, limit] = arguments; const done = arguments[arguments.length - 1];
 const frame = () => new Promise(r => requestAnimationFrame(r));
+// From the click on the link (the app routes by the address's fragment: no
+// new document), or from the navigation's start if there was one.
+const start = window.__joinStart ?? 0;
 (async () => {
   let first = null;
   for (;;) {
     await frame();
-    const now = performance.now();
+    const now = performance.now() - start;
     if (first === null && document.querySelector('[data-card-id]')) first = now;
     const board = document.querySelector('[data-testid="board"]');
     if (board && Number(board.dataset.cards) === cards && board.dataset.receiving === 'false') { done({ first, all: now }); return; }
@@ -507,6 +510,150 @@ impl YjsPair {
     }
 }
 
+/// Adds a row to the table, and shows it at once on stderr (a run that
+/// fails later still shows what it measured).
+fn note(rows: &mut Vec<[String; 3]>, row: [String; 3]) {
+    eprintln!("| {} | {} | {} |", row[0], row[1], row[2]);
+    rows.push(row);
+}
+
+/// A card wholly on screen in `client`, none of `used`: the topmost, or
+/// the leftmost.
+async fn on_screen_card(client: &Client, leftmost: bool, used: &[String]) -> Result<String> {
+    let script = "const [leftmost, used] = arguments;
+        const cards = [...document.querySelectorAll('[data-card-id]')].filter(e => {
+          const r = e.getBoundingClientRect();
+          return !used.includes(e.dataset.cardId)
+            && r.left >= 0 && r.top >= 60 && r.right <= innerWidth - 40 && r.bottom <= innerHeight - 120;
+        });
+        if (leftmost) cards.sort((a, b) => a.getBoundingClientRect().left - b.getBoundingClientRect().left);
+        const card = leftmost ? cards[0] : cards[cards.length - 1];
+        return card ? card.dataset.cardId : null;";
+    let id = client.execute(script, vec![json!(leftmost), json!(used)]).await?;
+    Ok(id.as_str().context("no card wholly on screen")?.to_owned())
+}
+
+/// Frame cost as the tldraw baseline measures it (tests/benches/tldraw/
+/// measure.js, `frameCostToFrame`): per pointer move on the element
+/// `selector`, the main-thread work of the frame it is dispatched in and
+/// of the two frames after it (tldraw applies a move in its next frame),
+/// the idle time between frames left out; `base` the same spans with no
+/// move.
+const FRAME_TO_FRAME: &str = r#"
+const [n, selector] = arguments; const done = arguments[arguments.length - 1];
+const el = document.querySelector(selector);
+let frameStart = 0, stop = false;
+const lead = () => { frameStart = performance.now(); if (!stop) requestAnimationFrame(lead); };
+requestAnimationFrame(lead);
+const channel = new MessageChannel(); let wake;
+channel.port1.onmessage = () => wake();
+const task = () => new Promise(r => { wake = r; channel.port2.postMessage(0); });
+const frame = () => new Promise(r => requestAnimationFrame(r));
+const layout = () => void document.body.offsetHeight;
+const r0 = el.getBoundingClientRect();
+let x = r0.left + 30, y = r0.top + 12;
+const ev = (type, buttons) => el.dispatchEvent(new PointerEvent(type, { bubbles: true, cancelable: true,
+  clientX: x, clientY: y, pointerId: 1, pointerType: 'mouse', isPrimary: true, button: 0, buttons }));
+const measure = async (move) => {
+  await frame();
+  const t0 = performance.now();
+  if (move) { x += 2; y += 1; ev('pointermove', 1); }
+  await task(); layout();
+  let sum = performance.now() - t0;
+  for (let j = 0; j < 2; j++) {
+    await frame();
+    const f0 = frameStart;
+    await task(); layout();
+    sum += performance.now() - f0;
+  }
+  return sum;
+};
+(async () => {
+  for (let i = 0; i < 3; i++) await frame();
+  const base = [], costs = [];
+  for (let i = 0; i < n; i++) base.push(await measure(false));
+  ev('pointerdown', 1); await task();
+  for (let i = 0; i < n; i++) costs.push(await measure(true));
+  ev('pointerup', 0);
+  stop = true;
+  done({ base, costs });
+})();
+"#;
+
+/// Costs less the median of the base, from a frame-cost script's answer.
+fn net_costs(result: &Value) -> Vec<f64> {
+    let base = numbers(&result["base"]);
+    let base = percentile(&base, 50.0);
+    numbers(&result["costs"]).iter().map(|c| (c - base).max(0.0)).collect()
+}
+
+/// The tldraw baseline: its page (tests/benches/tldraw) served on
+/// 127.0.0.1 in a Chromium of its own.
+struct TldrawPage {
+    server: std::process::Child,
+    browser: Browser,
+}
+
+impl TldrawPage {
+    /// `None` when the baseline is not set up (`cargo bench` run by hand).
+    async fn start() -> Result<Option<TldrawPage>> {
+        let (Ok(page), Ok(serve)) =
+            (std::env::var("CORKBOARD_TLDRAW_PAGE"), std::env::var("CORKBOARD_TLDRAW_SERVE"))
+        else {
+            return Ok(None);
+        };
+        let port = harness::free_port()?;
+        let server = std::process::Command::new("node")
+            .args([serve, page, port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("cannot serve the tldraw page")?;
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let browser = Browser::start().await?;
+        let client = browser.client();
+        let mut timeouts = client.get_timeouts().await?;
+        timeouts.set_script(Some(std::time::Duration::from_secs(180)));
+        client.update_timeouts(timeouts).await?;
+        browser.open(&format!("http://127.0.0.1:{port}/index.html")).await?;
+        check::script(client, "tldraw mounted", "return !!window.bench", vec![]).await?;
+        Ok(Some(TldrawPage { server, browser }))
+    }
+
+    /// tldraw's frame costs (ms, base subtracted) dragging a shape among `shapes`.
+    async fn frame_costs(&self, shapes: usize, moves: usize) -> Result<Vec<f64>> {
+        let client = self.browser.client();
+        let setup = "const done = arguments[arguments.length - 1];
+            window.bench.setup(arguments[0]).then(() => done(true), e => done(String(e)));";
+        let ready = client.execute_async(setup, vec![json!(shapes)]).await?;
+        if ready != Value::Bool(true) {
+            bail!("tldraw with {shapes} shapes: {ready}");
+        }
+        let run = "const done = arguments[arguments.length - 1];
+            window.bench.frameCostToFrame(arguments[0]).then(done, e => done({ error: String(e) }));";
+        let result = client.execute_async(run, vec![json!(moves)]).await?;
+        if let Some(error) = result.get("error") {
+            bail!("tldraw's drag: {error}");
+        }
+        // The first move is under tldraw's drag threshold; the rest move the shape.
+        if result["dx"].as_f64().unwrap_or(0.0) < moves as f64 {
+            bail!("tldraw's shape did not follow the drag: {result}");
+        }
+        Ok(net_costs(&result))
+    }
+
+    async fn close(mut self) -> Result<()> {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        self.browser.close().await
+    }
+}
+
 /// Ours browser → browser: card `id` dragged in A by `moves` pointer moves,
 /// one every 16 ms, until B's DOM draws each.
 async fn ours_browser_to_browser(
@@ -589,17 +736,20 @@ async fn main() -> Result<()> {
 
     let (wasm, js, css) = payload()?;
     let total = wasm + js + css;
-    rows.push([
-        "web app payload, gzip -9 (wasm + js + css)".into(),
-        format!(
-            "{:.2} MB ({} KB wasm, {} KB js, {} KB css)",
-            total as f64 / 1e6,
-            wasm / 1000,
-            js / 1000,
-            css / 1000
-        ),
-        "≤ 1.2 MB".into(),
-    ]);
+    note(
+        &mut rows,
+        [
+            "web app payload, gzip -9 (wasm + js + css)".into(),
+            format!(
+                "{:.2} MB ({} KB wasm, {} KB js, {} KB css)",
+                total as f64 / 1e6,
+                wasm / 1000,
+                js / 1000,
+                css / 1000
+            ),
+            "≤ 1.2 MB".into(),
+        ],
+    );
 
     let signaling = Signaling::start()?;
     let native = NativePeer::new("ui-bench")?;
@@ -648,17 +798,21 @@ async fn main() -> Result<()> {
         }
         paints.push(mark["t"].as_f64().unwrap_or(f64::NAN));
     }
-    rows.push([
-        format!(
-            "open a {CARDS}-card board (reload, from IndexedDB) to first paint, median of {first_paint_runs}"
-        ),
-        format!("{:.0} ms (p95 {:.0} ms)", percentile(&paints, 50.0), percentile(&paints, 95.0)),
-        String::new(),
-    ]);
+    note(
+        &mut rows,
+        [
+            format!(
+                "open a {CARDS}-card board (reload, from IndexedDB) to first paint, median of {first_paint_runs}"
+            ),
+            format!("{:.0} ms (p95 {:.0} ms)", percentile(&paints, 50.0), percentile(&paints, 95.0)),
+            String::new(),
+        ],
+    );
     all_cards(a, CARDS).await?;
 
     // Frame cost while dragging among 1,000 cards.
-    rows.push(
+    note(
+        &mut rows,
         frame_cost_row(
             a,
             cards[0],
@@ -675,7 +829,7 @@ async fn main() -> Result<()> {
         .await
         .context("the map board's edges never arrived")?;
     check::element(a, r#"[data-testid="board"][data-saved="true"]"#).await?;
-    rows.push(frame_cost_row(
+    note(&mut rows, frame_cost_row(
         a,
         map_cards[0],
         frame_moves,
@@ -737,40 +891,115 @@ async fn main() -> Result<()> {
     timeouts.set_script(Some(std::time::Duration::from_secs(320)));
     a.update_timeouts(timeouts).await?;
     for (size, link) in &joins {
+        a.execute("window.__joinStart = performance.now()", vec![]).await?;
         alice.open(&signaling.board_url(link)?).await?;
         let joined = a.execute_async(JOIN, vec![json!(size), json!(300_000)]).await?;
         let (first, all) = (joined["first"].as_f64(), joined["all"].as_f64());
-        rows.push([
-            format!("join a {size}-card board from a native peer, a fresh browser: first card drawn / every card held"),
-            match (first, all) {
-                (Some(first), Some(all)) => format!("{first:.0} ms / {all:.0} ms ({:.2} µs a card)", all * 1e3 / *size as f64),
-                (first, None) => format!("{} / not in 300 s", first.map_or("none".into(), |f| format!("{f:.0} ms"))),
-                (None, Some(all)) => format!("? / {all:.0} ms"),
-            },
-            if *size == 10_000 { "≤ 1 s / ≤ 3 s".into() } else { String::new() },
-        ]);
+        note(
+            &mut rows,
+            [
+                format!(
+                    "join a {size}-card board from a native peer, a fresh browser: first card drawn / every card held"
+                ),
+                match (first, all) {
+                    (Some(first), Some(all)) => {
+                        format!("{first:.0} ms / {all:.0} ms ({:.2} µs a card)", all * 1e3 / *size as f64)
+                    }
+                    (first, None) => {
+                        format!("{} / not in 300 s", first.map_or("none".into(), |f| format!("{f:.0} ms")))
+                    }
+                    (None, Some(all)) => format!("? / {all:.0} ms"),
+                },
+                if *size == 10_000 { "≤ 1 s / ≤ 3 s".into() } else { String::new() },
+            ],
+        );
         alice.shot(&format!("bench-join-{size}")).await?;
     }
-    rows.push([
-        format!("join the history board from a native peer, {CARDS} cards with {history_moves} moves of past (open to all of it held)"),
-        format!("{:.1} s", joined.as_secs_f64()),
-        String::new(),
-    ]);
-    rows.push([
-        format!("open the history view of {CARDS} cards with {history_moves} moves in {changes} changes (click to panel laid out)"),
-        format!("{open:.0} ms"),
-        String::new(),
-    ]);
-    rows.push([
-        format!("history slider step, one change back ({} steps, to the board laid out)", dragged.len()),
-        format!("p50 {:.1} ms, p95 {:.1} ms", percentile(&dragged, 50.0), percentile(&dragged, 95.0)),
-        "≤ 100 ms".into(),
-    ]);
-    rows.push([
-        format!("history slider jump to a random moment ({} jumps)", jumped.len()),
-        format!("p50 {:.1} ms, p95 {:.1} ms", percentile(&jumped, 50.0), percentile(&jumped, 95.0)),
-        "≤ 100 ms".into(),
-    ]);
+
+    // Frame cost beside tldraw, measured its way (a move's work in the frame
+    // it came in and the two after: tldraw applies moves a frame later),
+    // among 1,000 cards and among 10,000 (5,000 in a quick run), ours and
+    // tldraw in turn.
+    let tldraw = TldrawPage::start().await?;
+    let tldraw_runs = if quick { 1 } else { 3 };
+    let big = joins.iter().rev().find(|(size, _)| *size <= 10_000).cloned().context("no big board")?;
+    for (count, link) in [(CARDS, app_link.clone()), big] {
+        alice.open(&signaling.board_url(&link)?).await?;
+        all_cards(a, count).await?;
+        let (mut ours, mut theirs, mut used) = (Runs::new(), Runs::new(), Vec::new());
+        for _ in 0..tldraw_runs {
+            let id = on_screen_card(a, false, &used).await?;
+            used.push(id.clone());
+            let result =
+                a.execute_async(FRAME_TO_FRAME, vec![json!(frame_moves), json!(find::card(&id))]).await?;
+            ours.add(&net_costs(&result), frame_moves);
+            if let Some(tldraw) = &tldraw {
+                theirs.add(&tldraw.frame_costs(count, frame_moves).await?, frame_moves);
+            }
+        }
+        let what = format!(
+            "frame cost per pointer move with the two frames after it, dragging among {count} cards (tldraw's way)"
+        );
+        note(&mut rows, ours.row(&what, "p95 ≤ tldraw's"));
+        if tldraw.is_some() {
+            let what = format!(
+                "baseline: tldraw 5.4.2 dragging a shape among {count} shapes, measured the same way"
+            );
+            note(&mut rows, theirs.row(&what, ""));
+            note(
+                &mut rows,
+                ours.ratio_row(&theirs, &format!("ours ÷ tldraw among {count} (medians of the runs)")),
+            );
+        }
+    }
+    if let Some(tldraw) = tldraw {
+        tldraw.close().await?;
+    } else {
+        note(
+            &mut rows,
+            [
+                "baseline: tldraw".into(),
+                "not measured (set up by `./x bench`: CORKBOARD_TLDRAW_PAGE, CORKBOARD_TLDRAW_SERVE)".into(),
+                String::new(),
+            ],
+        );
+    }
+    note(
+        &mut rows,
+        [
+            format!(
+                "join the history board from a native peer, {CARDS} cards with {history_moves} moves of past (open to all of it held)"
+            ),
+            format!("{:.1} s", joined.as_secs_f64()),
+            String::new(),
+        ],
+    );
+    note(
+        &mut rows,
+        [
+            format!(
+                "open the history view of {CARDS} cards with {history_moves} moves in {changes} changes (click to panel laid out)"
+            ),
+            format!("{open:.0} ms"),
+            String::new(),
+        ],
+    );
+    note(
+        &mut rows,
+        [
+            format!("history slider step, one change back ({} steps, to the board laid out)", dragged.len()),
+            format!("p50 {:.1} ms, p95 {:.1} ms", percentile(&dragged, 50.0), percentile(&dragged, 95.0)),
+            "≤ 100 ms".into(),
+        ],
+    );
+    note(
+        &mut rows,
+        [
+            format!("history slider jump to a random moment ({} jumps)", jumped.len()),
+            format!("p50 {:.1} ms, p95 {:.1} ms", percentile(&jumped, 50.0), percentile(&jumped, 95.0)),
+            "≤ 100 ms".into(),
+        ],
+    );
 
     alice.open(&url).await?;
     all_cards(a, CARDS).await?;
@@ -782,25 +1011,17 @@ async fn main() -> Result<()> {
     all_cards(b, CARDS).await?;
     check::peers(a, 2).await?;
     check::peers(b, 2).await?;
-    let ids = a
-        .execute(
-            // The topmost card wholly on screen (cards near the view are
-            // drawn too, and where that margin ends differs by a pixel
-            // between two windows).
-            "return [...document.querySelectorAll('[data-card-id]')].filter(e => {
-               const r = e.getBoundingClientRect();
-               return r.left >= 0 && r.top >= 60 && r.right <= innerWidth - 40 && r.bottom <= innerHeight - 120;
-             }).slice(-1).map(e => e.dataset.cardId)",
-            vec![],
-        )
-        .await?;
-    let id = ids[0].as_str().context("no card")?.to_owned();
     // Ours and the Yjs baseline in turn (A B A B), so drift on a busy
     // machine falls on both.
     let yjs = YjsPair::start().await?;
     let live_runs = if quick { 2 } else { 4 };
     let (mut ours, mut yjs_doc, mut yjs_presence) = (Runs::new(), Runs::new(), Runs::new());
+    // Each run drags a card of its own 900 px to the right, one wholly on
+    // screen: it stays drawn (in or near the view) the whole way.
+    let mut used = Vec::new();
     for run in 0..live_runs {
+        let id = on_screen_card(a, false, &used).await?;
+        used.push(id.clone());
         ours.add(&ours_browser_to_browser(a, b, &id, live_moves).await?, live_moves);
         if let Some(yjs) = &yjs {
             let card = format!("card-{run}");
@@ -808,27 +1029,42 @@ async fn main() -> Result<()> {
             yjs_presence.add(&yjs.latencies("presence", &card, live_moves).await?, live_moves);
         }
     }
-    rows.push(ours.row("live motion browser → browser: pointer move in A to B's DOM", "p95 ≤ 2 ms"));
+    note(&mut rows, ours.row("live motion browser → browser: pointer move in A to B's DOM", "p95 ≤ 2 ms"));
     if let Some(yjs) = yjs {
-        rows.push(yjs_presence.row(
-            "baseline: Yjs + y-webrtc, the move as awareness (presence) until B's awareness has it",
-            "",
-        ));
-        rows.push(yjs_doc.row("baseline: Yjs + y-webrtc, the move in the Y.Doc until B's Y.Doc has it", ""));
-        rows.push(
+        note(
+            &mut rows,
+            yjs_presence.row(
+                "baseline: Yjs + y-webrtc, the move as awareness (presence) until B's awareness has it",
+                "",
+            ),
+        );
+        note(
+            &mut rows,
+            yjs_doc.row("baseline: Yjs + y-webrtc, the move in the Y.Doc until B's Y.Doc has it", ""),
+        );
+        note(
+            &mut rows,
             ours.ratio_row(&yjs_presence, "ours ÷ Yjs presence, browser → browser (medians of the runs)"),
         );
-        rows.push(ours.ratio_row(&yjs_doc, "ours ÷ Yjs document, browser → browser (medians of the runs)"));
+        note(
+            &mut rows,
+            ours.ratio_row(&yjs_doc, "ours ÷ Yjs document, browser → browser (medians of the runs)"),
+        );
         yjs.close().await?;
     } else {
-        rows.push([
-            "baseline: Yjs + y-webrtc".into(),
-            "not measured (set up by `./x bench`: CORKBOARD_YJS_PAGE, CORKBOARD_YJS_SIGNALING)".into(),
-            String::new(),
-        ]);
+        note(
+            &mut rows,
+            [
+                "baseline: Yjs + y-webrtc".into(),
+                "not measured (set up by `./x bench`: CORKBOARD_YJS_PAGE, CORKBOARD_YJS_SIGNALING)".into(),
+                String::new(),
+            ],
+        );
     }
 
-    // Live motion browser ↔ native (the desktop app's embedded peer).
+    // Live motion browser ↔ native (the desktop app's embedded peer): the
+    // leftmost card on screen, dragged twice 900 px to the right.
+    let id = on_screen_card(a, true, &used).await?;
     let card: CardId = id.parse().context("a card id")?;
     let native_dir = harness::temp_dir("ui-bench-native")?;
     let mut desktop = NativeSide::start(&signaling.url(), &link, card, &native_dir).await?;
@@ -839,11 +1075,10 @@ async fn main() -> Result<()> {
     let sends = sends_of(&a.execute_async(DRAG, vec![json!(id), json!(live_moves), json!(16)]).await?);
     let arrivals = desktop.arrivals.lock().map(|a| a.clone()).unwrap_or_default();
     let seen = latencies(&sends, &arrivals, x0);
-    rows.push(live_row(
-        "browser → native: pointer move in A to the desktop peer's local link",
-        &seen,
-        live_moves,
-    ));
+    note(
+        &mut rows,
+        live_row("browser → native: pointer move in A to the desktop peer's local link", &seen, live_moves),
+    );
 
     let start = check::script(b, "an observer on the card", OBSERVE, vec![json!(id)]).await?;
     let x0 = translate_x(start.as_str().unwrap_or_default()).context("no start position")?;
@@ -863,11 +1098,10 @@ async fn main() -> Result<()> {
     let _ = desktop.presence.send(board_model::presence::State::default());
     let arrivals = arrivals_of(&b.execute("return window.__arrivals", vec![]).await?);
     let seen = latencies(&sends, &arrivals, x0);
-    rows.push(live_row(
-        "native → browser: a drag on the desktop peer's local link to B's DOM",
-        &seen,
-        live_moves,
-    ));
+    note(
+        &mut rows,
+        live_row("native → browser: a drag on the desktop peer's local link to B's DOM", &seen, live_moves),
+    );
 
     println!("### Web app in headless Chromium {}", chromium_version());
     println!();
