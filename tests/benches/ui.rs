@@ -524,7 +524,7 @@ async fn on_screen_card(client: &Client, leftmost: bool, used: &[String]) -> Res
         const cards = [...document.querySelectorAll('[data-card-id]')].filter(e => {
           const r = e.getBoundingClientRect();
           return !used.includes(e.dataset.cardId)
-            && r.left >= 0 && r.top >= 60 && r.right <= innerWidth - 40 && r.bottom <= innerHeight - 120;
+            && r.left >= 0 && r.top >= 0 && r.right <= innerWidth && r.bottom <= innerHeight;
         });
         if (leftmost) cards.sort((a, b) => a.getBoundingClientRect().left - b.getBoundingClientRect().left);
         const card = leftmost ? cards[0] : cards[cards.length - 1];
