@@ -128,3 +128,43 @@ async fn cards_far_from_the_view_are_left_out_of_the_page_until_it_comes_to_them
     browser.shot("culling-far-card-focused").await?;
     browser.close().await
 }
+
+/// A board with a long past arrives in parts: the page says it is still
+/// receiving (the status and `data-receiving`) while the cards are already
+/// drawn, and stops saying so once all of it is here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_board_with_a_long_past_says_it_is_still_arriving_until_it_has_all_of_it() -> Result<()> {
+    let signaling = Signaling::start()?;
+    let native = NativePeer::new("long-past")?;
+    let mut key = [0u8; 32];
+    peer::random::fill(&mut key);
+    let link = board_key::link::ShareLink {
+        board: uuid::Builder::from_random_bytes(peer::random::bytes16()).into_uuid(),
+        key: board_key::BoardKey(key),
+    };
+    let moves = 60_000;
+    let board = board_model::sample::worked_board(
+        board_model::BoardId(link.board),
+        board_model::ReplicaId(21),
+        1_796_634_000_000,
+        moves,
+    )?;
+    ensure!(board.ops_missing_from(&board_model::Version::empty()) > 2 * board_model::SYNC_PART_OPS);
+    peer::storage::DataDir::open(native.data_dir())?.create(&link, &board)?;
+    let _serve = native.spawn_serve(&signaling.url(), &[])?;
+
+    let browser = Browser::start().await?;
+    let client = browser.client();
+    browser.open(&signaling.board_url(&link.to_app_link())?).await?;
+    check::element(client, r#"[data-testid="board"][data-receiving="true"]"#).await?;
+    check::text_contains(client, r#"[data-testid="status"]"#, "receiving the board").await?;
+    browser.shot("long-past-receiving").await?;
+    let cards = board_model::sample::WORKED_CARDS;
+    check::element(
+        client,
+        &format!(r#"[data-testid="board"][data-receiving="false"][data-cards="{cards}"]"#),
+    )
+    .await?;
+    check::absent(client, r#"[data-testid="status"] .receiving"#).await?;
+    browser.close().await
+}

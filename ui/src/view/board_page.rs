@@ -181,11 +181,23 @@ pub fn BoardPage(link: ShareLink) -> impl IntoView {
 
     let empty_hint = move || {
         (signals.loaded.get() && signals.order.with(Vec::is_empty)).then(|| {
-            view! {
-                <div class="empty-hint">
-                    <div class="empty-hint-title">"This board is empty"</div>
-                    <div>"Double-click anywhere to add a note, drop images here, or paste a link."</div>
-                </div>
+            // A board still on its way from a peer is not empty: it says so.
+            if signals.receiving.get() {
+                view! {
+                    <div class="empty-hint" data-testid="arriving-hint">
+                        <div class="empty-hint-title">"Receiving the board…"</div>
+                        <div>"Its cards appear here as they arrive from the peer that has them."</div>
+                    </div>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <div class="empty-hint">
+                        <div class="empty-hint-title">"This board is empty"</div>
+                        <div>"Double-click anywhere to add a note, drop images here, or paste a link."</div>
+                    </div>
+                }
+                .into_any()
             }
         })
     };
