@@ -438,19 +438,9 @@ impl YjsPair {
             return Ok(None);
         };
         let port = harness::free_port()?;
-        let server = std::process::Command::new("node")
-            .arg(server)
-            .env("PORT", port.to_string())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .context("cannot start y-webrtc's signaling server")?;
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        let mut command = std::process::Command::new("node");
+        command.arg(server).env("PORT", port.to_string());
+        let server = node_server(command, port, "y-webrtc's signaling server").await?;
         let url = format!(
             "file://{page}?room=corkboard-bench-{}&signal=ws://127.0.0.1:{port}",
             peer::random::replica().0
@@ -587,6 +577,27 @@ fn net_costs(result: &Value) -> Vec<f64> {
     numbers(&result["costs"]).iter().map(|c| (c - base).max(0.0)).collect()
 }
 
+/// Starts a baseline's `node` server, quiet, and waits (up to 10 s) until
+/// it listens on `port` of 127.0.0.1.
+async fn node_server(
+    mut command: std::process::Command,
+    port: u16,
+    what: &str,
+) -> Result<std::process::Child> {
+    let server = command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot start {what}"))?;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(server)
+}
+
 /// The tldraw baseline: its page (tests/benches/tldraw) served on
 /// 127.0.0.1 in a Chromium of its own.
 struct TldrawPage {
@@ -603,18 +614,9 @@ impl TldrawPage {
             return Ok(None);
         };
         let port = harness::free_port()?;
-        let server = std::process::Command::new("node")
-            .args([serve, page, port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .context("cannot serve the tldraw page")?;
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        let mut command = std::process::Command::new("node");
+        command.args([serve, page, port.to_string()]);
+        let server = node_server(command, port, "the tldraw page's server").await?;
         let browser = Browser::start().await?;
         let client = browser.client();
         let mut timeouts = client.get_timeouts().await?;
