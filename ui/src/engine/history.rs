@@ -182,14 +182,7 @@ impl Engine {
             seen.insert(id);
             let signal = match self.cards.get(&id) {
                 Some(signal) => {
-                    let (changed, crossed) =
-                        signal.with_untracked(|old| (*old != view, self.crosses(old, &view)));
-                    if changed {
-                        signal.set(view);
-                    }
-                    if crossed {
-                        self.signals.geometry.notify();
-                    }
+                    self.show_card(signal, view);
                     signal.clone()
                 }
                 None => {

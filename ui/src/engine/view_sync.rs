@@ -51,16 +51,7 @@ impl Engine {
         let mut view = CardView::from_card(&card);
         self.decorate(&mut view);
         match self.cards.get(&id) {
-            Some(signal) => {
-                let (changed, crossed) =
-                    signal.with_untracked(|old| (*old != view, self.crosses(old, &view)));
-                if changed {
-                    signal.set(view);
-                }
-                if crossed {
-                    self.signals.geometry.notify();
-                }
-            }
+            Some(signal) => self.show_card(signal, view),
             None => {
                 self.cards.insert(id, ArcRwSignal::new(view));
                 *self.card_epochs.entry(id).or_default() += 1;
@@ -68,11 +59,19 @@ impl Engine {
         }
     }
 
-    /// Whether a card going from `old` to `new` comes into or leaves the
-    /// drawn region (only then is what is drawn worked out again).
-    pub(super) fn crosses(&self, old: &CardView, new: &CardView) -> bool {
+    /// Shows `view` in a card's signal if it differs, telling the view when
+    /// the card comes into or leaves the drawn region (only then is what is
+    /// drawn worked out again).
+    pub(super) fn show_card(&self, signal: &ArcRwSignal<CardView>, view: CardView) {
         let region = self.signals.drawn.get_value();
-        old.drawn_in(&region) != new.drawn_in(&region)
+        let (changed, crossed) =
+            signal.with_untracked(|old| (*old != view, old.drawn_in(&region) != view.drawn_in(&region)));
+        if changed {
+            signal.set(view);
+        }
+        if crossed {
+            self.signals.geometry.notify();
+        }
     }
 
     /// Updates card `id`'s view in place, telling the view when the card
