@@ -166,5 +166,19 @@ async fn a_board_with_a_long_past_says_it_is_still_arriving_until_it_has_all_of_
     )
     .await?;
     check::absent(client, r#"[data-testid="status"] .receiving"#).await?;
+
+    // The same join on a phone in the dark: the hint fits and reads.
+    let phone = Browser::start().await?;
+    crate::touch::be_a_phone(phone.client()).await?;
+    crate::touch::dark(phone.client(), true).await?;
+    phone.open(&signaling.board_url(&link.to_app_link())?).await?;
+    check::element(phone.client(), r#"[data-testid="arriving-hint"]"#).await?;
+    phone.shot("long-past-receiving-phone-dark").await?;
+    check::element(
+        phone.client(),
+        &format!(r#"[data-testid="board"][data-receiving="false"][data-cards="{cards}"]"#),
+    )
+    .await?;
+    phone.close().await?;
     browser.close().await
 }
