@@ -89,7 +89,7 @@ where
             incoming = stream.next() => {
                 let Some(Ok(message)) = incoming else { break };
                 idle.as_mut().reset(Instant::now() + limits.idle_timeout);
-                let (replies, step) = connection.handle(message);
+                let (replies, step) = connection.handle(message).await;
                 let mut failed = false;
                 for reply in replies {
                     if sink.send(Message::Text(Utf8Bytes::from(reply.to_json()))).await.is_err() {
@@ -125,7 +125,7 @@ where
 }
 
 impl Connection {
-    fn handle(&mut self, message: Message) -> (Vec<ServerFrame>, Step) {
+    async fn handle(&mut self, message: Message) -> (Vec<ServerFrame>, Step) {
         if matches!(message, Message::Close(_)) {
             return (Vec::new(), Step::Close);
         }
@@ -156,7 +156,7 @@ impl Connection {
                 self.refuse(ErrorCode::NotInRoom, "join a room before asking for ICE servers")
             }
             ClientFrame::Ice => (vec![ServerFrame::Ice { ice_servers: self.ice_servers() }], Step::Continue),
-            ClientFrame::Join { room, peer } => self.join(room, peer),
+            ClientFrame::Join { room, peer } => self.join(room, peer).await,
             ClientFrame::Leave { room } => {
                 if let Some(peer) = self.memberships.remove(&room) {
                     self.hub.leave(self.outbox.conn, &room, &peer);
@@ -179,7 +179,7 @@ impl Connection {
         }
     }
 
-    fn join(&mut self, room: String, peer: String) -> (Vec<ServerFrame>, Step) {
+    async fn join(&mut self, room: String, peer: String) -> (Vec<ServerFrame>, Step) {
         if !wire::is_room_id(&room) || !wire::is_peer_id(&peer) {
             return self
                 .refuse(ErrorCode::BadRequest, "a room is 64 hex characters, a peer 1-64 of [A-Za-z0-9_-]");
@@ -192,7 +192,7 @@ impl Connection {
             return self
                 .refuse(ErrorCode::TooManyRooms, format!("a connection may be in at most {max} rooms"));
         }
-        match self.hub.join(&room, &peer, self.outbox.clone()) {
+        match self.hub.join(&room, &peer, self.outbox.clone()).await {
             Ok(peers) => {
                 self.memberships.insert(room.clone(), peer);
                 let ice_servers = self.ice_servers();

@@ -1,6 +1,13 @@
 //! The rooms: which connection is which peer in which room, and delivery of
 //! frames to them. Each connection has a bounded outbox; a connection that
 //! cannot keep up is cut off rather than allowed to grow the server's memory.
+//!
+//! With a [`Cluster`] (`--redis`), a room spans every instance: the hub
+//! also keeps its view of the room's peers connected elsewhere, claims each
+//! join in Redis (so the room's size limit holds across instances), and
+//! publishes joins, leaves and signals for the other instances, whose
+//! bulletins come back through [`Hub::arrive`]. Without one, a room is this
+//! process's alone.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -9,6 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{Notify, mpsc};
 
 use crate::Limits;
+use crate::cluster::{Bulletin, Claim, Cluster};
 use crate::wire::{ErrorCode, ServerFrame};
 
 /// One connection's identity inside the hub.
@@ -31,9 +39,77 @@ impl Outbox {
     }
 }
 
+/// What this instance last heard of a peer connected to another instance.
+#[derive(Clone, Copy, Debug)]
+struct Sighting {
+    /// In the room (false: a recent leave, kept so a stale membership read
+    /// does not bring the peer back).
+    present: bool,
+    /// When it was learned, on the hub's own counter.
+    seen: u64,
+}
+
+#[derive(Debug, Default)]
+struct Room {
+    /// The peers connected to this instance.
+    members: HashMap<String, Outbox>,
+    /// The peers connected to other instances (with a cluster).
+    elsewhere: HashMap<String, Sighting>,
+    /// Joins under way (the room stays while one is).
+    joining: usize,
+}
+
+impl Room {
+    fn tell_members(&self, frame: &Arc<str>, except: Option<&str>) {
+        for (peer, member) in &self.members {
+            if except != Some(peer.as_str()) {
+                member.deliver(frame);
+            }
+        }
+    }
+
+    fn is_unused(&self) -> bool {
+        self.members.is_empty() && self.joining == 0
+    }
+
+    /// Marks a peer elsewhere as present; tells the members if that is news.
+    fn sight(&mut self, room: &str, peer: &str, seen: u64) {
+        if self.members.contains_key(peer) {
+            return;
+        }
+        let sighting = self.elsewhere.entry(peer.to_owned()).or_insert(Sighting { present: false, seen });
+        sighting.seen = seen;
+        if !sighting.present {
+            sighting.present = true;
+            let notice = ServerFrame::PeerJoined { room: room.to_owned(), peer: peer.to_owned() };
+            self.tell_members(&notice.to_json().into(), None);
+        }
+    }
+
+    /// Marks a peer elsewhere as gone; tells the members if it was there.
+    fn lose(&mut self, room: &str, peer: &str, seen: u64) {
+        let Some(sighting) = self.elsewhere.get_mut(peer) else { return };
+        sighting.seen = seen;
+        if sighting.present {
+            sighting.present = false;
+            let notice = ServerFrame::PeerLeft { room: room.to_owned(), peer: peer.to_owned() };
+            self.tell_members(&notice.to_json().into(), None);
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Rooms {
-    rooms: HashMap<String, HashMap<String, Outbox>>,
+    rooms: HashMap<String, Room>,
+    /// Counts every change to a room's view of other instances.
+    clock: u64,
+}
+
+impl Rooms {
+    fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
 }
 
 /// Every room and its members.
@@ -45,6 +121,7 @@ pub struct Hub {
     rooms: Mutex<Rooms>,
     next_conn: AtomicU64,
     connections: AtomicUsize,
+    cluster: Option<Arc<Cluster>>,
 }
 
 /// Counts for `/healthz` and the load test.
@@ -52,7 +129,38 @@ pub struct Hub {
 pub struct Stats {
     pub connections: usize,
     pub rooms: usize,
+    /// Peers connected to this instance.
     pub peers: usize,
+    /// Peers connected to other instances, in rooms that have peers here.
+    pub peers_elsewhere: usize,
+}
+
+/// The peers of this instance's rooms, for the cluster's heartbeat.
+#[derive(Debug)]
+pub struct Census {
+    /// The hub's counter when it was taken: views of other instances older
+    /// than this may be corrected by what the heartbeat reads.
+    pub taken: u64,
+    /// Each room with peers here, and those peers.
+    pub rooms: Vec<(String, Vec<String>)>,
+}
+
+/// Undoes a join's hold on its room however the join ends.
+struct JoinHold<'a> {
+    hub: &'a Hub,
+    room: &'a str,
+}
+
+impl Drop for JoinHold<'_> {
+    fn drop(&mut self) {
+        let mut rooms = self.hub.rooms();
+        if let Some(room) = rooms.rooms.get_mut(self.room) {
+            room.joining = room.joining.saturating_sub(1);
+            if room.is_unused() {
+                rooms.rooms.remove(self.room);
+            }
+        }
+    }
 }
 
 impl Hub {
@@ -62,13 +170,24 @@ impl Hub {
 
     /// A hub handing `ice` to every client that joins a room.
     pub fn with_ice(limits: Limits, ice: crate::ice::IceConfig) -> Hub {
+        Hub::with_cluster(limits, ice, None)
+    }
+
+    /// A hub whose rooms span every instance of `cluster`.
+    pub fn with_cluster(limits: Limits, ice: crate::ice::IceConfig, cluster: Option<Arc<Cluster>>) -> Hub {
         Hub {
             limits,
             ice,
             rooms: Mutex::default(),
             next_conn: AtomicU64::new(1),
             connections: AtomicUsize::new(0),
+            cluster,
         }
+    }
+
+    /// The cluster this hub belongs to, if any.
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
     }
 
     fn rooms(&self) -> std::sync::MutexGuard<'_, Rooms> {
@@ -89,31 +208,88 @@ impl Hub {
 
     pub fn stats(&self) -> Stats {
         let rooms = self.rooms();
+        let live = || rooms.rooms.values().filter(|room| !room.members.is_empty());
         Stats {
             connections: self.connections.load(Ordering::Relaxed),
-            rooms: rooms.rooms.len(),
-            peers: rooms.rooms.values().map(HashMap::len).sum(),
+            rooms: live().count(),
+            peers: live().map(|room| room.members.len()).sum(),
+            peers_elsewhere: live()
+                .map(|room| room.elsewhere.values().filter(|sighting| sighting.present).count())
+                .sum(),
         }
     }
 
-    /// Adds a peer to a room; returns the peers already there.
-    pub fn join(&self, room: &str, peer: &str, outbox: Outbox) -> Result<Vec<String>, ErrorCode> {
+    /// Adds a peer to a room; returns the peers already there (on every
+    /// instance). With a cluster the join is claimed in Redis first; while
+    /// Redis cannot be reached the room works on this instance alone.
+    pub async fn join(&self, room: &str, peer: &str, outbox: Outbox) -> Result<Vec<String>, ErrorCode> {
+        let Some(cluster) = &self.cluster else {
+            return self.join_here(room, peer, outbox, None);
+        };
+        {
+            let mut rooms = self.rooms();
+            let entry = rooms.rooms.entry(room.to_owned()).or_default();
+            if entry.members.contains_key(peer) {
+                return Err(ErrorCode::DuplicatePeer);
+            }
+            if entry.members.len() >= self.limits.peers_per_room {
+                return Err(ErrorCode::RoomFull);
+            }
+            entry.joining += 1;
+        }
+        let _hold = JoinHold { hub: self, room };
+        // Subscribed before the claim, so nothing sent to the new peer from
+        // elsewhere once it is listed can be missed.
+        cluster.subscribe(room).await;
+        let elsewhere = match cluster.claim(room, peer, self.limits.peers_per_room).await {
+            Claim::Granted(members) => Some(members),
+            Claim::Full => return Err(ErrorCode::RoomFull),
+            Claim::Taken => return Err(ErrorCode::DuplicatePeer),
+            Claim::Unavailable => None,
+        };
+        let claimed = elsewhere.is_some();
+        let joined = self.join_here(room, peer, outbox, elsewhere);
+        match &joined {
+            Ok(_) => cluster.announce(room, Bulletin::Joined { peer: peer.to_owned() }),
+            Err(_) if claimed => cluster.release(room, peer),
+            Err(_) => {}
+        }
+        joined
+    }
+
+    fn join_here(
+        &self,
+        room: &str,
+        peer: &str,
+        outbox: Outbox,
+        elsewhere: Option<Vec<String>>,
+    ) -> Result<Vec<String>, ErrorCode> {
         let mut rooms = self.rooms();
+        let seen = rooms.tick();
         let members = rooms.rooms.entry(room.to_owned()).or_default();
-        if members.contains_key(peer) {
+        if members.members.contains_key(peer) {
             return Err(ErrorCode::DuplicatePeer);
         }
-        if members.len() >= self.limits.peers_per_room {
+        if members.members.len() >= self.limits.peers_per_room {
             return Err(ErrorCode::RoomFull);
         }
-        let mut others: Vec<String> = members.keys().cloned().collect();
+        for other in elsewhere.iter().flatten().filter(|other| *other != peer) {
+            members.sight(room, other, seen);
+        }
+        let mut others: Vec<String> = members.members.keys().cloned().collect();
+        others.extend(
+            members
+                .elsewhere
+                .iter()
+                .filter(|(other, sighting)| sighting.present && *other != peer)
+                .map(|(other, _)| other.clone()),
+        );
         others.sort();
+        members.elsewhere.remove(peer);
         let notice: Arc<str> =
             ServerFrame::PeerJoined { room: room.to_owned(), peer: peer.to_owned() }.to_json().into();
-        for member in members.values() {
-            member.deliver(&notice);
-        }
-        members.insert(peer.to_owned(), outbox);
+        members.tell_members(&notice, None);
+        members.members.insert(peer.to_owned(), outbox);
         Ok(others)
     }
 
@@ -121,36 +297,133 @@ impl Hub {
     pub fn leave(&self, conn: ConnId, room: &str, peer: &str) {
         let mut rooms = self.rooms();
         let Some(members) = rooms.rooms.get_mut(room) else { return };
-        if members.get(peer).is_none_or(|member| member.conn != conn) {
+        if members.members.get(peer).is_none_or(|member| member.conn != conn) {
             return;
         }
-        members.remove(peer);
+        members.members.remove(peer);
         let notice: Arc<str> =
             ServerFrame::PeerLeft { room: room.to_owned(), peer: peer.to_owned() }.to_json().into();
-        for member in members.values() {
-            member.deliver(&notice);
-        }
-        if members.is_empty() {
+        members.tell_members(&notice, None);
+        if members.is_unused() {
             rooms.rooms.remove(room);
+        }
+        drop(rooms);
+        if let Some(cluster) = &self.cluster {
+            cluster.release(room, peer);
+            cluster.announce(room, Bulletin::Left { peer: peer.to_owned() });
         }
     }
 
-    /// Relays opaque data from `from` to one peer or to every other peer.
+    /// Relays opaque data from `from` to one peer or to every other peer
+    /// (on every instance).
     pub fn relay(&self, room: &str, from: &str, to: Option<&str>, data: String) -> Result<(), ErrorCode> {
         let rooms = self.rooms();
         let members = rooms.rooms.get(room).ok_or(ErrorCode::NotInRoom)?;
+        if let Some(to) = to
+            && !members.members.contains_key(to)
+        {
+            let elsewhere = members.elsewhere.get(to).is_some_and(|sighting| sighting.present);
+            return match &self.cluster {
+                Some(cluster) if elsewhere => {
+                    drop(rooms);
+                    let bulletin = Bulletin::Signal { from: from.to_owned(), to: Some(to.to_owned()), data };
+                    cluster.announce(room, bulletin);
+                    Ok(())
+                }
+                _ => Err(ErrorCode::UnknownPeer),
+            };
+        }
         let frame: Arc<str> =
-            ServerFrame::Signal { room: room.to_owned(), from: from.to_owned(), data }.to_json().into();
+            ServerFrame::Signal { room: room.to_owned(), from: from.to_owned(), data: data.clone() }
+                .to_json()
+                .into();
         match to {
-            Some(to) => members.get(to).ok_or(ErrorCode::UnknownPeer)?.deliver(&frame),
+            Some(to) => {
+                if let Some(member) = members.members.get(to) {
+                    member.deliver(&frame);
+                }
+            }
             None => {
-                for (peer, member) in members {
-                    if peer != from {
-                        member.deliver(&frame);
-                    }
+                members.tell_members(&frame, Some(from));
+                drop(rooms);
+                if let Some(cluster) = &self.cluster {
+                    cluster.announce(room, Bulletin::Signal { from: from.to_owned(), to: None, data });
                 }
             }
         }
         Ok(())
+    }
+
+    /// A bulletin from another instance about one of this instance's rooms.
+    pub fn arrive(&self, room: &str, bulletin: Bulletin) {
+        let mut rooms = self.rooms();
+        let seen = rooms.tick();
+        let Some(members) = rooms.rooms.get_mut(room) else { return };
+        match bulletin {
+            Bulletin::Joined { peer } => members.sight(room, &peer, seen),
+            Bulletin::Left { peer } => members.lose(room, &peer, seen),
+            Bulletin::Signal { from, to, data } => {
+                if members.members.contains_key(&from) {
+                    return;
+                }
+                let frame: Arc<str> =
+                    ServerFrame::Signal { room: room.to_owned(), from: from.clone(), data }.to_json().into();
+                match to {
+                    Some(to) => {
+                        if let Some(member) = members.members.get(&to) {
+                            member.deliver(&frame);
+                        }
+                    }
+                    None => members.tell_members(&frame, None),
+                }
+            }
+        }
+    }
+
+    /// Every room with peers here, for the heartbeat that keeps them listed.
+    pub fn census(&self) -> Census {
+        let rooms = self.rooms();
+        let mut listed: Vec<(String, Vec<String>)> = rooms
+            .rooms
+            .iter()
+            .filter(|(_, room)| !room.members.is_empty())
+            .map(|(id, room)| (id.clone(), room.members.keys().cloned().collect()))
+            .collect();
+        listed.sort();
+        Census { taken: rooms.clock, rooms: listed }
+    }
+
+    /// Whether a room is in use here (peers, or a join under way).
+    pub fn has_room(&self, room: &str) -> bool {
+        self.rooms().rooms.contains_key(room)
+    }
+
+    /// Corrects the view of a room's peers elsewhere from the membership
+    /// read from Redis: peers that joined unseen (while Redis was away) are
+    /// announced to the members here, peers whose listing expired (their
+    /// instance died) leave. What was learned after `census.taken` stands.
+    pub fn reconcile(&self, room: &str, listed: &[String], taken: u64) {
+        let mut rooms = self.rooms();
+        let seen = rooms.tick();
+        let Some(members) = rooms.rooms.get_mut(room) else { return };
+        for peer in listed {
+            let known = members.elsewhere.get(peer.as_str());
+            if known.is_none_or(|sighting| !sighting.present && sighting.seen <= taken) {
+                members.sight(room, peer, seen);
+            }
+        }
+        let listed: std::collections::HashSet<&str> = listed.iter().map(String::as_str).collect();
+        let gone: Vec<String> = members
+            .elsewhere
+            .iter()
+            .filter(|(peer, sighting)| {
+                sighting.present && sighting.seen <= taken && !listed.contains(peer.as_str())
+            })
+            .map(|(peer, _)| peer.clone())
+            .collect();
+        for peer in gone {
+            members.lose(room, &peer, seen);
+        }
+        members.elsewhere.retain(|_, sighting| sighting.present || sighting.seen > taken);
     }
 }

@@ -6,6 +6,7 @@
 //! `app(state)` builds the whole HTTP service; `main.rs` only parses flags,
 //! binds and shuts down gracefully.
 
+pub mod cluster;
 pub mod connection;
 pub mod gate;
 pub mod hub;
@@ -104,6 +105,19 @@ impl AppState {
     pub fn with_ice(limits: Limits, static_dir: Option<PathBuf>, ice: ice::IceConfig) -> AppState {
         AppState { hub: Arc::new(Hub::with_ice(limits, ice)), static_dir }
     }
+
+    /// A server whose rooms span every instance sharing `cluster`'s Redis.
+    /// Starts the cluster's background work on the current Tokio runtime.
+    pub fn with_cluster(
+        limits: Limits,
+        static_dir: Option<PathBuf>,
+        ice: ice::IceConfig,
+        cluster: cluster::Pending,
+    ) -> AppState {
+        let hub = Arc::new(Hub::with_cluster(limits, ice, Some(cluster.cluster())));
+        cluster.start(&hub);
+        AppState { hub, static_dir }
+    }
 }
 
 /// The whole service: `/ws` (signaling), `/healthz`, and the web app.
@@ -155,12 +169,22 @@ async fn websocket(
         .into_response()
 }
 
+/// Counts, and with `--redis` whether Redis is reachable: `degraded` while
+/// it is not (rooms then work on this instance alone).
 async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
     let stats = state.hub.stats();
-    Json(serde_json::json!({
+    let mut health = serde_json::json!({
         "status": "ok",
         "connections": stats.connections,
         "rooms": stats.rooms,
         "peers": stats.peers,
-    }))
+    });
+    if let Some(cluster) = state.hub.cluster() {
+        let reached = cluster.is_healthy();
+        health["status"] = (if reached { "ok" } else { "degraded" }).into();
+        health["redis"] = (if reached { "reachable" } else { "unreachable" }).into();
+        health["instance"] = cluster.instance().into();
+        health["peers_elsewhere"] = stats.peers_elsewhere.into();
+    }
+    Json(health)
 }

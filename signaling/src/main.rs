@@ -56,6 +56,16 @@ struct Args {
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Share rooms with every instance using this Redis (`redis://host:port/`,
+    /// `unix:///path/redis.sock`): peers on different instances meet. If
+    /// Redis goes away, rooms work on each instance alone until it is back.
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
+    /// With --redis: how often this instance lists its peers again, in
+    /// milliseconds; an instance that dies leaves the others' view within
+    /// three of these.
+    #[arg(long, default_value_t = 5000, value_name = "MS", requires = "redis")]
+    redis_heartbeat_ms: u64,
     /// How long handed-out TURN credentials last, in seconds.
     #[arg(long, default_value_t = signaling::ice::DEFAULT_TTL.as_secs(), value_name = "SECS")]
     turn_ttl: u64,
@@ -90,7 +100,17 @@ async fn main() -> Result<()> {
     )
     .context("the ICE server flags")?;
     tracing::info!(stun = ?args.stun, turn = ?args.turn_urls, "ICE servers handed to clients");
-    let state = AppState::with_ice(limits, args.static_dir.clone(), ice);
+    let state = match &args.redis {
+        Some(url) => {
+            let mut config = signaling::cluster::ClusterConfig::new(url.clone());
+            config.heartbeat = std::time::Duration::from_millis(args.redis_heartbeat_ms.max(50));
+            config.expiry = config.heartbeat * 3;
+            let cluster = signaling::cluster::Cluster::new(config)?;
+            tracing::info!(instance = cluster.cluster().instance(), "rooms shared through Redis");
+            AppState::with_cluster(limits, args.static_dir.clone(), ice, cluster)
+        }
+        None => AppState::with_ice(limits, args.static_dir.clone(), ice),
+    };
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(signaling::server::tls_acceptor(cert, key)?),
         _ => None,

@@ -10,6 +10,7 @@
 mod a11y;
 mod app_offline;
 mod bad_input;
+mod cluster;
 mod desktop;
 mod files;
 mod history;

@@ -32,8 +32,10 @@ const STARTUP_POLL: Duration = Duration::from_millis(50);
 pub const SHOTS_ENV: &str = "CORKBOARD_E2E_SHOTS";
 
 mod browser;
+mod redis;
 
 pub use browser::{Browser, cdp, require_browser, save_shot, webdriver_session};
+pub use redis::Redis;
 
 // ----- paths -------------------------------------------------------------------
 
@@ -460,6 +462,18 @@ impl Signaling {
     /// What the server has logged so far.
     pub fn log(&self) -> String {
         self.process.log()
+    }
+
+    /// Its `/healthz`, parsed.
+    pub fn health(&self) -> Result<serde_json::Value> {
+        let (status, body) = http_get(self.addr, "/healthz")?;
+        ensure!(status == 200, "/healthz answered {status}: {body}");
+        serde_json::from_str(&body).with_context(|| format!("/healthz is not JSON: {body}"))
+    }
+
+    /// Kills it at once (SIGKILL, as a crash would): it cleans nothing up.
+    pub fn kill(&mut self) {
+        self.process.kill();
     }
 }
 
