@@ -499,3 +499,51 @@ impl Pending {
         tokio::spawn(Cluster::beat(weak, Arc::downgrade(hub), every));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOM: &str = "00000000000000000000000000000000000000000000000000000000000000ab";
+
+    fn push(channel: &str, payload: &[u8]) -> Vec<Value> {
+        vec![Value::BulkString(channel.as_bytes().to_vec()), Value::BulkString(payload.to_vec())]
+    }
+
+    #[tokio::test]
+    async fn only_well_formed_bulletins_from_other_instances_are_taken() {
+        // Lazy: no Redis is needed to read messages.
+        let pending = Cluster::new(ClusterConfig::new("redis://127.0.0.1:1/")).expect("a cluster");
+        let cluster = pending.cluster();
+        let from = |instance: &str, bulletin: &str| {
+            format!(r#"{{"instance":"{instance}",{bulletin}}}"#).into_bytes()
+        };
+        let joined = r#""type":"joined","peer":"p1""#;
+        let channel = format!("corkboard:room:{ROOM}");
+        assert_eq!(
+            cluster.read_message(push(&channel, &from("elsewhere", joined))),
+            Some((ROOM.to_owned(), Bulletin::Joined { peer: "p1".into() }))
+        );
+        let refused = [
+            push(&channel, &from(cluster.instance(), joined)),
+            push("corkboard:room:not-a-room", &from("elsewhere", joined)),
+            push("other:channel", &from("elsewhere", joined)),
+            push(&channel, b"{not json"),
+            push(&channel, &from("elsewhere", r#""type":"joined","peer":"<script>""#)),
+            push(&channel, &from("elsewhere", r#""type":"signal","from":"p1","data":"not base64!""#)),
+            push(&channel, &from("elsewhere", r#""type":"reboot""#)),
+            vec![Value::Int(3)],
+            Vec::new(),
+        ];
+        for data in refused {
+            assert_eq!(cluster.read_message(data.clone()), None, "{data:?}");
+        }
+        assert!(!cluster.is_healthy(), "healthy before Redis was ever reached");
+    }
+
+    #[test]
+    fn a_bad_url_is_a_clear_error() {
+        let error = Cluster::new(ClusterConfig::new("http://example.org")).expect_err("not a Redis URL");
+        assert!(error.to_string().starts_with("--redis http://example.org:"), "{error}");
+    }
+}

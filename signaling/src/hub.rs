@@ -427,3 +427,79 @@ impl Hub {
         members.elsewhere.retain(|_, sighting| sighting.present || sighting.seen > taken);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(hub: &Hub) -> (Outbox, mpsc::Receiver<Arc<str>>) {
+        let (tx, rx) = mpsc::channel(16);
+        (Outbox { conn: hub.connect(), tx, kill: Arc::new(Notify::new()) }, rx)
+    }
+
+    fn frames(rx: &mut mpsc::Receiver<Arc<str>>) -> Vec<serde_json::Value> {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .filter_map(|frame| serde_json::from_str(&frame).ok())
+            .collect()
+    }
+
+    const ROOM: &str = "0000000000000000000000000000000000000000000000000000000000000001";
+
+    #[tokio::test]
+    async fn peers_elsewhere_are_announced_once_and_a_stale_listing_does_not_undo_news() {
+        let hub = Hub::new(Limits::default());
+        let (outbox, mut rx) = member(&hub);
+        assert_eq!(hub.join(ROOM, "here", outbox).await, Ok(vec![]));
+
+        // A bulletin, then the same peer again in a listing: one notice.
+        let before = hub.census().taken;
+        hub.arrive(ROOM, Bulletin::Joined { peer: "there".into() });
+        hub.reconcile(ROOM, &["here".into(), "there".into()], hub.census().taken);
+        let got = frames(&mut rx);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0]["type"].as_str(), got[0]["peer"].as_str()), (Some("peer-joined"), Some("there")));
+
+        // A listing read before the bulletin does not make it leave…
+        hub.reconcile(ROOM, &["here".into()], before);
+        assert!(frames(&mut rx).is_empty());
+        assert_eq!(hub.stats().peers_elsewhere, 1);
+        // …a listing read after it, without it (its instance died), does.
+        hub.reconcile(ROOM, &["here".into()], hub.census().taken);
+        let got = frames(&mut rx);
+        assert_eq!((got[0]["type"].as_str(), got[0]["peer"].as_str()), (Some("peer-left"), Some("there")));
+        assert_eq!(hub.stats().peers_elsewhere, 0);
+
+        // A leave heard after a listing was read is not undone by that listing.
+        hub.arrive(ROOM, Bulletin::Joined { peer: "again".into() });
+        let read = hub.census().taken;
+        hub.arrive(ROOM, Bulletin::Left { peer: "again".into() });
+        hub.reconcile(ROOM, &["here".into(), "again".into()], read);
+        let got: Vec<_> = frames(&mut rx).iter().map(|f| f["type"].as_str().map(str::to_owned)).collect();
+        assert_eq!(got, [Some("peer-joined".to_owned()), Some("peer-left".to_owned())]);
+        assert_eq!(hub.stats().peers_elsewhere, 0);
+    }
+
+    #[tokio::test]
+    async fn signals_from_elsewhere_reach_only_their_peer_and_a_new_member_is_told_who_is_elsewhere() {
+        let hub = Hub::new(Limits::default());
+        let (a, mut a_rx) = member(&hub);
+        let (b, mut b_rx) = member(&hub);
+        hub.join(ROOM, "a", a).await.ok();
+        hub.arrive(ROOM, Bulletin::Joined { peer: "far".into() });
+        assert_eq!(hub.join(ROOM, "b", b).await, Ok(vec!["a".to_owned(), "far".to_owned()]));
+        frames(&mut a_rx);
+        let signal = Bulletin::Signal { from: "far".into(), to: Some("b".into()), data: "b2s=".into() };
+        hub.arrive(ROOM, signal);
+        assert!(frames(&mut a_rx).is_empty());
+        let got = frames(&mut b_rx);
+        assert_eq!((got[0]["type"].as_str(), got[0]["from"].as_str()), (Some("signal"), Some("far")));
+        // A bulletin claiming to come from a peer here is not believed.
+        hub.arrive(ROOM, Bulletin::Signal { from: "a".into(), to: Some("b".into()), data: "eA==".into() });
+        assert!(frames(&mut b_rx).is_empty());
+        // Without a cluster a peer elsewhere cannot be signalled.
+        assert_eq!(hub.relay(ROOM, "a", Some("far"), "eA==".into()), Err(ErrorCode::UnknownPeer));
+        // Rooms with no peers here ignore bulletins.
+        hub.arrive(&ROOM.replace('1', "2"), Bulletin::Joined { peer: "x".into() });
+        assert_eq!(hub.stats().rooms, 1);
+    }
+}
