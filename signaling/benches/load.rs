@@ -4,8 +4,12 @@
 //! (client → server → client on loopback) and the server's memory. Twice in
 //! one run: over plain `ws://`, then over `wss://` (the server's own TLS,
 //! `--tls-cert`/`--tls-key`, with a certificate made for the run), so the
-//! cost of TLS is a ratio. Prints a Markdown table. `LOAD_PEERS` and
-//! `LOAD_SAMPLES` change the sizes.
+//! cost of TLS is a ratio. Then a third time across two instances sharing
+//! rooms through a real `redis-server` (`--redis`, started by the bench):
+//! each room has three peers on one instance and two on the other, and
+//! signals to a room mate on the same instance and on the other one are
+//! timed in turn, so the cost of crossing is a ratio. Prints Markdown
+//! tables. `LOAD_PEERS` and `LOAD_SAMPLES` change the sizes.
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -50,6 +54,61 @@ struct Figures {
     p99: Duration,
     idle_rss: u64,
     loaded_rss: u64,
+    /// Across instances (cluster runs): signals to a peer on the other
+    /// instance, p50 and p99 (`p50`/`p99` are then same-instance signals).
+    crossing: Option<(Duration, Duration)>,
+}
+
+/// How the servers of one run are set up.
+#[derive(Clone, Copy)]
+enum Setup<'a> {
+    Plain,
+    Tls(&'a Tls),
+    /// Two instances sharing rooms through the Redis at this URL.
+    Cluster(&'a str),
+}
+
+/// Peers of a room with this position or more are on the second instance.
+const SECOND_INSTANCE_FROM: usize = 3;
+
+/// A `redis-server` for the cluster run, on a unix socket; killed on drop.
+struct Redis {
+    process: std::process::Child,
+    dir: std::path::PathBuf,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let dir = std::env::temp_dir().join(format!("corkboard-load-redis-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("Redis directory");
+        let socket = dir.join("redis.sock");
+        let process = Command::new("redis-server")
+            .args(["--port", "0", "--unixsocket"])
+            .arg(&socket)
+            .args(["--save", "", "--appendonly", "no", "--maxclients", "1000"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start redis-server (apt-get install redis-server)");
+        for _ in 0..500 {
+            if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Redis { process, dir }
+    }
+
+    fn url(&self) -> String {
+        format!("unix://{}", self.dir.join("redis.sock").display())
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// A certificate for 127.0.0.1 made now, as the server's files, and a
@@ -86,9 +145,12 @@ async fn main() {
     let peers = env_usize("LOAD_PEERS", 10_000);
     let samples = env_usize("LOAD_SAMPLES", 5_000);
     let rooms = peers / ROOM_SIZE;
-    let plain = measure(peers, samples, None).await;
+    let plain = measure(peers, samples, Setup::Plain).await;
     let tls = Tls::make();
-    let sealed = measure(peers, samples, Some(&tls)).await;
+    let sealed = measure(peers, samples, Setup::Tls(&tls)).await;
+    let redis = Redis::start();
+    let shared = measure(peers, samples, Setup::Cluster(&redis.url())).await;
+    drop(redis);
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let mib = |kib: u64| kib as f64 / 1024.0;
     let per_peer = |f: &Figures| (f.loaded_rss.saturating_sub(f.idle_rss)) as f64 / peers as f64;
@@ -130,11 +192,44 @@ async fn main() {
         per_peer(&sealed),
         per_peer(&sealed) / per_peer(&plain)
     );
+    let (cross_p50, cross_p99) = shared.crossing.unwrap_or_default();
+    println!("\n### Signaling across two instances through Redis\n");
+    println!(
+        "Two `corkboard-signaling --redis` instances, each pinned to core 0 with one tokio worker, and a \
+         `redis-server` on a unix socket (unpinned); clients on the other core. Each room of {ROOM_SIZE} has \
+         {SECOND_INSTANCE_FROM} peers on the first instance and the rest on the second; signals to a room mate on \
+         the same instance and on the other one are sent in turn, one at a time.\n"
+    );
+    println!(
+        "| what | same instance | across instances | across / same | target |\n|---|---:|---:|---:|---|"
+    );
+    println!(
+        "| peers connected and joined | {peers} in {rooms} rooms, across both ({}) | | | 10,000 across two instances |",
+        shared.health
+    );
+    println!("| time to connect and join them all | {:.1} s | | | |", shared.connect_time.as_secs_f64());
+    println!(
+        "| relay latency p50 ({} signals each) | {:.2} ms | {:.2} ms | {:.2} | |",
+        samples / 2,
+        ms(shared.p50),
+        ms(cross_p50),
+        ms(cross_p50) / ms(shared.p50)
+    );
+    println!(
+        "| relay latency p99 | {:.2} ms | {:.2} ms | {:.2} | ≤ 20 ms |",
+        ms(shared.p99),
+        ms(cross_p99),
+        ms(cross_p99) / ms(shared.p99)
+    );
+    println!(
+        "| memory of the first instance: idle → loaded | {:.1} → {:.1} MiB | | | |",
+        mib(shared.idle_rss),
+        mib(shared.loaded_rss)
+    );
 }
 
-/// One load run against a fresh server, over TLS when `tls` is given.
-async fn measure(peers: usize, samples: usize, tls: Option<&Tls>) -> Figures {
-    let port = 20_000 + (std::process::id() % 20_000) as u16 + u16::from(tls.is_some());
+/// Starts `corkboard-signaling` on `port`, pinned to core 0 where taskset is.
+fn server(port: u16, setup: Setup<'_>) -> std::process::Child {
     let binary = env!("CARGO_BIN_EXE_corkboard-signaling");
     let mut command = if std::path::Path::new("/usr/bin/taskset").exists() {
         let mut c = Command::new("taskset");
@@ -144,21 +239,48 @@ async fn measure(peers: usize, samples: usize, tls: Option<&Tls>) -> Figures {
         Command::new(binary)
     };
     command.args(["--listen", &format!("127.0.0.1:{port}")]);
-    if let Some(tls) = tls {
-        command.arg("--tls-cert").arg(&tls.cert).arg("--tls-key").arg(&tls.key);
+    match setup {
+        Setup::Plain => {}
+        Setup::Tls(tls) => {
+            command.arg("--tls-cert").arg(&tls.cert).arg("--tls-key").arg(&tls.key);
+        }
+        Setup::Cluster(redis) => {
+            command.args(["--redis", redis]);
+        }
     }
-    let connector = tls.map(|tls| tokio_tungstenite::Connector::Rustls(Arc::clone(&tls.client)));
-    let mut server = command
+    command
         .env("RUST_LOG", "warn")
         .env("TOKIO_WORKER_THREADS", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start corkboard-signaling");
+        .expect("start corkboard-signaling")
+}
+
+/// One load run against fresh servers.
+async fn measure(peers: usize, samples: usize, setup: Setup<'_>) -> Figures {
+    let offset = match setup {
+        Setup::Plain => 0,
+        Setup::Tls(_) => 1,
+        Setup::Cluster(_) => 2,
+    };
+    let port = 20_000 + (std::process::id() % 20_000) as u16 + offset * 2;
+    let tls = match setup {
+        Setup::Tls(tls) => Some(tls),
+        _ => None,
+    };
+    let mut servers = vec![server(port, setup)];
+    if matches!(setup, Setup::Cluster(_)) {
+        servers.push(server(port + 1, setup));
+    }
+    let connector = tls.map(|tls| tokio_tungstenite::Connector::Rustls(Arc::clone(&tls.client)));
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let idle_rss = rss_kib(server.id());
+    let idle_rss = rss_kib(servers[0].id());
     let scheme = if tls.is_some() { "wss" } else { "ws" };
-    let url = format!("{scheme}://127.0.0.1:{port}/ws");
+    let url_of = |n: usize| {
+        let second = servers.len() > 1 && n % ROOM_SIZE >= SECOND_INSTANCE_FROM;
+        format!("{scheme}://127.0.0.1:{}/ws", port + u16::from(second))
+    };
 
     // Connect and join, 200 at a time.
     let (latency_tx, mut latency_rx) = mpsc::unbounded_channel::<Duration>();
@@ -169,7 +291,7 @@ async fn measure(peers: usize, samples: usize, tls: Option<&Tls>) -> Figures {
     for batch in (0..peers).collect::<Vec<_>>().chunks(200) {
         let mut joins = Vec::new();
         for &n in batch {
-            let (url, connector) = (url.clone(), connector.clone());
+            let (url, connector) = (url_of(n), connector.clone());
             joins.push(tokio::spawn(async move {
                 let (socket, _) =
                     tokio_tungstenite::connect_async_tls_with_config(url, None, false, connector)
@@ -223,30 +345,54 @@ async fn measure(peers: usize, samples: usize, tls: Option<&Tls>) -> Figures {
             }
         })
     };
-    let loaded_rss = rss_kib(server.id());
+    let loaded_rss = rss_kib(servers[0].id());
     let health = reqwest_health(port, tls).await;
+    let crossing = servers.len() > 1;
 
-    // Relay latency: one signal at a time to a room mate, spread over the clients.
+    // Relay latency: one signal at a time to a room mate, spread over the
+    // clients; across a cluster, to a room mate on the same instance and on
+    // the other one in turn.
     let mut latencies = Vec::with_capacity(samples);
+    let mut crossed = Vec::with_capacity(samples / 2);
     for i in 0..samples {
-        let from = (i * 7919) % peers;
-        let to = (from / ROOM_SIZE) * ROOM_SIZE + (from % ROOM_SIZE + 1) % ROOM_SIZE;
+        let sender = (i * 7919) % peers;
+        let base = (sender / ROOM_SIZE) * ROOM_SIZE;
+        let (from, to) = if !crossing {
+            (sender, base + (sender % ROOM_SIZE + 1) % ROOM_SIZE)
+        } else if i % 2 == 0 {
+            (base, base + 1)
+        } else {
+            (base, base + SECOND_INSTANCE_FROM)
+        };
         let sent = epoch.elapsed().as_nanos() as u64;
         let frame = json!({"type": "signal", "room": room(from / ROOM_SIZE), "to": format!("p{to}"), "data": format!("t{sent}")});
         sinks[from].lock().await.send(Message::Text(frame.to_string().into())).await.expect("signal");
         match tokio::time::timeout(Duration::from_secs(5), latency_rx.recv()).await {
+            Ok(Some(latency)) if crossing && i % 2 == 1 => crossed.push(latency),
             Ok(Some(latency)) => latencies.push(latency),
             _ => panic!("a relayed signal did not arrive"),
         }
     }
-    latencies.sort();
-    let percentile = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    let percentile = |latencies: &mut Vec<Duration>, p: f64| {
+        latencies.sort();
+        latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)]
+    };
     // Every client goes before the next run (their sockets with them).
     keepalive.abort();
     drop(sinks);
-    let _ = server.kill();
-    let _ = server.wait();
-    Figures { health, connect_time, p50: percentile(0.50), p99: percentile(0.99), idle_rss, loaded_rss }
+    for mut server in servers {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+    Figures {
+        health,
+        connect_time,
+        p50: percentile(&mut latencies, 0.50),
+        p99: percentile(&mut latencies, 0.99),
+        idle_rss,
+        loaded_rss,
+        crossing: crossing.then(|| (percentile(&mut crossed, 0.50), percentile(&mut crossed, 0.99))),
+    }
 }
 
 /// The server's own count of what it holds, from `/healthz`.

@@ -45,7 +45,7 @@ pub enum ClusterError {
 /// How an instance takes part in the cluster.
 #[derive(Clone, Debug)]
 pub struct ClusterConfig {
-    /// `redis://host:port/`, `rediss://…`, or `unix:///path/to/redis.sock`.
+    /// `redis://host:port/` or `unix:///path/to/redis.sock` (no TLS: `rediss://` is not built in).
     pub url: String,
     /// How often this instance's peers are listed again (and others' read).
     pub heartbeat: Duration,
@@ -204,7 +204,7 @@ fn millis(duration: Duration) -> i64 {
 impl Cluster {
     /// A cluster over Redis at `config.url`. Connects lazily: an instance
     /// started while Redis is away serves its rooms alone until it is back.
-    pub fn new(config: ClusterConfig) -> Result<Pending, ClusterError> {
+    pub fn configure(config: ClusterConfig) -> Result<Pending, ClusterError> {
         let url_error = |reason: &dyn std::fmt::Display| ClusterError::Url {
             url: config.url.clone(),
             reason: reason.to_string(),
@@ -513,7 +513,7 @@ mod tests {
     #[tokio::test]
     async fn only_well_formed_bulletins_from_other_instances_are_taken() {
         // Lazy: no Redis is needed to read messages.
-        let pending = Cluster::new(ClusterConfig::new("redis://127.0.0.1:1/")).expect("a cluster");
+        let pending = Cluster::configure(ClusterConfig::new("redis://127.0.0.1:1/")).expect("a cluster");
         let cluster = pending.cluster();
         let from = |instance: &str, bulletin: &str| {
             format!(r#"{{"instance":"{instance}",{bulletin}}}"#).into_bytes()
@@ -543,7 +543,8 @@ mod tests {
 
     #[test]
     fn a_bad_url_is_a_clear_error() {
-        let error = Cluster::new(ClusterConfig::new("http://example.org")).expect_err("not a Redis URL");
+        let error =
+            Cluster::configure(ClusterConfig::new("http://example.org")).expect_err("not a Redis URL");
         assert!(error.to_string().starts_with("--redis http://example.org:"), "{error}");
     }
 }

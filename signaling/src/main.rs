@@ -105,7 +105,7 @@ async fn main() -> Result<()> {
             let mut config = signaling::cluster::ClusterConfig::new(url.clone());
             config.heartbeat = std::time::Duration::from_millis(args.redis_heartbeat_ms.max(50));
             config.expiry = config.heartbeat * 3;
-            let cluster = signaling::cluster::Cluster::new(config)?;
+            let cluster = signaling::cluster::Cluster::configure(config)?;
             tracing::info!(instance = cluster.cluster().instance(), "rooms shared through Redis");
             AppState::with_cluster(limits, args.static_dir.clone(), ice, cluster)
         }
