@@ -31,8 +31,10 @@ const NONCE_BYTES: usize = 24;
 /// What peers say to each other through the signaling server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Signal {
-    /// "I am here": sent to the room on joining.
-    Announce,
+    /// "I am here, and this is what I am": an always-on relay says so to
+    /// the room on joining, to each peer that joins after, and now and then
+    /// (the server learns nothing: the role is sealed like the rest).
+    Announce { relay: bool },
     /// A WebRTC offer (complete, with its ICE candidates).
     Offer { sdp: String },
     /// A WebRTC answer.
@@ -242,9 +244,9 @@ mod tests {
     #[test]
     fn stale_broadcasts_are_refused() {
         let (mut alice, mut bob, _) = pair();
-        let sealed = alice.seal(None, Signal::Announce, [9; 24], 0);
+        let sealed = alice.seal(None, Signal::Announce { relay: true }, [9; 24], 0);
         assert_eq!(bob.open("alice", &sealed, FRESHNESS_MS + 1), Err(Error::Stale));
-        let sealed = alice.seal(None, Signal::Announce, [10; 24], 50_000);
+        let sealed = alice.seal(None, Signal::Announce { relay: true }, [10; 24], 50_000);
         assert!(bob.open("alice", &sealed, 60_000).is_ok());
     }
 

@@ -54,8 +54,9 @@ pub enum Input {
 /// Something the driver must do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
-    /// Send these sealed bytes to `to` through the signaling server.
-    Signal { to: String, data: Vec<u8> },
+    /// Send these sealed bytes to `to` through the signaling server (to
+    /// everyone in the room when `None`).
+    Signal { to: Option<String>, data: Vec<u8> },
     /// Build a connection to `peer` that opens the data channel, and answer
     /// with its offer ([`Input::Described`]).
     Connect { link: LinkId, peer: String },

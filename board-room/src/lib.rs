@@ -3,7 +3,8 @@
 //! A [`Room`] is everything a device decides about the other devices on a
 //! board: who makes the offer (the smaller signaling id), how long a
 //! connection attempt may take, when to try again while a peer is still
-//! present (backoff), how many connections at most (the mesh cap), what a
+//! present (backoff), whom to hold links with (a full mesh in a small room;
+//! past it a bounded set through always-on relays, see [`mesh`]), what a
 //! connection must prove (the board key bound to both DTLS fingerprints),
 //! which peer to ask for a missing image (in turn, leaving alone for a while
 //! a peer that said it lacks it), whose presence to show and to relay, and
@@ -42,6 +43,7 @@
 mod fetch;
 mod io;
 mod link;
+pub mod mesh;
 mod people;
 mod retry;
 mod room;
@@ -51,8 +53,24 @@ pub use io::{Cause, Event, Fingerprints, Input, Output};
 pub use link::{Kind, LinkId};
 pub use room::{Config, Room};
 
-/// Most connections to remote peers at once (a full mesh; as y-webrtc caps it).
+/// Most connections to remote peers at once for a device that is not a
+/// relay (a full mesh of [`mesh::FULL_MESH_UP_TO`] fits; past it, the mesh
+/// policy keeps far fewer).
 pub const MAX_CONNECTIONS: usize = 20;
+/// Most connections to remote peers at once for an always-on relay (it
+/// serves a share of every device of a big room, see [`mesh`]).
+pub const MAX_RELAY_CONNECTIONS: usize = 512;
+/// Most people a room keeps track of (seen directly or relayed): a relay
+/// cannot make a device remember more.
+pub const MAX_PEOPLE: usize = 1_024;
+/// A relay passes each person's presence to each link at most this often,
+/// in milliseconds (latest wins; about 60 a second).
+pub const RELAY_PRESENCE_INTERVAL_MS: u64 = 16;
+/// How often a relay says again that it is one (for peers that missed it).
+pub const RELAY_ANNOUNCE_INTERVAL_MS: u64 = 20_000;
+/// Past a full mesh, a link the mesh policy no longer wants is closed once
+/// it has been unwanted this long (views of the room settle first).
+pub const PRUNE_AFTER_MS: u64 = 3_000;
 /// How long a connection may take from its first step to an accepted hello.
 pub const CONNECT_TIMEOUT_MS: u64 = 20_000;
 /// How long a closing link keeps sending (its goodbye) before it is closed.

@@ -5,6 +5,10 @@
 //! faster updates are held, the latest replacing the one before, and
 //! reported once the interval has passed (a peer flooding presence costs
 //! the page a bounded rate of work, and the last state always arrives).
+//! A person seen through several links (directly, and through one or two
+//! relays) takes presence from one of them only, so copies travelling
+//! different ways never arrive out of order. What a link is shown of the
+//! others depends on who is at its end (see [`Audience`]).
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -28,6 +32,25 @@ impl Person {
     fn direct(&self) -> bool {
         self.via.values().any(|direct| *direct)
     }
+
+    /// The one link this person's presence is taken from: a direct one,
+    /// else the first that relays them.
+    fn preferred(&self) -> Option<LinkId> {
+        let direct = self.via.iter().find(|(_, direct)| **direct).map(|(link, _)| *link);
+        direct.or_else(|| self.via.keys().next().copied())
+    }
+}
+
+/// Who is at the end of a link being shown everyone else.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Audience {
+    /// This device's own page (the node's app link): everyone the node knows.
+    App,
+    /// A remote device, shown by a relay: everyone but that device itself
+    /// (`own`); another relay (`relay`) only the people seen directly, so
+    /// nothing goes round in circles. At most once per
+    /// [`crate::RELAY_PRESENCE_INTERVAL_MS`] per person.
+    Remote { own: Option<u64>, relay: bool },
 }
 
 #[derive(Debug, Default)]
@@ -102,6 +125,33 @@ impl People {
         }
     }
 
+    /// A person's presence relayed through `link` (by this page's node or
+    /// by a relay): taken only from the person's preferred link, and a
+    /// newcomer only while fewer than [`crate::MAX_PEOPLE`] are known.
+    #[allow(clippy::too_many_arguments)]
+    pub fn relayed(
+        &mut self,
+        peer: u64,
+        identity: Identity,
+        link: LinkId,
+        state: presence::State,
+        path: Option<Path>,
+        now: u64,
+        events: &mut VecDeque<Event>,
+    ) {
+        if !self.persons.contains_key(&peer) && self.persons.len() >= crate::MAX_PEOPLE {
+            return;
+        }
+        self.seen(peer, identity, link, false, events);
+        if self.persons.get(&peer).and_then(Person::preferred) != Some(link) {
+            return;
+        }
+        if let Some(path) = path {
+            self.path(peer, path, events);
+        }
+        self.presence(peer, state, now, events);
+    }
+
     /// Reports held presence whose interval has passed.
     pub fn release_held(&mut self, now: u64, events: &mut VecDeque<Event>) {
         let due: Vec<u64> = self
@@ -166,33 +216,54 @@ impl People {
         self.persons.len()
     }
 
-    /// Shows an app link (the node's page) who else is here, seen directly
-    /// by this node: identity and presence of each, sent when it changed or
-    /// is about to expire, and a departure for each person gone since.
-    pub fn relay_to(&self, session: &mut Session, relayed: &mut BTreeMap<u64, Relayed>, now: u64) {
+    /// Shows a link who else is here (see [`Audience`]): identity and
+    /// presence of each, sent when it changed or is about to expire, and a
+    /// departure for each person gone since. True when a change was held
+    /// back by the rate cap (call again soon).
+    pub fn relay_to(
+        &self,
+        session: &mut Session,
+        relayed: &mut BTreeMap<u64, Relayed>,
+        now: u64,
+        audience: Audience,
+    ) -> bool {
+        let shown = |peer: u64, person: &Person| match audience {
+            Audience::App => true,
+            Audience::Remote { own, relay } => Some(peer) != own && (!relay || person.direct()),
+        };
         let gone: Vec<u64> = relayed
             .keys()
-            .filter(|peer| !self.persons.get(peer).is_some_and(Person::direct))
+            .filter(|peer| !self.persons.get(peer).is_some_and(|person| shown(**peer, person)))
             .copied()
             .collect();
         for peer in gone {
             relayed.remove(&peer);
             session.relay_left(peer);
         }
-        for (peer, person) in self.persons.iter().filter(|(_, person)| person.direct()) {
+        let mut held = false;
+        for (peer, person) in self.persons.iter().filter(|(peer, person)| shown(**peer, person)) {
             let state = self.presence.get(*peer).cloned().unwrap_or_default();
-            let fresh = relayed.get(peer).is_some_and(|shown| {
-                shown.identity == person.identity
-                    && shown.state == state
-                    && shown.path == person.path
-                    && now.saturating_sub(shown.at) < presence::REFRESH_MS
+            let last = relayed.get(peer);
+            let fresh = last.is_some_and(|last| {
+                last.identity == person.identity
+                    && last.state == state
+                    && last.path == person.path
+                    && now.saturating_sub(last.at) < presence::REFRESH_MS
             });
-            if !fresh {
-                session.relay_presence(*peer, &person.identity, &state, person.path);
-                let (identity, path) = (person.identity.clone(), person.path);
-                relayed.insert(*peer, Relayed { identity, state, path, at: now });
+            if fresh {
+                continue;
             }
+            let capped = matches!(audience, Audience::Remote { .. })
+                && last.is_some_and(|last| now.saturating_sub(last.at) < crate::RELAY_PRESENCE_INTERVAL_MS);
+            if capped {
+                held = true;
+                continue;
+            }
+            session.relay_presence(*peer, &person.identity, &state, person.path);
+            let (identity, path) = (person.identity.clone(), person.path);
+            relayed.insert(*peer, Relayed { identity, state, path, at: now });
         }
+        held
     }
 }
 

@@ -16,7 +16,7 @@ use rand_chacha::rand_core::SeedableRng;
 mod connect;
 mod sessions;
 
-use crate::MAX_CONNECTIONS;
+use crate::{MAX_CONNECTIONS, MAX_RELAY_CONNECTIONS};
 use crate::fetch::Fetcher;
 use crate::io::{Cause, Event, Input, Output};
 use crate::link::{Kind, Link, LinkId, Phase};
@@ -36,6 +36,10 @@ pub struct Config {
     pub seed: [u8; 32],
     /// Most connections to remote peers at once.
     pub max_connections: usize,
+    /// This device is an always-on relay: it says so (sealed) to the room,
+    /// links to every other relay and to its share of everyone else, and
+    /// passes on the presence of the people it sees (see [`crate::mesh`]).
+    pub relay: bool,
     /// Most bytes of unfinished messages over all links ([`crate::REASSEMBLY_BUDGET`]).
     pub reassembly_budget: usize,
 }
@@ -48,8 +52,16 @@ impl Config {
             identity,
             seed,
             max_connections: MAX_CONNECTIONS,
+            relay: false,
             reassembly_budget: crate::REASSEMBLY_BUDGET,
         }
+    }
+
+    /// The same device as an always-on relay (and its larger link cap).
+    pub fn relay(mut self) -> Config {
+        self.relay = true;
+        self.max_connections = self.max_connections.max(MAX_RELAY_CONNECTIONS);
+        self
     }
 }
 
@@ -68,6 +80,15 @@ pub struct Room {
     signaling: Option<Signaling>,
     /// Other peers in the signaling room.
     present: BTreeSet<String>,
+    /// Those of them that announced themselves as relays.
+    relays: BTreeSet<String>,
+    /// The peers the mesh policy wants links with, while `present` and
+    /// `relays` stay as they were.
+    wanted: Option<BTreeSet<String>>,
+    /// Open links the policy stopped wanting, and since when.
+    unwanted_since: BTreeMap<LinkId, u64>,
+    /// When this relay last told the room it is one.
+    announced_at: u64,
     offline: bool,
     links: BTreeMap<LinkId, Link>,
     next_link: u64,
@@ -88,6 +109,10 @@ impl Room {
             rng: ChaCha20Rng::from_seed(config.seed),
             signaling: None,
             present: BTreeSet::new(),
+            relays: BTreeSet::new(),
+            wanted: None,
+            unwanted_since: BTreeMap::new(),
+            announced_at: 0,
             offline: false,
             links: BTreeMap::new(),
             next_link: 1,
@@ -124,6 +149,16 @@ impl Room {
     /// The other peers in the signaling room.
     pub fn present(&self) -> impl Iterator<Item = &String> {
         self.present.iter()
+    }
+
+    /// The other peers in the signaling room that announced themselves as relays.
+    pub fn relays(&self) -> impl Iterator<Item = &String> {
+        self.relays.iter()
+    }
+
+    /// Whether this device is an always-on relay.
+    pub fn is_relay(&self) -> bool {
+        self.config.relay
     }
 
     /// Peers a retry is scheduled for.
@@ -207,18 +242,9 @@ impl Room {
     pub fn handle(&mut self, input: Input, board: &mut Board, blobs: &mut dyn blob::Store, now: u64) {
         match input {
             Input::Joined { me, peers } => self.on_joined(me, peers, now),
-            Input::PeerJoined { peer } => {
-                if !self.offline && self.signaling.as_ref().is_some_and(|s| s.me != peer) {
-                    self.present.insert(peer);
-                    self.ensure_connections(now);
-                }
-            }
+            Input::PeerJoined { peer } => self.on_peer_joined(peer, now),
             Input::PeerLeft { peer } => self.on_peer_left(&peer, now),
-            Input::SignalingLost => {
-                self.signaling = None;
-                self.present.clear();
-                self.retries.clear();
-            }
+            Input::SignalingLost => self.forget_signaling(),
             Input::Signal { from, data } => self.on_signal(from, &data, now),
             Input::Described { link, sdp } => self.on_described(link, sdp, now),
             Input::SetupFailed { link, reason } => self.end(link, Cause::Lost(reason), now),
@@ -285,9 +311,7 @@ impl Room {
             for id in remote {
                 self.end(id, Cause::Closed("the peer went offline".into()), now);
             }
-            self.signaling = None;
-            self.present.clear();
-            self.retries.clear();
+            self.forget_signaling();
         }
     }
 
@@ -303,9 +327,7 @@ impl Room {
         for id in all {
             self.end(id, Cause::Closed(reason.to_owned()), now);
         }
-        self.signaling = None;
-        self.present.clear();
-        self.retries.clear();
+        self.forget_signaling();
     }
 
     /// How many images the board shows that the store lacks.

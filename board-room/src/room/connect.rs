@@ -1,5 +1,6 @@
-//! Connections: the signaling room, offers and answers, who offers, the
-//! mesh cap, the key proof, and how a link ends (a goodbye, a retry planned).
+//! Connections: the signaling room, who is a relay, offers and answers,
+//! who offers, whom to link with (the mesh policy and its cap), the key
+//! proof, and how a link ends (a goodbye, a retry planned).
 
 use std::collections::BTreeSet;
 
@@ -11,9 +12,10 @@ use board_model::session;
 use rand_chacha::rand_core::Rng;
 
 use super::{Room, Signaling};
-use crate::CLOSE_GRACE_MS;
 use crate::io::{Cause, Event, Fingerprints, Output};
 use crate::link::{Kind, Link, LinkId, Phase};
+use crate::mesh::{self, Member};
+use crate::{CLOSE_GRACE_MS, PRUNE_AFTER_MS, RELAY_ANNOUNCE_INTERVAL_MS};
 
 impl Room {
     pub(super) fn on_joined(&mut self, me: String, peers: Vec<String>, now: u64) {
@@ -22,12 +24,66 @@ impl Room {
         }
         let envelopes = Envelopes::new(&self.config.link.key, &self.room_id, &me);
         self.present = peers.into_iter().filter(|peer| *peer != me).collect();
+        self.relays.clear();
+        self.wanted = None;
         self.signaling = Some(Signaling { me, envelopes });
+        if self.config.relay {
+            self.announce(None, now);
+        }
         self.ensure_connections(now);
+    }
+
+    pub(super) fn on_peer_joined(&mut self, peer: String, now: u64) {
+        if self.offline || self.signaling.as_ref().is_none_or(|s| s.me == peer) {
+            return;
+        }
+        if self.config.relay {
+            self.announce(Some(&peer), now);
+        }
+        self.present.insert(peer);
+        self.wanted = None;
+        // Past a full mesh, who to link with is weighed at the next tick,
+        // once for a burst of arrivals.
+        if !mesh::is_partial(self.present.len()) {
+            self.ensure_connections(now);
+        }
+    }
+
+    /// Tells one peer (or the whole room) that this device is a relay.
+    pub(super) fn announce(&mut self, to: Option<&str>, now: u64) {
+        let Some(signaling) = self.signaling.as_mut() else { return };
+        let mut nonce = [0u8; 24];
+        self.rng.fill_bytes(&mut nonce);
+        let data = signaling.envelopes.seal(to, Signal::Announce { relay: true }, nonce, now);
+        if to.is_none() {
+            self.announced_at = now;
+        }
+        self.outputs.push_back(Output::Signal { to: to.map(str::to_owned), data });
+    }
+
+    /// A relay says again, now and then, that it is one.
+    pub(super) fn announce_if_due(&mut self, now: u64) {
+        if self.config.relay
+            && self.signaling.is_some()
+            && now.saturating_sub(self.announced_at) >= RELAY_ANNOUNCE_INTERVAL_MS
+        {
+            self.announce(None, now);
+        }
+    }
+
+    /// The signaling connection is gone: so is everything learned through it.
+    pub(super) fn forget_signaling(&mut self) {
+        self.signaling = None;
+        self.present.clear();
+        self.relays.clear();
+        self.wanted = None;
+        self.retries.clear();
     }
 
     pub(super) fn on_peer_left(&mut self, peer: &str, now: u64) {
         self.present.remove(peer);
+        self.relays.remove(peer);
+        self.wanted = None;
         self.retries.forget(peer);
         let links: Vec<LinkId> = self
             .links
@@ -50,6 +106,10 @@ impl Room {
                 return;
             }
         };
+        if let Signal::Announce { relay } = opened.signal {
+            self.on_announce(from, relay, now);
+            return;
+        }
         if !opened.directed {
             return;
         }
@@ -65,7 +125,19 @@ impl Room {
                     self.outputs.push_back(Output::AcceptAnswer { link: *id, sdp });
                 }
             }
-            Signal::Announce | Signal::Candidate { .. } | Signal::Bye => {}
+            Signal::Announce { .. } | Signal::Candidate { .. } | Signal::Bye => {}
+        }
+    }
+
+    /// A present peer said what it is.
+    fn on_announce(&mut self, from: String, relay: bool, now: u64) {
+        if !self.present.contains(&from) {
+            return;
+        }
+        let changed = if relay { self.relays.insert(from) } else { self.relays.remove(&from) };
+        if changed {
+            self.wanted = None;
+            self.ensure_connections(now);
         }
     }
 
@@ -105,7 +177,7 @@ impl Room {
         self.rng.fill_bytes(&mut nonce);
         let data = signaling.envelopes.seal(Some(&peer), signal, nonce, now);
         link.phase = Phase::Connecting;
-        self.outputs.push_back(Output::Signal { to: peer, data });
+        self.outputs.push_back(Output::Signal { to: Some(peer), data });
     }
 
     pub(super) fn on_channel_opened(
@@ -128,6 +200,11 @@ impl Room {
         let mut config = session::Config::new(self.config.replica, self.config.identity.clone());
         config.proof = Some(proof::proof(key, &prints.local, &prints.remote));
         config.expected_remote_proof = Some(proof::expected_from_remote(key, &prints.local, &prints.remote));
+        // A relay speaks for the people it sees. Whether this remote is one
+        // may be learned after its channel opened: the session takes what
+        // it relays, and the room heeds it only while the remote is a
+        // relay (see `Room::drain_session`).
+        config.accept_relayed_presence = true;
         self.start_session(id, config, board, blobs, now);
     }
 
@@ -144,7 +221,7 @@ impl Room {
         }
         self.links.insert(id, Link::new(kind, None, false, Phase::Connecting, now));
         let mut config = session::Config::new(self.config.replica, self.config.identity.clone());
-        // The embedded node speaks for the peers it reaches; nobody else may.
+        // The embedded node speaks for the peers it reaches.
         config.accept_relayed_presence = kind == Kind::Node;
         self.start_session(id, config, board, blobs, now);
     }
@@ -171,16 +248,31 @@ impl Room {
         }
     }
 
+    /// The present peers the mesh policy wants links with (computed once
+    /// per view of the room).
+    pub(super) fn wanted_peers(&mut self) -> &BTreeSet<String> {
+        let me = self.signaling.as_ref().map(|signaling| signaling.me.as_str()).unwrap_or_default();
+        let (present, relays, relay) = (&self.present, &self.relays, self.config.relay);
+        self.wanted.get_or_insert_with(|| {
+            let others: Vec<Member> =
+                present.iter().map(|id| Member { id, relay: relays.contains(id) }).collect();
+            mesh::wanted(Member { id: me, relay }, &others)
+        })
+    }
+
     /// Offers to every present peer this side should offer to (the smaller
-    /// signaling id offers) that has no link and whose retry is due.
+    /// signaling id offers) that the mesh policy wants, that has no link and
+    /// whose retry is due; past a full mesh, closes links the policy has
+    /// not wanted for a while.
     pub(super) fn ensure_connections(&mut self, now: u64) {
         if self.offline {
             return;
         }
         let Some(me) = self.signaling.as_ref().map(|signaling| signaling.me.clone()) else { return };
+        self.prune_unwanted(now);
+        let wanted = self.wanted_peers().clone();
         let linked: BTreeSet<&str> = self.links.values().filter_map(|link| link.peer.as_deref()).collect();
-        let due: Vec<String> = self
-            .present
+        let due: Vec<String> = wanted
             .iter()
             .filter(|peer| me.as_str() < peer.as_str() && !linked.contains(peer.as_str()))
             .filter(|peer| self.retries.due(peer, now))
@@ -195,6 +287,38 @@ impl Room {
             let state = Link::new(Kind::Remote, Some(peer.clone()), true, Phase::Describing, now);
             self.links.insert(link, state);
             self.outputs.push_back(Output::Connect { link, peer });
+        }
+    }
+
+    /// Past a full mesh: an open link to a present peer that the policy has
+    /// not wanted for [`PRUNE_AFTER_MS`] says goodbye (the other side, seeing
+    /// the same room, does not want it either, so neither offers again).
+    fn prune_unwanted(&mut self, now: u64) {
+        if !mesh::is_partial(self.present.len()) {
+            self.unwanted_since.clear();
+            return;
+        }
+        let wanted = self.wanted_peers().clone();
+        let unwanted: BTreeSet<LinkId> = self
+            .links
+            .iter()
+            .filter(|(_, link)| link.kind == Kind::Remote && !link.is_closing() && link.opened_ms.is_some())
+            .filter(|(_, link)| {
+                link.peer.as_ref().is_some_and(|peer| self.present.contains(peer) && !wanted.contains(peer))
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        self.unwanted_since.retain(|id, _| unwanted.contains(id));
+        let mut due = Vec::new();
+        for id in unwanted {
+            let since = *self.unwanted_since.entry(id).or_insert(now);
+            if now.saturating_sub(since) >= PRUNE_AFTER_MS {
+                due.push(id);
+            }
+        }
+        for id in due {
+            self.unwanted_since.remove(&id);
+            self.end(id, Cause::Closed("the room is big: each device keeps a few links".into()), now);
         }
     }
 

@@ -9,6 +9,7 @@ use board_model::{Board, Session};
 use super::Room;
 use crate::io::{Cause, Event, Output};
 use crate::link::{Kind, Link, LinkId, Phase};
+use crate::people::Audience;
 use crate::{CONNECT_TIMEOUT_MS, EARLY_FRAMES, Path};
 
 impl Room {
@@ -126,6 +127,7 @@ impl Room {
                 _ => {}
             }
         }
+        self.announce_if_due(now);
         self.ensure_connections(now);
         self.relay_due = true;
         self.fetch_missing_blobs(board, blobs);
@@ -141,6 +143,13 @@ impl Room {
     ) {
         let Some(link) = self.links.get_mut(&id) else { return };
         let kind = link.kind;
+        // Who may speak for others on this link: this page's node, and a
+        // remote while it is a relay.
+        let speaks_for_others = match kind {
+            Kind::Node => true,
+            Kind::Remote => link.peer.as_ref().is_some_and(|peer| self.relays.contains(peer)),
+            Kind::App => false,
+        };
         let Some(session) = link.session.as_mut() else { return };
         let mut reported = Vec::new();
         while let Some(event) = session.poll_event() {
@@ -165,13 +174,19 @@ impl Room {
                     Kind::Node => {}
                 },
                 SessionEvent::RelayedPresence { peer, identity, state, path } => {
-                    self.people.seen(peer, identity, id, false, &mut self.events);
-                    if let Some(path) = path {
-                        self.people.path(peer, path, &mut self.events);
+                    if speaks_for_others && peer != self.config.replica {
+                        // A node's path is this device's; a relay's is its own.
+                        let path = path.filter(|_| kind == Kind::Node);
+                        self.people.relayed(peer, identity, id, state, path, now, &mut self.events);
+                        self.relay_due = true;
                     }
-                    self.people.presence(peer, state, now, &mut self.events);
                 }
-                SessionEvent::RelayedLeft { peer } => self.people.left_via(peer, id, &mut self.events),
+                SessionEvent::RelayedLeft { peer } => {
+                    if speaks_for_others {
+                        self.people.left_via(peer, id, &mut self.events);
+                        self.relay_due = true;
+                    }
+                }
                 SessionEvent::BlobProgress { hash, received, total } => {
                     self.events.push_back(Event::BlobProgress { hash, received, total })
                 }
@@ -229,16 +244,30 @@ impl Room {
         }
     }
 
-    /// Shows every app link who else is here.
+    /// Shows every app link who else is here, and, on a relay, every
+    /// remote link too (rate-capped: what was held back goes at the next
+    /// input).
     pub(super) fn relay(&mut self, now: u64) {
-        for link in self.links.values_mut().filter(|link| link.kind == Kind::App) {
+        let mut held = false;
+        for link in self.links.values_mut() {
+            let audience = match link.kind {
+                Kind::App => Audience::App,
+                Kind::Remote if self.config.relay => Audience::Remote {
+                    own: link.replica,
+                    relay: link.peer.as_ref().is_some_and(|peer| self.relays.contains(peer)),
+                },
+                Kind::Remote | Kind::Node => continue,
+            };
             let Link { session, relayed, phase, .. } = link;
             if *phase != Phase::Open {
                 continue;
             }
             if let Some(session) = session.as_mut().filter(|session| session.is_open()) {
-                self.people.relay_to(session, relayed, now);
+                held |= self.people.relay_to(session, relayed, now, audience);
             }
+        }
+        if held {
+            self.relay_due = true;
         }
     }
 }

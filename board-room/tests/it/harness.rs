@@ -124,3 +124,82 @@ fn regression_seed_63_a_channel_that_breaks_while_signaling_is_down_is_ended() {
 fn regression_seed_277_an_image_whose_copies_left_is_not_waited_for() {
     run(277, 250, NOISY);
 }
+
+/// A hundred devices and two always-on relays on one board: past a full
+/// mesh each device holds a handful of links, yet every edit reaches
+/// everyone, and so does one person's cursor (through the relays).
+#[test]
+fn a_hundred_devices_and_two_relays_converge_with_a_few_links_each() {
+    big_room(11, 100, 2, CLEAN, 0);
+    big_room(12, 100, 2, NOISY, 6);
+}
+
+fn big_room(seed: u64, plain: usize, relays: usize, faults: Faults, leaving: usize) {
+    use board_model::Point;
+    use board_model::presence::State;
+    use board_room::Event;
+
+    let count = plain + relays;
+    let mut world = World::with_relays(seed, count, relays, faults);
+    for device in (plain..count).chain(0..plain) {
+        world.join(device);
+        if world.rng.random_bool(0.3) {
+            world.edit();
+        }
+        world.advance(100);
+    }
+    for _ in 0..40 {
+        world.edit();
+        world.advance(200);
+    }
+    for _ in 0..leaving {
+        let device = world.rng.random_range(1..plain);
+        world.leave_forever(device);
+        world.advance(500);
+    }
+    world.faults = CLEAN;
+    let mut settled = false;
+    for _ in 0..120 {
+        world.advance(1_000);
+        if world.converged() && world.tidy().is_ok() {
+            settled = true;
+            break;
+        }
+    }
+    let tidy = world.tidy();
+    assert!(settled, "seed {seed}: converged {}, tidy {tidy:?}\n{}", world.converged(), world.report());
+    let present = world.present();
+    for &d in &present {
+        let links = world.devices[d].room.connected_peers();
+        if world.devices[d].relay {
+            assert!(links < present.len(), "a relay holds {links}");
+        } else {
+            assert!(links <= 12, "seed {seed}: device {d} holds {links} links among {}", present.len());
+        }
+    }
+    // One person moves: everyone sees the cursor, though few link to them.
+    let mover = present[0];
+    let replica = mover as u64 + 1;
+    for device in &mut world.devices {
+        device.events.clear();
+    }
+    let cursor = State { cursor: Some(Point { x: 12.0, y: 34.0 }), ..State::default() };
+    world.set_presence(mover, cursor.clone());
+    world.advance(1_000);
+    let blind: Vec<usize> = present
+        .iter()
+        .copied()
+        .filter(|&d| d != mover)
+        .filter(|&d| {
+            !world.devices[d]
+                .events
+                .iter()
+                .any(|event| matches!(event, Event::Presence { peer, state } if *peer == replica && *state == cursor))
+        })
+        .collect();
+    assert!(blind.is_empty(), "seed {seed}: devices {blind:?} never saw the cursor move");
+    // Everyone knows everyone (seen directly or through a relay).
+    for &d in &present {
+        assert_eq!(world.devices[d].room.people(), present.len() - 1, "device {d}");
+    }
+}

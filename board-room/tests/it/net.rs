@@ -11,6 +11,7 @@ use board_key::link::ShareLink;
 use board_model::blob::{self, MemoryStore};
 use board_model::presence::Identity;
 use board_model::{Board, BoardId, CardId, Content, ImageRef, NewCard, Point, ReplicaId};
+use board_room::mesh::{self, Member};
 use board_room::{Config, Event, Fingerprints, Input, LinkId, Output, Room};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -40,7 +41,11 @@ pub struct Device {
     /// Ignores offers and never answers (until healed).
     pub mute: bool,
     pub offline: bool,
+    /// An always-on relay.
+    pub relay: bool,
     pub events: Vec<Event>,
+    /// Bytes of frames this device sent.
+    pub sent_bytes: u64,
 }
 
 /// A connection the driver is building for a device's link.
@@ -75,7 +80,11 @@ pub struct World {
     /// What connections report (closes), per device in order.
     notices: BTreeMap<usize, VecDeque<(u64, Input)>>,
     setups: Vec<Setup>,
-    channels: Vec<Channel>,
+    /// Channels by number (in the order they were made).
+    channels: BTreeMap<u64, Channel>,
+    next_channel: u64,
+    /// The channels under each end.
+    by_end: BTreeMap<(usize, LinkId), BTreeSet<u64>>,
     /// Devices on the other side of a partition (empty: none).
     partition: BTreeSet<usize>,
     /// The ends named by the SDPs handed out (an SDP is `"offer N"` or `"answer N"`).
@@ -86,6 +95,12 @@ const SEND_WINDOW: usize = 8;
 
 impl World {
     pub fn new(seed: u64, device_count: usize, faults: Faults) -> World {
+        World::with_relays(seed, device_count, 0, faults)
+    }
+
+    /// A world whose last `relays` devices are always-on relays (they
+    /// start with the board).
+    pub fn with_relays(seed: u64, device_count: usize, relays: usize, faults: Faults) -> World {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let link = ShareLink { board: uuid::Uuid::from_bytes(rng.random()), key: BoardKey(rng.random()) };
         let creator = Board::create(BoardId(link.board), "Room harness", ReplicaId(1)).expect("create");
@@ -94,13 +109,15 @@ impl World {
         for n in 0..device_count {
             let replica = n as u64 + 1;
             // The first device has the board; others may join empty.
-            let board = if n == 0 || rng.random_bool(0.5) {
+            let relay = n + relays >= device_count;
+            let board = if n == 0 || relay || rng.random_bool(0.5) {
                 Board::load(&saved, ReplicaId(replica)).expect("load")
             } else {
                 Board::empty(ReplicaId(replica)).expect("empty")
             };
             let identity = Identity { name: format!("device {n}"), color: "#336699".into() };
-            let room = Room::new(Config::new(link.clone(), replica, identity, rng.random()));
+            let config = Config::new(link.clone(), replica, identity, rng.random());
+            let room = Room::new(if relay { config.relay() } else { config });
             devices.push(Device {
                 room,
                 board,
@@ -109,7 +126,9 @@ impl World {
                 gone: false,
                 mute: false,
                 offline: false,
+                relay,
                 events: Vec::new(),
+                sent_bytes: 0,
             });
         }
         World {
@@ -122,7 +141,9 @@ impl World {
             signaling: BTreeMap::new(),
             notices: BTreeMap::new(),
             setups: Vec::new(),
-            channels: Vec::new(),
+            channels: BTreeMap::new(),
+            next_channel: 0,
+            by_end: BTreeMap::new(),
             partition: BTreeSet::new(),
             described: Vec::new(),
         }
@@ -156,13 +177,18 @@ impl World {
         let delay = self.rng.random_range(1..400);
         match output {
             Output::Signal { to, data } => {
-                let from = self.devices[device].me.clone();
-                let Some((from, &target)) = from.zip(self.members.get(&to)) else { return };
-                if self.rng.random_bool(self.faults.lose_signal) {
-                    self.log.push(format!("lost a signal {device} → {target}"));
-                    return;
+                let Some(from) = self.devices[device].me.clone() else { return };
+                let targets: Vec<usize> = match to {
+                    Some(to) => self.members.get(&to).copied().into_iter().collect(),
+                    None => self.members.iter().filter(|(id, _)| **id != from).map(|(_, d)| *d).collect(),
+                };
+                for target in targets {
+                    if self.rng.random_bool(self.faults.lose_signal) {
+                        self.log.push(format!("lost a signal {device} → {target}"));
+                        continue;
+                    }
+                    self.signal(target, delay, Input::Signal { from: from.clone(), data: data.clone() });
                 }
-                self.signal(target, delay, Input::Signal { from, data });
             }
             Output::Connect { link, peer } => {
                 self.log.push(format!("{device} connects {link} to {peer}"));
@@ -184,7 +210,7 @@ impl World {
                 self.log.push(format!("{device} accepts an answer on {link}: paired with {answerer:?}"));
                 let opens = !self.rng.random_bool(self.faults.never_opens)
                     && self.partition.contains(&device) == self.partition.contains(&answerer.0);
-                self.channels.push(Channel {
+                self.add_channel(Channel {
                     ends: [(device, link), answerer],
                     queues: [VecDeque::new(), VecDeque::new()],
                     opens_at: opens.then_some(self.now + delay),
@@ -193,11 +219,10 @@ impl World {
             }
             Output::Close { link, .. } => {
                 self.setups.retain(|setup| (setup.device, setup.link) != (device, link));
-                let closed: Vec<usize> = (0..self.channels.len())
-                    .filter(|&i| self.channels[i].ends.contains(&(device, link)))
-                    .collect();
-                for i in closed.into_iter().rev() {
-                    let channel = self.channels.remove(i);
+                let closed: Vec<u64> =
+                    self.by_end.get(&(device, link)).into_iter().flatten().copied().collect();
+                for id in closed.into_iter().rev() {
+                    let Some(channel) = self.remove_channel(id) else { continue };
                     for end in channel.ends {
                         if end != (device, link) {
                             let reason = "the remote closed the connection".to_owned();
@@ -207,6 +232,33 @@ impl World {
                 }
             }
         }
+    }
+
+    fn add_channel(&mut self, channel: Channel) {
+        let id = self.next_channel;
+        self.next_channel += 1;
+        for end in channel.ends {
+            self.by_end.entry(end).or_default().insert(id);
+        }
+        self.channels.insert(id, channel);
+    }
+
+    fn remove_channel(&mut self, id: u64) -> Option<Channel> {
+        let channel = self.channels.remove(&id)?;
+        for end in channel.ends {
+            if let Some(ids) = self.by_end.get_mut(&end) {
+                ids.remove(&id);
+                if ids.is_empty() {
+                    self.by_end.remove(&end);
+                }
+            }
+        }
+        Some(channel)
+    }
+
+    /// The first open channel under an end.
+    fn open_channel(&self, end: (usize, LinkId)) -> Option<u64> {
+        self.by_end.get(&end)?.iter().copied().find(|id| self.channels[id].open)
     }
 
     /// Signaling events reach a device in the order sent.
@@ -225,15 +277,13 @@ impl World {
 
     /// Hands channels the frames their links have, up to a window.
     fn flush(&mut self, device: usize) {
-        let d = &mut self.devices[device];
-        for link in d.room.sending_links() {
-            let Some(channel) = self.channels.iter_mut().find(|c| c.open && c.ends.contains(&(device, link)))
-            else {
-                continue;
-            };
+        for link in self.devices[device].room.sending_links() {
+            let Some(id) = self.open_channel((device, link)) else { continue };
+            let (Some(channel), d) = (self.channels.get_mut(&id), &mut self.devices[device]) else { continue };
             let towards = usize::from(channel.ends[0] == (device, link));
             while channel.queues[towards].len() < SEND_WINDOW {
                 let Some(frame) = d.room.poll_transmit(link, &d.board, &d.blobs) else { break };
+                d.sent_bytes += frame.len() as u64;
                 channel.queues[towards].push_back(frame);
             }
         }
@@ -279,11 +329,10 @@ impl World {
         // Its goodbyes go out before the connections close.
         self.deliver_frames();
         self.drop_signaling(device);
-        let ends: Vec<usize> = (0..self.channels.len())
-            .filter(|&i| self.channels[i].ends.iter().any(|e| e.0 == device))
-            .collect();
-        for i in ends.into_iter().rev() {
-            let channel = self.channels.remove(i);
+        let ends: Vec<u64> =
+            self.channels.iter().filter(|(_, c)| c.ends.iter().any(|e| e.0 == device)).map(|(id, _)| *id).collect();
+        for id in ends.into_iter().rev() {
+            let Some(channel) = self.remove_channel(id) else { continue };
             for end in channel.ends.into_iter().filter(|end| end.0 != device) {
                 self.later(end.0, 50, Input::ChannelClosed { link: end.1, reason: "gone".into() });
             }
@@ -310,12 +359,12 @@ impl World {
     }
 
     pub fn break_a_channel(&mut self) {
-        let open: Vec<usize> = (0..self.channels.len()).filter(|&i| self.channels[i].open).collect();
+        let open: Vec<u64> = self.channels.iter().filter(|(_, c)| c.open).map(|(id, _)| *id).collect();
         if open.is_empty() {
             return;
         }
-        let i = open[self.rng.random_range(0..open.len())];
-        let channel = self.channels.remove(i);
+        let id = open[self.rng.random_range(0..open.len())];
+        let Some(channel) = self.remove_channel(id) else { return };
         for end in channel.ends {
             self.later(end.0, 1, Input::ChannelClosed { link: end.1, reason: "ICE failed".into() });
         }
@@ -325,14 +374,17 @@ impl World {
     /// Splits the devices in two groups: channels across break, new ones never open.
     pub fn partition(&mut self, group: BTreeSet<usize>) {
         self.partition = group;
-        let across: Vec<usize> = (0..self.channels.len())
-            .filter(|&i| {
-                let [a, b] = self.channels[i].ends;
+        let across: Vec<u64> = self
+            .channels
+            .iter()
+            .filter(|(_, c)| {
+                let [a, b] = c.ends;
                 self.partition.contains(&a.0) != self.partition.contains(&b.0)
             })
+            .map(|(id, _)| *id)
             .collect();
-        for i in across.into_iter().rev() {
-            let channel = self.channels.remove(i);
+        for id in across.into_iter().rev() {
+            let Some(channel) = self.remove_channel(id) else { continue };
             for end in channel.ends {
                 self.later(end.0, 1, Input::ChannelClosed { link: end.1, reason: "no route".into() });
             }
@@ -394,11 +446,10 @@ impl World {
                 self.input(setup.device, input);
                 continue;
             }
-            if let Some(i) =
-                self.channels.iter().position(|c| !c.open && c.opens_at.is_some_and(|at| at <= now))
-            {
-                self.channels[i].open = true;
-                let [a, b] = self.channels[i].ends;
+            let opening = self.channels.iter_mut().find(|(_, c)| !c.open && c.opens_at.is_some_and(|at| at <= now));
+            if let Some((_, channel)) = opening {
+                channel.open = true;
+                let [a, b] = channel.ends;
                 for (end, other) in [(a, b), (b, a)] {
                     let fingerprints = Fingerprints { local: fingerprint(end), remote: fingerprint(other) };
                     self.input(end.0, Input::ChannelOpened { link: end.1, fingerprints: Some(fingerprints) });
@@ -417,10 +468,10 @@ impl World {
         for device in 0..self.devices.len() {
             self.flush(device);
         }
-        let mut i = 0;
-        while i < self.channels.len() {
+        let ids: Vec<u64> = self.channels.keys().copied().collect();
+        for id in ids {
             for towards in 0..2 {
-                while let Some(channel) = self.channels.get_mut(i) {
+                while let Some(channel) = self.channels.get_mut(&id) {
                     let Some(frame) = channel.queues[towards].pop_front() else { break };
                     let (device, link) = channel.ends[towards];
                     let from = channel.ends[1 - towards].0;
@@ -429,7 +480,6 @@ impl World {
                     self.flush(from);
                 }
             }
-            i += 1;
         }
         moved
     }
@@ -522,7 +572,8 @@ impl World {
     /// Every link of a present device is open and leads to a device that is
     /// present (a link may outlive its peer's signaling id: a working data
     /// channel stays when signaling drops); every planned retry is for a peer
-    /// in the signaling room now; every pair of present devices has one open link.
+    /// in the signaling room now; every device holds one open link to each
+    /// device the mesh policy wants (everyone, in a small room).
     pub fn tidy(&self) -> Result<(), String> {
         let present = self.present();
         for &d in &present {
@@ -531,7 +582,7 @@ impl World {
                 if !open {
                     return Err(format!("device {d}: {link} ({kind:?}) to {peer:?} is still not open"));
                 }
-                let channel = self.channels.iter().find(|c| c.open && c.ends.contains(&(d, link)));
+                let channel = self.open_channel((d, link)).map(|id| &self.channels[&id]);
                 let Some(channel) = channel else {
                     return Err(format!("device {d}: {link} to {peer:?} has no channel under it"));
                 };
@@ -539,11 +590,19 @@ impl World {
                 if !present.contains(&other.0) {
                     return Err(format!("device {d}: {link} leads to device {}, who is gone", other.0));
                 }
+                let unwanted = self.wanted_links(d).zip(self.devices[other.0].me.as_ref());
+                if let Some((wanted, them)) = unwanted.filter(|(wanted, them)| !wanted.contains(*them)) {
+                    return Err(format!(
+                        "device {d}: {link} leads to device {} ({them}), whom the mesh policy does not want ({} wanted)",
+                        other.0,
+                        wanted.len()
+                    ));
+                }
             }
             if let Some(peer) = room.retrying().find(|peer| !self.members.contains_key(*peer)) {
                 return Err(format!("device {d}: a retry is planned for {peer}, who is gone"));
             }
-            let expected = present.len() - 1;
+            let expected = self.wanted_links(d).map_or(present.len() - 1, |wanted| wanted.len());
             if room.connected_peers() != expected {
                 return Err(format!(
                     "device {d}: {} open links, expected {expected}",
@@ -552,6 +611,25 @@ impl World {
             }
         }
         Ok(())
+    }
+
+    /// The peers the mesh policy wants `device` to hold, from the
+    /// signaling server's view of the room (`None` while it is not in it).
+    pub fn wanted_links(&self, device: usize) -> Option<BTreeSet<String>> {
+        let me = self.devices[device].me.as_deref()?;
+        let others: Vec<Member> = self
+            .members
+            .iter()
+            .filter(|(id, _)| id.as_str() != me)
+            .map(|(id, d)| Member { id, relay: self.devices[*d].relay })
+            .collect();
+        Some(mesh::wanted(Member { id: me, relay: self.devices[device].relay }, &others))
+    }
+
+    /// Sets a device's own presence (what its room shows others).
+    pub fn set_presence(&mut self, device: usize, state: board_model::presence::State) {
+        self.devices[device].room.set_presence(state);
+        self.after(device);
     }
 
     pub fn report(&self) -> String {

@@ -191,13 +191,27 @@ fn a_peer_that_leaves_takes_its_attempt_and_its_retries_with_it() {
 #[test]
 fn the_mesh_is_capped_and_says_so_once() {
     let mut a = Side::empty(1);
-    let peers: Vec<String> = (0..MAX_CONNECTIONS + 5).map(|n| format!("b{n:02}")).collect();
+    a.room = Room::new(Config { max_connections: 4, ..Config::new(share_link(), 1, identity("a"), [1; 32]) });
+    let peers: Vec<String> = (0..9).map(|n| format!("b{n:02}")).collect();
     a.handle(Input::Joined { me: "a".into(), peers }, 0);
-    assert_eq!(connects(&a.outputs()).len(), MAX_CONNECTIONS);
+    assert_eq!(connects(&a.outputs()).len(), 4);
     a.handle(Input::PeerJoined { peer: "c".into() }, 1);
     assert!(connects(&a.outputs()).is_empty());
     let full: Vec<Event> = a.events().into_iter().filter(|e| matches!(e, Event::MeshFull { .. })).collect();
-    assert_eq!(full, vec![Event::MeshFull { limit: MAX_CONNECTIONS }]);
+    assert_eq!(full, vec![Event::MeshFull { limit: 4 }]);
+}
+
+/// Past a full mesh, a device offers to a few peers only, and never to
+/// more than its cap however big the room.
+#[test]
+fn a_big_room_is_not_a_full_mesh() {
+    let mut a = Side::empty(1);
+    let peers: Vec<String> = (0..200).map(|n| format!("b{n:03}")).collect();
+    a.handle(Input::Joined { me: "a".into(), peers }, 0);
+    let offers = connects(&a.outputs()).len();
+    assert!((1..=MAX_CONNECTIONS).contains(&offers), "{offers} offers in a room of 200");
+    assert!(offers <= 12, "{offers} offers in a room of 200");
+    assert!(a.events().iter().all(|e| !matches!(e, Event::MeshFull { .. })));
 }
 
 #[test]

@@ -32,7 +32,7 @@ impl Served {
         match output {
             Output::Signal { to, data } => {
                 if let Some(signal) = net.signal {
-                    signal.signal(&self.room_id, Some(&to), data);
+                    signal.signal(&self.room_id, to.as_deref(), data);
                 }
             }
             Output::Connect { link, .. } => {

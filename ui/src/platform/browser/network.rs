@@ -105,7 +105,7 @@ impl Transport for BrowserTransport {
         match output {
             Output::Signal { to, data } => {
                 let state = self.shared.state.borrow();
-                signaling::send_signal(&state, &to, &data);
+                signaling::send_signal(&state, to.as_deref(), &data);
             }
             Output::Connect { link, .. } => webrtc::offer(&self.shared, link),
             Output::Answer { link, sdp, .. } => webrtc::answer(&self.shared, link, sdp),

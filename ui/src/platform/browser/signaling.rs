@@ -117,11 +117,11 @@ fn send(socket: &Socket, frame: &ClientFrame) {
 }
 
 /// Relays sealed bytes to one peer of the room.
-pub(super) fn send_signal(state: &State, to: &str, data: &[u8]) {
+pub(super) fn send_signal(state: &State, to: Option<&str>, data: &[u8]) {
     if let Some(socket) = &state.socket {
         let frame = ClientFrame::Signal {
             room: state.room.clone(),
-            to: Some(to.to_owned()),
+            to: to.map(str::to_owned),
             data: STANDARD.encode(data),
         };
         send(socket, &frame);
