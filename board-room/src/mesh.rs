@@ -121,7 +121,8 @@ mod tests {
     use super::*;
 
     fn room(plain: usize, relays: usize) -> Vec<(String, bool)> {
-        let mut ids: Vec<(String, bool)> = (0..plain).map(|n| (format!("{:016x}", n * 7919), false)).collect();
+        let mut ids: Vec<(String, bool)> =
+            (0..plain).map(|n| (format!("{:016x}", n * 7919), false)).collect();
         ids.extend((0..relays).map(|n| (format!("r{n:015x}"), true)));
         ids
     }
@@ -145,7 +146,10 @@ mod tests {
         assert_eq!(weight("a", "b"), weight("b", "a"));
         assert_ne!(weight("a", "b"), weight("a", "c"));
         // Pinned: a browser and a native node must compute the same.
-        assert_eq!(weight("0000000000000001", "0000000000000002"), weight("0000000000000002", "0000000000000001"));
+        assert_eq!(
+            weight("0000000000000001", "0000000000000002"),
+            weight("0000000000000002", "0000000000000001")
+        );
         assert_eq!(weight("0000000000000001", "0000000000000002"), 0x80a3_de36_33c9_1abf);
     }
 

@@ -16,12 +16,12 @@ use rand_chacha::rand_core::SeedableRng;
 mod connect;
 mod sessions;
 
-use crate::{MAX_CONNECTIONS, MAX_RELAY_CONNECTIONS};
 use crate::fetch::Fetcher;
 use crate::io::{Cause, Event, Input, Output};
 use crate::link::{Kind, Link, LinkId, Phase};
 use crate::people::People;
 use crate::retry::Retries;
+use crate::{MAX_CONNECTIONS, MAX_RELAY_CONNECTIONS};
 
 /// What a room needs to know about this device and its board.
 #[derive(Clone, Debug)]

@@ -279,7 +279,9 @@ impl World {
     fn flush(&mut self, device: usize) {
         for link in self.devices[device].room.sending_links() {
             let Some(id) = self.open_channel((device, link)) else { continue };
-            let (Some(channel), d) = (self.channels.get_mut(&id), &mut self.devices[device]) else { continue };
+            let (Some(channel), d) = (self.channels.get_mut(&id), &mut self.devices[device]) else {
+                continue;
+            };
             let towards = usize::from(channel.ends[0] == (device, link));
             while channel.queues[towards].len() < SEND_WINDOW {
                 let Some(frame) = d.room.poll_transmit(link, &d.board, &d.blobs) else { break };
@@ -329,8 +331,12 @@ impl World {
         // Its goodbyes go out before the connections close.
         self.deliver_frames();
         self.drop_signaling(device);
-        let ends: Vec<u64> =
-            self.channels.iter().filter(|(_, c)| c.ends.iter().any(|e| e.0 == device)).map(|(id, _)| *id).collect();
+        let ends: Vec<u64> = self
+            .channels
+            .iter()
+            .filter(|(_, c)| c.ends.iter().any(|e| e.0 == device))
+            .map(|(id, _)| *id)
+            .collect();
         for id in ends.into_iter().rev() {
             let Some(channel) = self.remove_channel(id) else { continue };
             for end in channel.ends.into_iter().filter(|end| end.0 != device) {
@@ -446,7 +452,8 @@ impl World {
                 self.input(setup.device, input);
                 continue;
             }
-            let opening = self.channels.iter_mut().find(|(_, c)| !c.open && c.opens_at.is_some_and(|at| at <= now));
+            let opening =
+                self.channels.iter_mut().find(|(_, c)| !c.open && c.opens_at.is_some_and(|at| at <= now));
             if let Some((_, channel)) = opening {
                 channel.open = true;
                 let [a, b] = channel.ends;
