@@ -24,8 +24,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use loro::{
-    LoroDoc, LoroMap, LoroMovableList, LoroText, LoroValue, Subscription, UndoManager, ValueOrContainer,
-    VersionVector,
+    Frontiers, LoroDoc, LoroMap, LoroMovableList, LoroText, LoroValue, Subscription, UndoManager,
+    ValueOrContainer, VersionVector,
 };
 
 use crate::blob;
@@ -102,6 +102,12 @@ impl Version {
         self.0.merge(&other.0);
     }
 }
+
+/// The latest changes a replica holds: a cheap fingerprint of its
+/// [`Version`] (equal heads on one board mean equal versions), for telling
+/// "nothing new since" without comparing whole version vectors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Heads(pub(crate) Frontiers);
 
 /// What importing bytes did.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -25,7 +25,7 @@ pub mod sample;
 pub mod session;
 
 pub use board::{
-    Board, BoardId, History, HistoryChange, Imported, MAX_PENDING_OPS, Past, PastVersion, ReplicaId,
+    Board, BoardId, Heads, History, HistoryChange, Imported, MAX_PENDING_OPS, Past, PastVersion, ReplicaId,
     SESSION_GAP_SECS, SYNC_PART_OPS, SyncPart, Version, WorkSession,
 };
 pub use card::{Card, CardId, Color, Content, ImageRef, Kind, NewCard, Point, Size};

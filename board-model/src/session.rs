@@ -47,7 +47,7 @@ use std::collections::{HashMap, VecDeque};
 use serde_bytes::ByteBuf;
 
 use crate::blob::{self, Hash};
-use crate::board::{Board, SYNC_PART_OPS, SyncPart, Version};
+use crate::board::{Board, Heads, SYNC_PART_OPS, SyncPart, Version};
 use crate::card::{CardId, Point};
 use crate::error::LoadError;
 use crate::presence::{self, Identity, Path};
@@ -225,6 +225,10 @@ pub struct Session {
     replies: VecDeque<Vec<u8>>,
     /// What we believe the remote holds: nothing we know it has is sent again.
     remote_known: Version,
+    /// Our heads when everything we held was in `remote_known`: while the
+    /// board's heads are still these, a poll has nothing to send (and
+    /// skips comparing whole versions, costly with many replicas).
+    remote_caught_up_at: Option<Heads>,
     /// The last version the remote told us it holds.
     remote_reported: Option<Version>,
     /// The rest of a sync too big for one message, sent a part per poll.
@@ -260,6 +264,7 @@ impl Session {
             queue: VecDeque::new(),
             replies: VecDeque::new(),
             remote_known: Version::empty(),
+            remote_caught_up_at: None,
             remote_reported: None,
             sync_parts: VecDeque::new(),
             sync_until: None,
@@ -377,6 +382,7 @@ impl Session {
                     // Whatever we sent that their version lacks was lost: send it again.
                     self.sync_until = None;
                     self.remote_known = version.clone();
+                    self.remote_caught_up_at = None;
                 }
                 self.remote_reported = Some(version);
                 Ok(())
@@ -472,6 +478,7 @@ impl Session {
         self.events.push_back(Event::Opened(remote));
         // What they hold: the next poll sends them what they lack.
         self.remote_known = version.clone();
+        self.remote_caught_up_at = None;
         self.remote_reported = Some(version);
         if self.local_presence.is_some() {
             self.presence_due = true;
@@ -643,20 +650,25 @@ impl Session {
                 return Some(frame);
             }
         }
-        let ours = board.version();
-        if !ours.included_in(&self.remote_known) {
-            if board.ops_missing_from(&self.remote_known) > SYNC_PART_OPS {
-                self.sync_parts = board.sync_parts(&self.remote_known, SYNC_PART_OPS);
-                if let Some(frame) = self.next_sync_part(board) {
-                    return Some(frame);
+        let heads = board.heads();
+        if self.remote_caught_up_at.as_ref() != Some(&heads) {
+            let ours = board.version();
+            if !ours.included_in(&self.remote_known) {
+                if board.ops_missing_from(&self.remote_known) > SYNC_PART_OPS {
+                    self.sync_parts = board.sync_parts(&self.remote_known, SYNC_PART_OPS);
+                    if let Some(frame) = self.next_sync_part(board) {
+                        return Some(frame);
+                    }
+                }
+                let updates = board.updates_since(&self.remote_known);
+                self.remote_known.merge(&ours);
+                if !updates.is_empty() {
+                    self.send(&Message::SyncUpdates { updates: ByteBuf::from(updates) });
+                    self.remote_caught_up_at = Some(heads);
+                    return self.queue.pop_front();
                 }
             }
-            let updates = board.updates_since(&self.remote_known);
-            self.remote_known.merge(&ours);
-            if !updates.is_empty() {
-                self.send(&Message::SyncUpdates { updates: ByteBuf::from(updates) });
-                return self.queue.pop_front();
-            }
+            self.remote_caught_up_at = Some(heads);
         }
         if let Some(frame) = self.next_presence() {
             return Some(frame);

@@ -293,6 +293,7 @@ async fn sync_time() -> Duration {
     let config = |name: &str| peer::node::Config {
         signal_url: format!("http://{address}"),
         signal_ca: None,
+        relay: false,
         identity: identity(name),
         transport: options(),
     };

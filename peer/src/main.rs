@@ -79,6 +79,7 @@ impl Network {
         Ok(peer::node::Config {
             signal_url: signal.to_owned(),
             signal_ca: self.signal_ca.clone(),
+            relay: false,
             identity: board_model::presence::Identity { name, color: "#5b7fa6".into() },
             transport,
         })
@@ -227,6 +228,11 @@ enum Command {
         /// Boards to serve (default: every board in the data directory).
         #[arg(long)]
         board: Vec<String>,
+        /// Serve as an always-on relay for boards with many people: link to
+        /// every other relay and to a share of everyone else, and pass on
+        /// their cursors and drags (rooms past 16 peers need at least one).
+        #[arg(long)]
+        relay: bool,
         #[command(flatten)]
         network: Network,
         #[command(flatten)]
@@ -398,7 +404,7 @@ fn run(args: Args) -> Result<(), commands::CommandError> {
                 print_human(&value);
             }
         }
-        Command::Serve { signal, board, network, data } => {
+        Command::Serve { signal, board, relay, network, data } => {
             let dir = data_dir(&data)?;
             let links = if board.is_empty() {
                 dir.boards()?.into_iter().map(|listed| listed.link).collect()
@@ -408,14 +414,9 @@ fn run(args: Args) -> Result<(), commands::CommandError> {
                     .map(|text| board_key::link::ShareLink::parse(text))
                     .collect::<Result<Vec<_>, _>>()?
             };
+            let config = peer::node::Config { relay, ..network.config(&signal)? };
             runtime()?
-                .block_on(peer::node::run(
-                    network.config(&signal)?,
-                    &dir,
-                    links,
-                    peer::node::Goal::Serve,
-                    None,
-                ))
+                .block_on(peer::node::run(config, &dir, links, peer::node::Goal::Serve, None))
                 .map_err(|e| commands::CommandError::Invalid(e.to_string()))?;
         }
         Command::Sync { signal, board, timeout, network, data } => {

@@ -60,6 +60,7 @@ struct Connection {
     outbox: Outbox,
     memberships: HashMap<String, String>,
     rate: RateLimit,
+    broadcasts: RateLimit,
     violations: u32,
 }
 
@@ -79,6 +80,7 @@ where
         outbox: Outbox { conn, tx, kill: Arc::clone(&kill) },
         memberships: HashMap::new(),
         rate: RateLimit::new(limits.messages_per_second, limits.burst),
+        broadcasts: RateLimit::new(limits.broadcasts_per_second, limits.broadcast_burst),
         violations: 0,
         hub: Arc::clone(&hub),
     };
@@ -170,6 +172,10 @@ impl Connection {
                 if !wire::is_envelope_data(&data) || to.as_deref().is_some_and(|to| !wire::is_peer_id(to)) {
                     return self
                         .refuse(ErrorCode::BadRequest, "signal data must be base64 and `to` a peer id");
+                }
+                if to.is_none() && !self.broadcasts.allow() {
+                    return self
+                        .refuse(ErrorCode::RateLimited, "too many signals to the whole room; slow down");
                 }
                 match self.hub.relay(&room, from, to.as_deref(), data) {
                     Ok(()) => (Vec::new(), Step::Continue),

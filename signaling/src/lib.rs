@@ -37,7 +37,16 @@ pub struct Limits {
     pub messages_per_second: u32,
     /// Burst of frames per connection.
     pub burst: u32,
-    /// Most peers in one room (the full mesh cap).
+    /// Sustained signals to a whole room (`to: null`) per second per
+    /// connection: each one fans out to every member, so they are held to
+    /// far fewer than directed frames.
+    pub broadcasts_per_second: u32,
+    /// Burst of signals to a whole room (a relay announcing itself in each
+    /// of its rooms at once).
+    pub broadcast_burst: u32,
+    /// Most peers in one room. Past 16 a board's peers no longer all link
+    /// to each other (each keeps a few links, through always-on relays), so
+    /// the room is not bounded by a full mesh.
     pub peers_per_room: usize,
     /// Most rooms one connection may join.
     pub rooms_per_connection: usize,
@@ -73,7 +82,9 @@ impl Default for Limits {
             max_frame_bytes: 64 * 1024,
             messages_per_second: 50,
             burst: 200,
-            peers_per_room: 20,
+            broadcasts_per_second: 2,
+            broadcast_burst: 64,
+            peers_per_room: 256,
             rooms_per_connection: 64,
             idle_timeout: Duration::from_secs(60),
             outbox_frames: 512,

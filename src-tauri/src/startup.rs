@@ -42,6 +42,7 @@ pub fn setup(app: &mut App) -> Result<(), Box<dyn std::error::Error>> {
         transport: peer::transport::Options::default(),
         // A private CA for a self-hosted wss:// server, as for corkboard-peer.
         signal_ca: std::env::var_os("CORKBOARD_SIGNAL_CA").map(std::path::PathBuf::from),
+        relay: false,
     };
     let node = tauri::async_runtime::block_on(async move { node::spawn(config, data) });
 

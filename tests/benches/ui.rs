@@ -315,6 +315,7 @@ impl NativeSide {
         let config = peer::node::Config {
             signal_url: signal.to_owned(),
             signal_ca: None,
+            relay: false,
             identity: presence::Identity { name: "Desktop".into(), color: "#336699".into() },
             transport: peer::transport::Options {
                 udp_addrs: vec!["127.0.0.1:0".into()],

@@ -74,9 +74,9 @@ pub async fn double_click_on(client: &Client, selector: &str, x: f64, y: f64) ->
     Ok(element)
 }
 
-/// Presses the left button at `grab` (from `element`'s top-left corner),
-/// moves by `by` in several steps, and releases.
-pub async fn drag(client: &Client, element: &Element, grab: (f64, f64), by: (f64, f64)) -> Result<()> {
+/// The left button pressed at `grab` (from `element`'s top-left corner),
+/// then moves by `by` in several steps.
+async fn press_and_move(element: &Element, grab: (f64, f64), by: (f64, f64)) -> Result<MouseActions> {
     let step = (by.0 / f64::from(DRAG_STEPS), by.1 / f64::from(DRAG_STEPS));
     let mut mouse = MouseActions::new("mouse".into())
         .then(move_to(element, grab.0, grab.1).await?)
@@ -88,7 +88,27 @@ pub async fn drag(client: &Client, element: &Element, grab: (f64, f64), by: (f64
             y: step.1,
         });
     }
+    Ok(mouse)
+}
+
+/// Presses the left button at `grab` (from `element`'s top-left corner),
+/// moves by `by` in several steps, and releases.
+pub async fn drag(client: &Client, element: &Element, grab: (f64, f64), by: (f64, f64)) -> Result<()> {
+    let mouse = press_and_move(element, grab, by).await?;
     perform(client, mouse.then(PointerAction::Up { button: MOUSE_BUTTON_LEFT })).await
+}
+
+/// Like [`drag`] without letting go: a drag still in the hand, for seeing
+/// what others see of it. [`release`] ends it.
+pub async fn hold_drag(client: &Client, element: &Element, grab: (f64, f64), by: (f64, f64)) -> Result<()> {
+    let mouse = press_and_move(element, grab, by).await?;
+    client.perform_actions(mouse).await.context("WebDriver actions failed")
+}
+
+/// Lets go of the left button held by [`hold_drag`].
+pub async fn release(client: &Client) -> Result<()> {
+    perform(client, MouseActions::new("mouse".into()).then(PointerAction::Up { button: MOUSE_BUTTON_LEFT }))
+        .await
 }
 
 /// Waits for `selector`, then drags it from `grab` (from its top-left

@@ -5,7 +5,7 @@
 use loro::{EncodedBlobMode, ExportMode, Frontiers, LoroDoc, LoroValue, VersionVector};
 use sha2::{Digest, Sha256};
 
-use super::{Board, Imported, Version};
+use super::{Board, Heads, Imported, Version};
 use crate::error::{Error, LoadError};
 
 /// Most operations a board holds waiting for earlier changes a peer never
@@ -16,6 +16,11 @@ impl Board {
     /// Everything this replica holds.
     pub fn version(&self) -> Version {
         Version(self.doc.oplog_vv())
+    }
+
+    /// The latest changes this replica holds (cheaper than [`Board::version`]).
+    pub fn heads(&self) -> Heads {
+        Heads(self.doc.oplog_frontiers())
     }
 
     /// A SHA-256 digest of the board's state (every container's value,

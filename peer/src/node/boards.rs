@@ -162,8 +162,11 @@ impl Node {
         tracing::info!(board = %link.board, title = %board.title(), cards = board.card_count(), "serving board");
         let mut seed = [0u8; 32];
         random::fill(&mut seed);
-        let config =
+        let mut config =
             board_room::Config::new(link.clone(), board.replica().0, self.config.identity.clone(), seed);
+        if self.config.relay {
+            config = config.relay();
+        }
         let net = self.net();
         if let Some(signal) = net.signal {
             signal.join(&room_id);

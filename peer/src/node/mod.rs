@@ -46,6 +46,10 @@ pub struct Config {
     /// A PEM file of CA certificates trusted for `wss://` besides the
     /// system's (a private CA).
     pub signal_ca: Option<std::path::PathBuf>,
+    /// An always-on relay for big rooms (`serve --relay`): it says so to
+    /// each board's room, links to every other relay and to its share of
+    /// the other peers, and passes their presence on (`board_room::mesh`).
+    pub relay: bool,
 }
 
 /// When the node stops.

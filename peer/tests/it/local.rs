@@ -20,6 +20,7 @@ fn config(signal: &str) -> node::Config {
     node::Config {
         signal_url: signal.to_owned(),
         signal_ca: None,
+        relay: false,
         identity: Identity { name: "Desktop".into(), color: "#336699".into() },
         transport: peer::transport::Options { udp_addrs: vec!["127.0.0.1:0".into()], ..Default::default() },
     }

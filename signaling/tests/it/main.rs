@@ -196,6 +196,32 @@ async fn flooding_is_rate_limited_then_cut_off() {
 }
 
 #[tokio::test]
+async fn signals_to_the_whole_room_are_held_to_their_own_rate() {
+    let limits = Limits { broadcasts_per_second: 1, broadcast_burst: 3, ..Limits::default() };
+    let server = start(limits, None).await;
+    let room = "c".repeat(64);
+    let mut loud = Client::connect(&server).await;
+    let mut quiet = Client::connect(&server).await;
+    loud.join(&room, "loud").await;
+    quiet.join(&room, "quiet").await;
+    loud.expect("peer-joined").await;
+    for _ in 0..6 {
+        loud.send(json!({"type": "signal", "room": room, "to": null, "data": "YWxs"})).await;
+    }
+    // The burst goes through, the rest is refused (not fatal: a few).
+    for _ in 0..3 {
+        assert_eq!(loud.expect("error").await["code"], "rate-limited");
+    }
+    // Directed signals are not held back by the broadcast budget.
+    loud.send(json!({"type": "signal", "room": room, "to": "quiet", "data": "b25l"})).await;
+    let mut got = Vec::new();
+    while got.last().map(String::as_str) != Some("b25l") {
+        got.push(quiet.expect("signal").await["data"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(got, ["YWxs", "YWxs", "YWxs", "b25l"]);
+}
+
+#[tokio::test]
 async fn rooms_have_a_size_limit_and_connections_a_room_limit() {
     let limits = Limits { peers_per_room: 2, rooms_per_connection: 2, ..Limits::default() };
     let server = start(limits, None).await;
