@@ -293,7 +293,12 @@ impl Session {
             proof: self.config.proof.clone().map(ByteBuf::from),
             version: ByteBuf::from(board.version().encode()),
         });
+        // The hello goes first even when something was queued before the
+        // first poll (a relay queues presence the moment the remote's hello
+        // is in): a remote refuses anything before our hello.
+        let queued = self.queue.len();
         self.send(&hello);
+        self.queue.rotate_left(queued);
     }
 
     /// The remote peer, once its hello was accepted.

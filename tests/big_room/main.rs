@@ -10,7 +10,7 @@
 //! binaries one after another, so no other scenario shares its minutes.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use corkboard_e2e::harness::{Browser, NativePeer, Served, Signaling};
@@ -66,6 +66,7 @@ async fn status_numbers(client: &fantoccini::Client) -> Result<Vec<usize>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_peers_and_two_relays_share_a_board_with_a_few_links_each_and_a_drag_shows_live() -> Result<()>
 {
+    let started = Instant::now();
     let signaling = Signaling::start()?;
     let url = signaling.url();
 
@@ -86,6 +87,7 @@ async fn sixty_peers_and_two_relays_share_a_board_with_a_few_links_each_and_a_dr
         served.push(peer.spawn_serve(&url, &["--board", &link, "--name", &name])?);
         peers.push(peer);
     }
+    eprintln!("{} peers serving after {:.0?}", PEERS + 2, started.elapsed());
     // Each writes a note while the room is live (its running `serve` takes
     // it from the board's inbox and passes it on).
     let mut notes = BTreeSet::from([seed.clone()]);
@@ -106,6 +108,7 @@ async fn sixty_peers_and_two_relays_share_a_board_with_a_few_links_each_and_a_dr
         }
     })
     .await?;
+    eprintln!("every disk holds every note after {:.0?}", started.elapsed());
     for (n, process) in served.iter_mut().enumerate() {
         ensure!(process.is_running(), "peer {n} stopped:\n{}", process.log());
     }
@@ -124,8 +127,9 @@ async fn sixty_peers_and_two_relays_share_a_board_with_a_few_links_each_and_a_dr
     })
     .await?;
 
+    eprintln!("both pages hold every note after {:.0?}", started.elapsed());
     // Bob drags the seed note and holds it: Alice sees it move before he lets go.
-    support::click_empty(b, 1200.0, 760.0).await?;
+    support::click_empty(b, 150.0, 500.0).await?;
     let before = support::card_look(a, &seed).await?;
     let card = check::element(b, &find::card(&seed)).await?;
     action::hold_drag(b, &card, (60.0, 8.0), (240.0, 120.0)).await?;

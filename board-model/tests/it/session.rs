@@ -306,6 +306,25 @@ fn relayed_presence_reaches_a_session_that_takes_it() {
 }
 
 #[test]
+fn our_hello_goes_first_even_when_theirs_came_before_our_first_poll() {
+    // A relay's session hears the remote's hello before the driver first
+    // polls it, and queues a relayed person's presence at once.
+    let mut cb = config(2);
+    cb.accept_relayed_presence = true;
+    let mut a = (Peer::new(new_board(1)), Session::new(config(1)));
+    let mut b = (Peer::new(Board::empty(ReplicaId(2)).expect("board")), Session::new(cb));
+    let hello_b = b.1.poll_transmit(&b.0.board, &b.0.blobs).expect("b's hello");
+    a.1.receive(&hello_b, &mut a.0.board, &mut a.0.blobs, 0).expect("a takes b's hello");
+    assert!(a.1.is_open());
+    let rui = presence::Identity { name: "Rui".into(), color: "#aa3300".into() };
+    a.1.relay_presence(9, &rui, &presence::State::default(), None);
+    let first = a.1.poll_transmit(&a.0.board, &a.0.blobs).expect("a's first frame");
+    b.1.receive(&first, &mut b.0.board, &mut b.0.blobs, 0).expect("a's hello comes first");
+    pump(&mut a, &mut b, 0);
+    assert!(events(&mut b.1).iter().any(|event| matches!(event, Event::RelayedPresence { peer: 9, .. })));
+}
+
+#[test]
 fn relayed_presence_is_refused_where_not_taken_and_checked_where_taken() {
     let someone = presence::Identity { name: "Someone".into(), color: "#000000".into() };
     for relay in [
