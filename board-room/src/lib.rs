@@ -66,6 +66,10 @@ pub const MAX_PEOPLE: usize = 1_024;
 /// A relay passes each person's presence to each link at most this often,
 /// in milliseconds (latest wins; about 60 a second).
 pub const RELAY_PRESENCE_INTERVAL_MS: u64 = 16;
+/// How often the room looks again at every person it shows its links
+/// (otherwise only at who changed), for the refreshes due every
+/// [`board_model::presence::REFRESH_MS`].
+pub const RELAY_FULL_PASS_MS: u64 = 1_000;
 /// How often a relay says again that it is one (for peers that missed it).
 pub const RELAY_ANNOUNCE_INTERVAL_MS: u64 = 20_000;
 /// Past a full mesh, a link the mesh policy no longer wants is closed once

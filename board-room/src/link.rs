@@ -1,7 +1,7 @@
 //! Links: one per connection the room has or is making, each with its
 //! protocol session once its channel is open.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use board_model::Session;
 use board_model::presence::{self, Identity, Path};
@@ -104,8 +104,20 @@ pub(crate) struct Link {
     pub disconnected: bool,
     /// How the link's packets travel, once the transport said (remote links).
     pub path: Option<Path>,
-    /// App links: the people last relayed to it, with what and when.
+    /// App links (and a relay's remote links): the people last relayed to
+    /// it, with what and when.
     pub relayed: BTreeMap<u64, Relayed>,
+    /// How far it has been shown the room's changes of people.
+    pub relay_progress: RelayProgress,
+}
+
+/// How far a link has been shown who else is here: every change of people
+/// up to `through` (see `People::relay_to`), but for those `held` back by
+/// the rate cap.
+#[derive(Debug, Default)]
+pub(crate) struct RelayProgress {
+    pub through: u64,
+    pub held: BTreeSet<u64>,
 }
 
 /// What an app link was last shown of a person, and when.
@@ -132,6 +144,7 @@ impl Link {
             disconnected: false,
             path: None,
             relayed: BTreeMap::new(),
+            relay_progress: RelayProgress::default(),
         }
     }
 

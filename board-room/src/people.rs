@@ -10,13 +10,14 @@
 //! different ways never arrive out of order. What a link is shown of the
 //! others depends on who is at its end (see [`Audience`]).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::ops::Bound;
 
 use board_model::Session;
 use board_model::presence::{self, Identity, Path};
 
 use crate::io::Event;
-use crate::link::{LinkId, Relayed};
+use crate::link::{LinkId, RelayProgress, Relayed};
 
 #[derive(Debug)]
 struct Person {
@@ -61,6 +62,14 @@ pub(crate) struct People {
     reported_at: BTreeMap<u64, u64>,
     /// Presence changed within the interval, not reported yet.
     held: BTreeMap<u64, presence::State>,
+    /// Counts changes of anything a link is shown of people (who, how
+    /// reached, presence, through which links): each link is shown the
+    /// changes since the count it last saw, not everyone every time.
+    changes: u64,
+    /// The latest change of each person (one entry each), by count...
+    changed: BTreeMap<u64, u64>,
+    /// ...and the count of each person's latest change.
+    changed_at: BTreeMap<u64, u64>,
 }
 
 impl People {
@@ -74,6 +83,7 @@ impl People {
         direct: bool,
         events: &mut VecDeque<Event>,
     ) {
+        self.touch(peer);
         match self.persons.get_mut(&peer) {
             Some(person) => {
                 person.via.insert(link, direct);
@@ -100,6 +110,7 @@ impl People {
         if person.path != Some(path) {
             person.path = Some(path);
             events.push_back(Event::PersonPath { peer, path });
+            self.touch(peer);
         }
     }
 
@@ -112,6 +123,7 @@ impl People {
         if !self.presence.apply(peer, state.clone(), now) {
             return;
         }
+        self.touch(peer);
         let due = self
             .reported_at
             .get(&peer)
@@ -178,19 +190,23 @@ impl People {
         person.via.remove(&link);
         if person.via.is_empty() {
             self.forget(peer, events);
+        } else {
+            self.touch(peer);
         }
     }
 
     /// A link ended: everyone seen only through it is gone.
     pub fn link_gone(&mut self, link: LinkId, events: &mut VecDeque<Event>) {
-        let gone: Vec<u64> = self
-            .persons
-            .iter_mut()
-            .filter_map(|(peer, person)| {
-                person.via.remove(&link);
-                person.via.is_empty().then_some(*peer)
-            })
-            .collect();
+        let mut touched = Vec::new();
+        let mut gone = Vec::new();
+        for (peer, person) in &mut self.persons {
+            if person.via.remove(&link).is_some() {
+                if person.via.is_empty() { gone.push(*peer) } else { touched.push(*peer) }
+            }
+        }
+        for peer in touched {
+            self.touch(peer);
+        }
         for peer in gone {
             self.forget(peer, events);
         }
@@ -201,6 +217,7 @@ impl People {
         self.presence.remove(peer);
         self.held.remove(&peer);
         self.reported_at.remove(&peer);
+        self.touch(peer);
         events.push_back(Event::PersonLeft { peer });
     }
 
@@ -208,6 +225,7 @@ impl People {
     pub fn expire(&mut self, now: u64, events: &mut VecDeque<Event>) {
         for peer in self.presence.expire(now) {
             self.held.remove(&peer);
+            self.touch(peer);
             events.push_back(Event::Presence { peer, state: presence::State::default() });
         }
     }
@@ -216,34 +234,72 @@ impl People {
         self.persons.len()
     }
 
+    /// Something a link is shown of `peer` changed.
+    fn touch(&mut self, peer: u64) {
+        self.changes += 1;
+        if let Some(before) = self.changed_at.insert(peer, self.changes) {
+            self.changed.remove(&before);
+        }
+        self.changed.insert(self.changes, peer);
+    }
+
+    /// The count of changes so far.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Forgets the changes of people gone once every link has been shown
+    /// them (`through`: the least any link has seen).
+    pub fn forget_changes(&mut self, through: u64) {
+        let gone: Vec<(u64, u64)> = self
+            .changed
+            .range(..=through)
+            .filter(|(_, peer)| !self.persons.contains_key(peer))
+            .map(|(count, peer)| (*count, *peer))
+            .collect();
+        for (count, peer) in gone {
+            self.changed.remove(&count);
+            self.changed_at.remove(&peer);
+        }
+    }
+
     /// Shows a link who else is here (see [`Audience`]): identity and
     /// presence of each, sent when it changed or is about to expire, and a
-    /// departure for each person gone since. True when a change was held
-    /// back by the rate cap (call again soon).
+    /// departure for each person gone since. A `full` pass looks at
+    /// everyone (for refreshes before expiry); otherwise only at the people
+    /// changed since the link's `progress` and those the rate cap held
+    /// back, so one person moving costs each link one look, not one per
+    /// person. True when a change was held back (call again soon).
     pub fn relay_to(
         &self,
         session: &mut Session,
         relayed: &mut BTreeMap<u64, Relayed>,
+        progress: &mut RelayProgress,
         now: u64,
         audience: Audience,
+        full: bool,
     ) -> bool {
         let shown = |peer: u64, person: &Person| match audience {
             Audience::App => true,
             Audience::Remote { own, relay } => Some(peer) != own && (!relay || person.direct()),
         };
-        let gone: Vec<u64> = relayed
-            .keys()
-            .filter(|peer| !self.persons.get(peer).is_some_and(|person| shown(**peer, person)))
-            .copied()
-            .collect();
-        for peer in gone {
-            relayed.remove(&peer);
-            session.relay_left(peer);
-        }
-        let mut held = false;
-        for (peer, person) in self.persons.iter().filter(|(peer, person)| shown(**peer, person)) {
-            let state = self.presence.get(*peer).cloned().unwrap_or_default();
-            let last = relayed.get(peer);
+        let candidates: BTreeSet<u64> = if full {
+            self.persons.keys().chain(relayed.keys()).copied().collect()
+        } else {
+            let since = (Bound::Excluded(progress.through), Bound::Unbounded);
+            self.changed.range(since).map(|(_, peer)| *peer).chain(progress.held.iter().copied()).collect()
+        };
+        progress.through = self.changes;
+        progress.held.clear();
+        for peer in candidates {
+            let Some(person) = self.persons.get(&peer).filter(|person| shown(peer, person)) else {
+                if relayed.remove(&peer).is_some() {
+                    session.relay_left(peer);
+                }
+                continue;
+            };
+            let state = self.presence.get(peer).cloned().unwrap_or_default();
+            let last = relayed.get(&peer);
             let fresh = last.is_some_and(|last| {
                 last.identity == person.identity
                     && last.state == state
@@ -256,14 +312,14 @@ impl People {
             let capped = matches!(audience, Audience::Remote { .. })
                 && last.is_some_and(|last| now.saturating_sub(last.at) < crate::RELAY_PRESENCE_INTERVAL_MS);
             if capped {
-                held = true;
+                progress.held.insert(peer);
                 continue;
             }
-            session.relay_presence(*peer, &person.identity, &state, person.path);
+            session.relay_presence(peer, &person.identity, &state, person.path);
             let (identity, path) = (person.identity.clone(), person.path);
-            relayed.insert(*peer, Relayed { identity, state, path, at: now });
+            relayed.insert(peer, Relayed { identity, state, path, at: now });
         }
-        held
+        !progress.held.is_empty()
     }
 }
 

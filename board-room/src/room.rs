@@ -97,6 +97,8 @@ pub struct Room {
     people: People,
     own_presence: Option<presence::State>,
     relay_due: bool,
+    /// When [`Room::relay`] next looks at every person, not only who changed.
+    relay_full_at: u64,
     told_full: bool,
     outputs: VecDeque<Output>,
     events: VecDeque<Event>,
@@ -121,6 +123,7 @@ impl Room {
             people: People::default(),
             own_presence: None,
             relay_due: false,
+            relay_full_at: 0,
             told_full: false,
             outputs: VecDeque::new(),
             events: VecDeque::new(),

@@ -248,7 +248,14 @@ impl Room {
     /// remote link too (rate-capped: what was held back goes at the next
     /// input).
     pub(super) fn relay(&mut self, now: u64) {
+        // Now and then every person is looked at again, for the refreshes
+        // due before their presence expires elsewhere; otherwise only who changed.
+        let full = now >= self.relay_full_at;
+        if full {
+            self.relay_full_at = now + crate::RELAY_FULL_PASS_MS;
+        }
         let mut held = false;
+        let mut least_seen = self.people.changes();
         for link in self.links.values_mut() {
             let audience = match link.kind {
                 Kind::App => Audience::App,
@@ -258,14 +265,15 @@ impl Room {
                 },
                 Kind::Remote | Kind::Node => continue,
             };
-            let Link { session, relayed, phase, .. } = link;
-            if *phase != Phase::Open {
-                continue;
+            let Link { session, relayed, relay_progress, phase, .. } = link;
+            if *phase == Phase::Open
+                && let Some(session) = session.as_mut().filter(|session| session.is_open())
+            {
+                held |= self.people.relay_to(session, relayed, relay_progress, now, audience, full);
             }
-            if let Some(session) = session.as_mut().filter(|session| session.is_open()) {
-                held |= self.people.relay_to(session, relayed, now, audience);
-            }
+            least_seen = least_seen.min(relay_progress.through);
         }
+        self.people.forget_changes(least_seen);
         if held {
             self.relay_due = true;
         }

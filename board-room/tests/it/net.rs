@@ -5,6 +5,7 @@
 //! seeded random generator, so a seed replays exactly.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::{Duration, Instant};
 
 use board_key::BoardKey;
 use board_key::link::ShareLink;
@@ -46,6 +47,8 @@ pub struct Device {
     pub events: Vec<Event>,
     /// Bytes of frames this device sent.
     pub sent_bytes: u64,
+    /// Processor time spent inside its room (inputs, outputs, frames out).
+    pub busy: Duration,
 }
 
 /// A connection the driver is building for a device's link.
@@ -129,6 +132,7 @@ impl World {
                 relay,
                 events: Vec::new(),
                 sent_bytes: 0,
+                busy: Duration::ZERO,
             });
         }
         World {
@@ -155,7 +159,9 @@ impl World {
         if d.gone {
             return;
         }
+        let start = Instant::now();
         d.room.handle(input, &mut d.board, &mut d.blobs, now);
+        d.busy += start.elapsed();
         self.after(device);
     }
 
@@ -277,17 +283,31 @@ impl World {
 
     /// Hands channels the frames their links have, up to a window.
     fn flush(&mut self, device: usize) {
-        for link in self.devices[device].room.sending_links() {
-            let Some(id) = self.open_channel((device, link)) else { continue };
-            let (Some(channel), d) = (self.channels.get_mut(&id), &mut self.devices[device]) else {
-                continue;
-            };
-            let towards = usize::from(channel.ends[0] == (device, link));
-            while channel.queues[towards].len() < SEND_WINDOW {
-                let Some(frame) = d.room.poll_transmit(link, &d.board, &d.blobs) else { break };
-                d.sent_bytes += frame.len() as u64;
-                channel.queues[towards].push_back(frame);
-            }
+        let start = Instant::now();
+        let sending = self.devices[device].room.sending_links();
+        self.devices[device].busy += start.elapsed();
+        for link in sending {
+            self.flush_link(device, link);
+        }
+    }
+
+    /// Fills one link's channel up to the send window.
+    fn flush_link(&mut self, device: usize, link: LinkId) {
+        let Some(id) = self.open_channel((device, link)) else { return };
+        let (Some(channel), d) = (self.channels.get_mut(&id), &mut self.devices[device]) else {
+            return;
+        };
+        if d.gone {
+            return;
+        }
+        let towards = usize::from(channel.ends[0] == (device, link));
+        while channel.queues[towards].len() < SEND_WINDOW {
+            let start = Instant::now();
+            let frame = d.room.poll_transmit(link, &d.board, &d.blobs);
+            d.busy += start.elapsed();
+            let Some(frame) = frame else { break };
+            d.sent_bytes += frame.len() as u64;
+            channel.queues[towards].push_back(frame);
         }
     }
 
@@ -481,10 +501,12 @@ impl World {
                 while let Some(channel) = self.channels.get_mut(&id) {
                     let Some(frame) = channel.queues[towards].pop_front() else { break };
                     let (device, link) = channel.ends[towards];
-                    let from = channel.ends[1 - towards].0;
+                    let from = channel.ends[1 - towards];
                     moved = true;
                     self.input(device, Input::Frame { link, frame });
-                    self.flush(from);
+                    // The sender's channel has room again: that link sends
+                    // on (as a driver does on "buffered amount low").
+                    self.flush_link(from.0, from.1);
                 }
             }
         }
@@ -635,7 +657,9 @@ impl World {
 
     /// Sets a device's own presence (what its room shows others).
     pub fn set_presence(&mut self, device: usize, state: board_model::presence::State) {
+        let start = Instant::now();
         self.devices[device].room.set_presence(state);
+        self.devices[device].busy += start.elapsed();
         self.after(device);
     }
 
