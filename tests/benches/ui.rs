@@ -23,7 +23,11 @@
 //!   desktop app's embedded native peer (an in-process `peer::node` whose
 //!   local link plays the desktop page): a pointer move in the browser until
 //!   the relayed presence reaches the local link, and a drag on the local
-//!   link until the browser's DOM shows it.
+//!   link until the browser's DOM shows it;
+//! - live motion through a relay: the two browsers on a board past a full
+//!   mesh (a `corkboard-peer serve --relay` and 16 other native peers),
+//!   not linked to each other, so each move goes browser → relay →
+//!   browser; beside the direct figure of the same run.
 //!
 //! `cargo bench -p corkboard-e2e --bench ui [-- --quick]`, after the web app
 //! is built into ui/dist (`./x bench` does both).
@@ -1106,6 +1110,19 @@ async fn main() -> Result<()> {
         live_row("native → browser: a drag on the desktop peer's local link to B's DOM", &seen, live_moves),
     );
 
+    let (relayed, crowd) = through_a_relay(&signaling, &alice, &bob, live_runs, live_moves).await?;
+    note(
+        &mut rows,
+        relayed.row(
+            &format!("live motion browser → relay → browser: a room of {} past a full mesh, the browsers not linked", CROWD + 3),
+            "",
+        ),
+    );
+    let mut ratio =
+        relayed.ratio_row(&ours, "through a relay ÷ direct, browser → browser (medians of the runs)");
+    ratio[2] = "one more hop".into();
+    note(&mut rows, ratio);
+
     println!("### Web app in headless Chromium {}", chromium_version());
     println!();
     println!(
@@ -1120,7 +1137,93 @@ async fn main() -> Result<()> {
     bob.close().await?;
     alice.close().await?;
     served.stop();
+    crowd.into_iter().for_each(harness::Served::stop);
     Ok(())
+}
+
+/// Native peers besides the relay on the board past a full mesh.
+const CROWD: usize = 16;
+
+/// The names of the people (not this one) that `client` shows as `name`,
+/// each with how it reaches them (`None`: only through a relay).
+async fn paths_to(client: &Client, name: &str) -> Result<Vec<Option<String>>> {
+    let script = "const [name] = arguments;
+        return [...document.querySelectorAll('[data-testid=\"person\"]:not(.me)')]
+          .filter(e => e.title === name || e.title.startsWith(name + ' — '))
+          .map(e => e.dataset.path ?? null);";
+    let value = client.execute(script, vec![json!(name)]).await?;
+    Ok(value.as_array().into_iter().flatten().map(|path| path.as_str().map(str::to_owned)).collect())
+}
+
+/// Live motion through a relay: `alice` and `bob` open a board that a
+/// `--relay` and [`CROWD`] other native peers serve (past a full mesh, so
+/// each device keeps a few links); Bob reloads (a new signaling id, new
+/// neighbours) until the two are not linked to each other, then runs of
+/// drags in Alice's browser are timed until Bob's DOM draws them. The
+/// natives are returned to keep serving until the end.
+async fn through_a_relay(
+    signaling: &Signaling,
+    alice: &Browser,
+    bob: &Browser,
+    runs: usize,
+    moves: usize,
+) -> Result<(Runs, Vec<harness::Served>)> {
+    let relay = NativePeer::new("ui-bench-relay")?;
+    let (link, _) = grid_board(relay.data_dir(), "Through a relay", 12, false)?;
+    let app_link = link.to_app_link();
+    // Named to sort after the browsers' people, so theirs are among the
+    // avatars shown.
+    let mut served =
+        vec![relay.spawn_serve(&signaling.url(), &["--relay", "--board", &app_link, "--name", "~Relay"])?];
+    for n in 0..CROWD {
+        let peer = NativePeer::new(&format!("ui-bench-crowd-{n}"))?;
+        let name = format!("~Crowd {n:02}");
+        served.push(peer.spawn_serve(&signaling.url(), &["--board", &app_link, "--name", &name])?);
+    }
+    let url = signaling.board_url(&app_link)?;
+    let (a, b) = (alice.client(), bob.client());
+    alice.open(&url).await?;
+    bob.open(&url).await?;
+    let name = check::script(
+        b,
+        "Bob's own name",
+        "const me = document.querySelector('[data-testid=\"person\"].me');
+         return me ? me.title.replace(/ \\(you\\)$/, '') : null;",
+        vec![],
+    )
+    .await?;
+    let name = name.as_str().context("no name")?.to_owned();
+    let mut apart = false;
+    for _ in 0..8 {
+        all_cards(a, 12).await?;
+        all_cards(b, 12).await?;
+        // Settled: Alice shows Bob once (a link being pruned or opened has
+        // had its time), the same way twice, a few seconds apart.
+        let mut seen = Vec::new();
+        for _ in 0..2 {
+            tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+            seen = check::eventually(format!("Alice shows {name} once"), || async {
+                let paths = paths_to(a, &name).await?;
+                anyhow::ensure!(paths.len() == 1, "Alice shows {name} as {paths:?}");
+                Ok(paths)
+            })
+            .await?;
+        }
+        if seen[0].is_none() {
+            apart = true;
+            break;
+        }
+        b.refresh().await?;
+    }
+    anyhow::ensure!(apart, "Alice and Bob were linked directly in every try");
+    let mut relayed = Runs::new();
+    let mut used = Vec::new();
+    for _ in 0..runs {
+        let id = on_screen_card(a, false, &used).await?;
+        used.push(id.clone());
+        relayed.add(&ours_browser_to_browser(a, b, &id, moves).await?, moves);
+    }
+    Ok((relayed, served))
 }
 
 /// A table row of the frame cost of dragging `card` by `moves` pointer moves.
