@@ -303,6 +303,19 @@ impl Board {
     /// Every well-formed card, bottom of the stack first. Cards whose fields a
     /// peer wrote in a shape this version does not understand are left out.
     pub fn cards(&self) -> Vec<Card> {
+        // A peer's document may hold more cards than a board may: the rest is not read.
+        self.stack_order()
+            .into_iter()
+            .enumerate()
+            .filter_map(|(z, id)| read_card(id, &self.card_map(id)?, z))
+            .take(limits::MAX_CARDS)
+            .collect()
+    }
+
+    /// The ids of the cards, bottom of the stack first, without reading the
+    /// cards (their place in this list is their `z`): for redrawing the
+    /// stack after a card comes or goes without reading every card again.
+    pub fn stack_order(&self) -> Vec<CardId> {
         let mut listed = HashSet::new();
         let mut ids = Vec::with_capacity(self.cards.len());
         self.order.for_each(|value| {
@@ -323,12 +336,7 @@ impl Board {
             .collect();
         unlisted.sort();
         ids.extend(unlisted);
-        // A peer's document may hold more cards than a board may: the rest is not read.
-        ids.into_iter()
-            .enumerate()
-            .filter_map(|(z, id)| read_card(id, &self.card_map(id)?, z))
-            .take(limits::MAX_CARDS)
-            .collect()
+        ids
     }
 
     /// Hashes of every image the board references, for fetching blobs.

@@ -132,7 +132,10 @@ fn bring_to_front_keeps_relative_order_and_skips_no_ops() {
     assert!(board.bring_to_front(&[id(2), id(1)]).unwrap());
     let order: Vec<CardId> = board.cards().iter().map(|c| c.id).collect();
     assert_eq!(order, vec![id(3), id(4), id(1), id(2)]);
+    assert_eq!(board.stack_order(), order, "the stack without reading the cards");
     assert!(!board.bring_to_front(&[id(1), id(2)]).unwrap(), "already on top");
+    board.delete_cards(&[id(4)]).unwrap();
+    assert_eq!(board.stack_order(), vec![id(3), id(1), id(2)]);
 }
 
 #[test]

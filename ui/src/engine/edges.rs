@@ -227,7 +227,7 @@ impl Engine {
         images: &std::collections::HashMap<String, board_model::ImageRef>,
         name: &str,
     ) {
-        let before: HashSet<CardId> = self.board.cards().iter().map(|c| c.id).collect();
+        let before: HashSet<CardId> = self.board.stack_order().into_iter().collect();
         let clock = self.platform.clock.clone();
         let (author, now) = (self.profile.name.clone(), self.now() as i64);
         let grouped = self.board.begin_undo_group().is_ok();
@@ -260,7 +260,7 @@ impl Engine {
         }
         self.after_change();
         let new: HashSet<CardId> =
-            self.board.cards().iter().map(|c| c.id).filter(|id| !before.contains(id)).collect();
+            self.board.stack_order().into_iter().filter(|id| !before.contains(id)).collect();
         self.set_selection(new);
     }
 }

@@ -90,12 +90,15 @@ impl Engine {
         }
     }
 
+    /// The stack again, from the board's order alone (the cards' views are
+    /// kept current by [`Engine::refresh_card`]): a card added to a board
+    /// of 10,000 does not read the other 9,999.
     fn refresh_order(&mut self) {
-        let mut cards: Vec<(usize, CardId)> = self.board.cards().iter().map(|c| (c.z, c.id)).collect();
-        cards.sort();
-        let order: Vec<CardEntry> = cards
+        let order: Vec<CardEntry> = self
+            .board
+            .stack_order()
             .into_iter()
-            .filter_map(|(_, id)| self.cards.get(&id).map(|signal| CardEntry { id, signal: signal.clone() }))
+            .filter_map(|id| self.cards.get(&id).map(|signal| CardEntry { id, signal: signal.clone() }))
             .collect();
         self.signals.order.set(order);
     }
