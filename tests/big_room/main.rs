@@ -71,7 +71,7 @@ fn card_ids(peer: &NativePeer, link: &str) -> Result<BTreeSet<String>> {
 /// The whole numbers in the connection status of a page.
 async fn status_numbers(client: &fantoccini::Client) -> Result<Vec<usize>> {
     let text = check::element(client, find::STATUS).await?.text().await?;
-    Ok(text.split(|c: char| !c.is_ascii_digit()).filter_map(|run| run.parse().ok()).collect())
+    Ok(check::numbers(&text))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -207,7 +207,7 @@ pub async fn peers(client: &Client, peers: usize) -> Result<()> {
 }
 
 /// The whole numbers written in `text`.
-fn numbers(text: &str) -> Vec<usize> {
+pub fn numbers(text: &str) -> Vec<usize> {
     text.split(|c: char| !c.is_ascii_digit()).filter_map(|run| run.parse().ok()).collect()
 }
 
