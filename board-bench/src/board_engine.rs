@@ -45,10 +45,12 @@ fn moved(board: &mut Board, cards: usize, moves: usize, rng: &mut Lcg, ids: &[Ca
     }
 }
 
-/// Committed moves on a replica with no undo, as a node keeps
-/// ([`Board::without_undo`]): the same workload as [`Engine::timed_moves`].
-pub fn timed_moves_without_undo(cards: usize, moves: usize, seed: u64) -> Duration {
-    let mut board = board_with(cards, 1, false).without_undo();
+/// Committed moves on a replica nobody draws or undoes on, as a node keeps
+/// ([`Board::load_headless`]: no undo, no change events): the same
+/// workload as [`Engine::timed_moves`].
+pub fn timed_moves_headless(cards: usize, moves: usize, seed: u64) -> Duration {
+    let saved = board_with(cards, 1, false).save().expect("save");
+    let mut board = Board::load_headless(&saved, ReplicaId(1)).expect("load");
     let ids: Vec<CardId> = (0..cards).map(id).collect();
     let mut rng = Lcg::new(seed);
     let start = Instant::now();

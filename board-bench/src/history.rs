@@ -33,6 +33,17 @@ impl Steps {
     }
 }
 
+/// This process's resident memory (Linux), MiB; 0 where unknown.
+fn resident_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
 pub fn table(quick: bool) -> Result<String> {
     let moves: usize = if quick { 100_000 } else { 1_000_000 };
     let start_ms: i64 = 1_796_634_000_000;
@@ -54,20 +65,43 @@ pub fn table(quick: bool) -> Result<String> {
     let read_sessions = began.elapsed();
     let steps = history.changes().len();
 
+    let rss_before = resident_mib();
     let began = Instant::now();
-    let mut past = board.past()?;
+    let mut past = board.past(&history)?;
     let made_viewer = began.elapsed();
     let mut random = Steps(0x9e37_79b9_7f4a_7c15);
-    let mut time_step = |step: usize| -> Result<Duration> {
+    let time_step = |past: &mut board_model::Past, step: usize| -> Result<Duration> {
         let version = history.version_after(step);
         let began = Instant::now();
         let _ = past.show(&version)?.card_count();
         Ok(began.elapsed())
     };
-    // A drag back through the last part of the history, one change a step.
-    let drag = (steps.saturating_sub(200)..=steps).rev().map(&mut time_step).collect::<Result<Vec<_>>>()?;
+    // A drag back through the last part of the history, one change a step,
+    // right after the view opens (the last segment needs no preparing).
+    let drag = (steps.saturating_sub(200)..=steps)
+        .rev()
+        .map(|step| time_step(&mut past, step))
+        .collect::<Result<Vec<_>>>()?;
+    // Jumps before the segments are made: the whole copy shows them.
+    let early_jumps =
+        (0..20).map(|_| time_step(&mut past, random.next(steps + 1))).collect::<Result<Vec<_>>>()?;
+    // The segments, made as the view does in idle time, a piece at a time.
+    let mut pieces = Vec::new();
+    loop {
+        let began = Instant::now();
+        let more = past.prepare(&board);
+        pieces.push(began.elapsed());
+        if !more {
+            break;
+        }
+    }
+    let prepared: Duration = pieces.iter().sum();
+    let rss_after = resident_mib();
     // Jumps to random moments.
-    let jumps = (0..100).map(|_| time_step(random.next(steps + 1))).collect::<Result<Vec<_>>>()?;
+    let jumps = (0..100).map(|_| time_step(&mut past, random.next(steps + 1))).collect::<Result<Vec<_>>>()?;
+    if !past.segmented() {
+        anyhow::bail!("the viewer fell back to the whole copy");
+    }
     // Reading what a step shows (the view draws every card).
     let mut reads = Vec::new();
     for _ in 0..20 {
@@ -96,10 +130,24 @@ pub fn table(quick: bool) -> Result<String> {
     ));
     out.push_str(&format!("| open the history view: make the slider's viewer | {} | |\n", ms(made_viewer)));
     out.push_str(&format!(
+        "| make the viewer's {} segments in idle time: in all; the longest piece | {}; {} | |\n",
+        pieces.len(),
+        ms(prepared),
+        ms(pieces.iter().max().copied().unwrap_or_default())
+    ));
+    out.push_str(&format!(
+        "| process resident memory: before the viewer; with its segments made | {rss_before:.0} MiB; {rss_after:.0} MiB | |\n"
+    ));
+    out.push_str(&format!(
         "| slider step, one change back (drag, {} steps) | p50 {}, p95 {} | ≤ 50 ms |\n",
         drag.len(),
         ms(percentile(drag.clone(), 50.0)),
         ms(percentile(drag, 95.0))
+    ));
+    out.push_str(&format!(
+        "| slider jump to a random moment before the segments are made (20 jumps) | p50 {}, p95 {} | |\n",
+        ms(percentile(early_jumps.clone(), 50.0)),
+        ms(percentile(early_jumps, 95.0))
     ));
     out.push_str(&format!(
         "| slider jump to a random moment (100 jumps) | p50 {}, p95 {} | ≤ 50 ms |\n",

@@ -51,9 +51,9 @@ fn main() -> Result<()> {
     let sizes = if quick { Sizes::QUICK } else { Sizes::FULL };
     let mut report = Report::new(sizes);
     run::<BoardEngine>(&mut report)?;
-    eprintln!("Corkboard board-model: moves with no undo");
-    board_engine::timed_moves_without_undo(sizes.cards, sizes.timed_moves / 10, 1);
-    let node = board_engine::timed_moves_without_undo(sizes.cards, sizes.timed_moves, 2);
+    eprintln!("Corkboard board-model: moves on a headless replica (no undo, no events)");
+    board_engine::timed_moves_headless(sizes.cards, sizes.timed_moves / 10, 1);
+    let node = board_engine::timed_moves_headless(sizes.cards, sizes.timed_moves, 2);
     report.node_move_us = Some(node.as_secs_f64() * 1e6 / sizes.timed_moves as f64);
     run::<LoroEngine>(&mut report)?;
     run::<LoroUndoEventsEngine>(&mut report)?;

@@ -55,7 +55,7 @@ pub struct HistoryRow {
 pub struct Report {
     pub sizes: Sizes,
     pub rows: Vec<HistoryRow>,
-    /// A committed move on a replica with no undo (a node's: `Board::without_undo`), µs.
+    /// A committed move on a headless replica (a node's: `Board::load_headless`, no undo, no events), µs.
     pub node_move_us: Option<f64>,
 }
 
@@ -96,7 +96,10 @@ impl Report {
             if row.engine.starts_with("Corkboard")
                 && let Some(node) = self.node_move_us
             {
-                let _ = writeln!(out, "| Corkboard board-model, no undo (a node's replica) | {node:.2} |");
+                let _ = writeln!(
+                    out,
+                    "| Corkboard board-model, headless (a node's replica: no undo, no events) | {node:.2} |"
+                );
             }
         }
         let _ = writeln!(out, "\n### 2. A board of {} cards after {} moves\n", s.cards, s.history_moves);
@@ -188,7 +191,7 @@ impl Report {
             let node_ratio = node / loro.per_move_us;
             let _ = writeln!(
                 out,
-                "| … on a node's replica (no undo: `corkboard-peer serve`, the desktop's node) | {node:.2} µs, {node_ratio:.2}× raw Loro | {} |",
+                "| … on a node's replica (headless: no undo, no events; `corkboard-peer serve`, the desktop's node) | {node:.2} µs, {node_ratio:.2}× raw Loro | {} |",
                 verdict(node <= 5.0 && node_ratio <= 1.5)
             );
         }

@@ -126,7 +126,7 @@ pub struct Board {
     order: LoroMovableList,
     meta: LoroMap,
     edges: LoroMap,
-    /// This replica's undo steps; `None` where nobody undoes ([`Board::without_undo`]).
+    /// This replica's undo steps; `None` where nobody undoes ([`Board::load_headless`]).
     undo: Option<UndoManager>,
     changes: Arc<Mutex<Vec<Changes>>>,
     /// Handles of the live cards' maps, kept current by the document's own
@@ -134,9 +134,10 @@ pub struct Board {
     /// map lookup.
     handles: Arc<Mutex<HashMap<CardId, LoroMap>>>,
     /// Each card's place in the stack, built on first need after the order
-    /// changed (dropped by the document's events): reading one card is not
-    /// a walk of the whole order list.
-    stack: Arc<Mutex<Option<HashMap<CardId, usize>>>>,
+    /// changed (dropped by the document's events; on a board nobody
+    /// watches, kept with the version it was built at): reading one card
+    /// is not a walk of the whole order list.
+    stack: Arc<Mutex<Option<Stack>>>,
     /// How far imported changes still waiting for their dependencies reach.
     pending_until: VersionVector,
     /// The last [`Board::state_digest`], with the version it was taken at.
@@ -146,7 +147,17 @@ pub struct Board {
     now_secs: i64,
     author: String,
     author_recorded: std::sync::atomic::AtomicBool,
-    _subscription: Subscription,
+    /// The document's events, while someone watches this replica (see
+    /// [`Board::load_headless`]); `None` on a headless replica.
+    _subscription: Option<Subscription>,
+}
+
+/// Each card's place in the stack (see `Board::stack`).
+struct Stack {
+    /// The state it was built from, on a board without events (`None`:
+    /// events drop it when the order changes).
+    built_at: Option<Frontiers>,
+    places: HashMap<CardId, usize>,
 }
 
 impl fmt::Debug for Board {
@@ -175,7 +186,7 @@ impl Board {
         author: &str,
     ) -> Result<Board, Error> {
         card::check_chars("title", title, limits::MAX_TITLE_CHARS)?;
-        let mut board = Board::with_doc(LoroDoc::new(), replica)?;
+        let mut board = Board::with_doc(LoroDoc::new(), replica)?.watched();
         board.set_clock(now_ms);
         board.set_author(author);
         board.meta.insert("id", id.to_string())?;
@@ -188,6 +199,11 @@ impl Board {
 
     /// An empty replica that will receive the board from its peers.
     pub fn empty(replica: ReplicaId) -> Result<Board, Error> {
+        Ok(Board::with_doc(LoroDoc::new(), replica)?.watched())
+    }
+
+    /// An empty replica nobody draws or undoes on (see [`Board::load_headless`]).
+    pub fn empty_headless(replica: ReplicaId) -> Result<Board, Error> {
         Board::with_doc(LoroDoc::new(), replica)
     }
 
@@ -195,6 +211,15 @@ impl Board {
     /// [`Board::save`], [`Board::save_shallow`] or [`Board::updates_since`]).
     /// Arbitrary bytes give an error, never a panic.
     pub fn load(bytes: &[u8], replica: ReplicaId) -> Result<Board, LoadError> {
+        Ok(Board::load_headless(bytes, replica)?.watched())
+    }
+
+    /// Loads a replica nobody draws or undoes on: a node's (`corkboard-peer
+    /// serve`, the desktop app's embedded node, the command line's). It
+    /// keeps no undo steps and no change events ([`Board::take_changes`]
+    /// gives nothing), so Loro computes no diffs for anyone on a commit or
+    /// an import: a move costs what it costs Loro itself.
+    pub fn load_headless(bytes: &[u8], replica: ReplicaId) -> Result<Board, LoadError> {
         if bytes.is_empty() {
             return Err(LoadError::Empty);
         }
@@ -211,19 +236,41 @@ impl Board {
         Board::with_doc(doc, replica).map_err(|error| LoadError::Corrupt(error.to_string()))
     }
 
+    /// A replica of `doc` that nobody watches yet: no events, no undo.
     fn with_doc(doc: LoroDoc, replica: ReplicaId) -> Result<Board, Error> {
         doc.set_peer_id(replica.0)?;
         // One change per replica per CHANGE_SECS of work at most: the
         // history slider's finest step (Loro's default merges 1,000 s).
         doc.set_change_merge_interval(history::CHANGE_SECS);
-        let changes: Arc<Mutex<Vec<Changes>>> = Arc::default();
-        let handles: Arc<Mutex<HashMap<CardId, LoroMap>>> = Arc::default();
-        let stack: Arc<Mutex<Option<HashMap<CardId, usize>>>> = Arc::default();
-        let sink = Arc::clone(&changes);
-        let live = Arc::clone(&handles);
-        let stale = Arc::clone(&stack);
+        Ok(Board {
+            cards: doc.get_map(CARDS),
+            order: doc.get_movable_list(ORDER),
+            meta: doc.get_map(META),
+            edges: doc.get_map(EDGES),
+            doc,
+            undo: None,
+            changes: Arc::default(),
+            handles: Arc::default(),
+            stack: Arc::default(),
+            pending_until: VersionVector::default(),
+            digest: Mutex::new(None),
+            now_secs: 0,
+            author: String::new(),
+            author_recorded: std::sync::atomic::AtomicBool::new(false),
+            _subscription: None,
+        })
+    }
+
+    /// This replica with change events for a view and undo of its own
+    /// changes (what every public constructor but the headless ones gives).
+    /// Subscribing is what makes Loro compute diffs on every change, so a
+    /// headless replica never does.
+    fn watched(mut self) -> Board {
+        let sink = Arc::clone(&self.changes);
+        let live = Arc::clone(&self.handles);
+        let stale = Arc::clone(&self.stack);
         let roots = event::Roots::new();
-        let subscription = doc.subscribe_root(Arc::new(move |diff| {
+        self._subscription = Some(self.doc.subscribe_root(Arc::new(move |diff| {
             event::track_cards(&diff, &roots, &mut live.lock().unwrap_or_else(PoisonError::into_inner));
             let batch = event::translate(&diff, &roots);
             if batch.events.iter().any(event::Event::changes_stack) {
@@ -232,29 +279,19 @@ impl Board {
             if !batch.events.is_empty() {
                 sink.lock().unwrap_or_else(PoisonError::into_inner).push(batch);
             }
-        }));
-        let mut undo = UndoManager::new(&doc);
+        })));
+        let mut undo = UndoManager::new(&self.doc);
         // One commit is one undo step; grouping is explicit (see `begin_undo_group`).
         undo.set_merge_interval(0);
         undo.set_max_undo_steps(500);
         undo.add_exclude_origin_prefix(history::BOOKKEEPING);
-        Ok(Board {
-            cards: doc.get_map(CARDS),
-            order: doc.get_movable_list(ORDER),
-            meta: doc.get_map(META),
-            edges: doc.get_map(EDGES),
-            doc,
-            undo: Some(undo),
-            changes,
-            handles,
-            stack,
-            pending_until: VersionVector::default(),
-            digest: Mutex::new(None),
-            now_secs: 0,
-            author: String::new(),
-            author_recorded: std::sync::atomic::AtomicBool::new(false),
-            _subscription: subscription,
-        })
+        self.undo = Some(undo);
+        self
+    }
+
+    /// Whether the document's events keep this replica's caches current.
+    fn is_watched(&self) -> bool {
+        self._subscription.is_some()
     }
 
     // ----- reading -------------------------------------------------------
@@ -289,14 +326,19 @@ impl Board {
     pub fn card(&self, id: CardId) -> Option<Card> {
         let map = self.card_map(id)?;
         let mut stack = self.stack.lock().unwrap_or_else(PoisonError::into_inner);
-        let places = stack.get_or_insert_with(|| {
+        // Without events, any change since the places were built may have moved them.
+        let built_at = (!self.is_watched()).then(|| self.doc.state_frontiers());
+        if stack.as_ref().is_some_and(|stack| stack.built_at != built_at) {
+            *stack = None;
+        }
+        let stack = stack.get_or_insert_with(|| {
             let mut places = HashMap::new();
             for (place, (listed, _)) in self.order_positions().into_iter().enumerate() {
                 places.entry(listed).or_insert(place);
             }
-            places
+            Stack { built_at, places }
         });
-        let z = places.get(&id).copied().unwrap_or(self.order.len());
+        let z = stack.places.get(&id).copied().unwrap_or(self.order.len());
         read_card(id, &map, z)
     }
 
@@ -675,14 +717,6 @@ impl Board {
         }
     }
 
-    /// This board with no undo, for a replica nobody undoes on (a headless
-    /// peer, a relay): it skips Loro's undo bookkeeping on every change it
-    /// makes or receives; [`Board::undo`] then does nothing.
-    pub fn without_undo(mut self) -> Board {
-        self.undo = None;
-        self
-    }
-
     pub fn end_undo_group(&mut self) {
         if let Some(undo) = self.undo.as_mut() {
             undo.group_end();
@@ -707,6 +741,10 @@ impl Board {
     }
 
     fn existing(&self, id: CardId) -> Result<LoroMap, Error> {
+        if !self.is_watched() {
+            // No events keep a cache of handles current here.
+            return self.card_map(id).ok_or(Error::UnknownCard(id));
+        }
         let mut handles = self.handles.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(map) = handles.get(&id) {
             return Ok(map.clone());

@@ -37,6 +37,8 @@ pub enum Error {
     TooManyEdges { max: usize },
     #[error("the document refused the change: {0}")]
     Document(String),
+    #[error("this board holds no such moment of its history")]
+    UnknownVersion,
     #[error("the board could not be exported ({0}); nothing was written")]
     Export(String),
 }

@@ -177,7 +177,7 @@ impl DataDir {
     pub fn open_or_join(&self, link: &ShareLink, replica: ReplicaId) -> Result<(BoardFile, Board), Error> {
         match self.open_board(link, replica) {
             Err(Error::NoSuchBoard(_)) => {
-                let board = Board::empty(replica)?;
+                let board = Board::empty_headless(replica)?;
                 Ok((self.create(link, &board)?, board))
             }
             other => other,
@@ -302,10 +302,12 @@ fn read_snapshot(path: &Path, replica: ReplicaId) -> Result<Board, Error> {
     if crc32fast::hash(body) != stored {
         return Err(corrupt("checksum mismatch".into()));
     }
+    // What a node holds on disk it serves, saves and prints: nobody draws
+    // or undoes on it (the desktop page keeps its own replica).
     if body.is_empty() {
-        return Ok(Board::empty(replica)?);
+        return Ok(Board::empty_headless(replica)?);
     }
-    Board::load(body, replica).map_err(|error| corrupt(error.to_string()))
+    Board::load_headless(body, replica).map_err(|error| corrupt(error.to_string()))
 }
 
 /// Reads log records up to the first torn or damaged one; returns the

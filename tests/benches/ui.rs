@@ -737,6 +737,11 @@ impl Runs {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
+    // `CORKBOARD_BENCH_SECTIONS=history,live` runs only those parts (every
+    // part by default): frames, history, join, tldraw, live.
+    let sections = std::env::var("CORKBOARD_BENCH_SECTIONS").ok();
+    let wants =
+        |section: &str| sections.as_deref().is_none_or(|list| list.split(',').any(|s| s.trim() == section));
     let (first_paint_runs, frame_moves, live_moves) = if quick { (3, 60, 60) } else { (7, 300, 300) };
     let (history_steps, history_jumps) = if quick { (30, 10) } else { (200, 50) };
     let mut rows: Vec<[String; 3]> = Vec::new();
@@ -765,16 +770,25 @@ async fn main() -> Result<()> {
     let app_link = link.to_app_link();
     let map_link = map.to_app_link();
     let history_moves = if quick { 100_000 } else { 1_000_000 };
-    let (past, changes) = history_board(native.data_dir(), history_moves)?;
-    let past_link = past.to_app_link();
+    let history = if wants("history") {
+        let (past, changes) = history_board(native.data_dir(), history_moves)?;
+        Some((past.to_app_link(), changes))
+    } else {
+        None
+    };
     // Boards a fresh browser joins from the native peer: the join curve.
-    let join_sizes: &[usize] = if quick { &[1_000, 5_000] } else { &[1_000, 5_000, 10_000, 20_000] };
+    let join_sizes: &[usize] = match (quick, wants("join") || wants("tldraw")) {
+        (_, false) => &[],
+        (true, true) => &[1_000, 5_000],
+        (false, true) => &[1_000, 5_000, 10_000, 20_000],
+    };
     let mut joins = Vec::new();
     for &size in join_sizes {
         let (link, _) = grid_board(native.data_dir(), &format!("{size} cards to join"), size, false)?;
         joins.push((size, link.to_app_link()));
     }
-    let mut served_links = vec![app_link.clone(), map_link.clone(), past_link.clone()];
+    let mut served_links = vec![app_link.clone(), map_link.clone()];
+    served_links.extend(history.iter().map(|(link, _)| link.clone()));
     served_links.extend(joins.iter().map(|(_, link)| link.clone()));
     let board_args: Vec<&str> = served_links.iter().flat_map(|link| ["--board", link.as_str()]).collect();
     let served = native.spawn_serve(&signaling.url(), &board_args)?;
@@ -786,110 +800,193 @@ async fn main() -> Result<()> {
     all_cards(a, CARDS).await.context("the 1,000-card board never arrived")?;
     check::element(a, r#"[data-testid="board"][data-saved="true"]"#).await?;
 
-    // First paint of the board from IndexedDB, on reload.
-    let mut paints = Vec::new();
-    for _ in 0..first_paint_runs {
-        a.refresh().await?;
-        let mark = check::script(
-            a,
-            "the board-drawn mark",
-            "const m = performance.getEntriesByName('corkboard:board-drawn')[0];
-             const board = document.querySelector('[data-testid=board]');
-             return m ? { t: m.startTime, cards: Number(board?.dataset.cards), drawn: document.querySelectorAll('[data-card-id]').length } : null;",
-            vec![],
-        )
-        .await?;
-        if mark["cards"].as_u64() != Some(CARDS as u64) || mark["drawn"].as_u64() == Some(0) {
-            alice.shot("bench-first-paint").await?;
-            bail!("first paint showed {} cards, not {CARDS}", mark["cards"]);
-        }
-        paints.push(mark["t"].as_f64().unwrap_or(f64::NAN));
-    }
-    note(
-        &mut rows,
-        [
-            format!(
-                "open a {CARDS}-card board (reload, from IndexedDB) to first paint, median of {first_paint_runs}"
-            ),
-            format!("{:.0} ms (p95 {:.0} ms)", percentile(&paints, 50.0), percentile(&paints, 95.0)),
-            String::new(),
-        ],
-    );
-    all_cards(a, CARDS).await?;
-
-    // Frame cost while dragging among 1,000 cards.
-    note(
-        &mut rows,
-        frame_cost_row(
-            a,
-            cards[0],
-            frame_moves,
-            format!("frame cost per pointer move, dragging among {CARDS} cards ({frame_moves} moves)"),
-        )
-        .await?,
-    );
-
-    // The same on the map board: the dragged card pulls 50 of its 2,000 edges.
-    alice.open(&signaling.board_url(&map_link)?).await?;
-    all_cards(a, CARDS).await.context("the map board never arrived")?;
-    check::element(a, &format!(r#"[data-testid="board"][data-edges="{EDGES}"]"#))
-        .await
-        .context("the map board's edges never arrived")?;
-    check::element(a, r#"[data-testid="board"][data-saved="true"]"#).await?;
-    note(&mut rows, frame_cost_row(
-        a,
-        map_cards[0],
-        frame_moves,
-        format!(
-            "frame cost per pointer move, dragging a card with {HUB_EDGES} edges among {CARDS} cards and {EDGES} edges ({frame_moves} moves)"
-        ),
-    )
-    .await?);
-
-    // The history view on a board with a long past: opening it, a drag of
-    // the slider back one change a step, jumps to random moments.
-    let joining = std::time::Instant::now();
-    alice.open(&signaling.board_url(&past_link)?).await?;
-    check::eventually_within(std::time::Duration::from_secs(300), "the history board's cards", || async {
-        let shown = a
-            .execute(
-                "const b = document.querySelector(arguments[0]);
-                 return b && b.dataset.receiving === 'false' ? Number(b.dataset.cards) : -1",
-                vec![json!(find::BOARD)],
+    if wants("frames") {
+        // First paint of the board from IndexedDB, on reload.
+        let mut paints = Vec::new();
+        for _ in 0..first_paint_runs {
+            a.refresh().await?;
+            let mark = check::script(
+                a,
+                "the board-drawn mark",
+                "const m = performance.getEntriesByName('corkboard:board-drawn')[0];
+                 const board = document.querySelector('[data-testid=board]');
+                 return m ? { t: m.startTime, cards: Number(board?.dataset.cards), drawn: document.querySelectorAll('[data-card-id]').length } : null;",
+                vec![],
             )
             .await?;
-        if shown.as_u64() != Some(CARDS as u64) {
-            bail!("{shown} cards held, or still receiving");
+            if mark["cards"].as_u64() != Some(CARDS as u64) || mark["drawn"].as_u64() == Some(0) {
+                alice.shot("bench-first-paint").await?;
+                bail!("first paint showed {} cards, not {CARDS}", mark["cards"]);
+            }
+            paints.push(mark["t"].as_f64().unwrap_or(f64::NAN));
         }
-        Ok(())
-    })
-    .await
-    .context("the history board never arrived")?;
-    let joined = joining.elapsed();
-    check::element(a, r#"[data-testid="board"][data-receiving="false"][data-saved="true"]"#).await?;
-    let opened = a.execute_async(HISTORY_OPEN, vec![]).await?;
-    let steps = opened["max"].as_u64().context("no history slider")?;
-    if steps as usize != changes {
-        bail!("the history shows {steps} of the board's {changes} changes");
+        note(
+            &mut rows,
+            [
+                format!(
+                    "open a {CARDS}-card board (reload, from IndexedDB) to first paint, median of {first_paint_runs}"
+                ),
+                format!("{:.0} ms (p95 {:.0} ms)", percentile(&paints, 50.0), percentile(&paints, 95.0)),
+                String::new(),
+            ],
+        );
+        all_cards(a, CARDS).await?;
+
+        // Frame cost while dragging among 1,000 cards.
+        note(
+            &mut rows,
+            frame_cost_row(
+                a,
+                cards[0],
+                frame_moves,
+                format!("frame cost per pointer move, dragging among {CARDS} cards ({frame_moves} moves)"),
+            )
+            .await?,
+        );
+
+        // The same on the map board: the dragged card pulls 50 of its 2,000 edges.
+        alice.open(&signaling.board_url(&map_link)?).await?;
+        all_cards(a, CARDS).await.context("the map board never arrived")?;
+        check::element(a, &format!(r#"[data-testid="board"][data-edges="{EDGES}"]"#))
+            .await
+            .context("the map board's edges never arrived")?;
+        check::element(a, r#"[data-testid="board"][data-saved="true"]"#).await?;
+        note(&mut rows, frame_cost_row(
+            a,
+            map_cards[0],
+            frame_moves,
+            format!(
+                "frame cost per pointer move, dragging a card with {HUB_EDGES} edges among {CARDS} cards and {EDGES} edges ({frame_moves} moves)"
+            ),
+        )
+        .await?);
     }
-    let open = opened["open"].as_f64().unwrap_or(f64::NAN);
-    let drag: Vec<u64> = (1..=history_steps as u64).map(|i| steps.saturating_sub(i)).collect();
-    let dragged = numbers(&a.execute_async(HISTORY_STEPS, vec![json!(drag)]).await?);
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut jumped = Vec::new();
-    for _ in 0..history_jumps / 10 {
-        let targets: Vec<u64> = (0..10)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                seed % (steps + 1)
-            })
-            .collect();
-        jumped.extend(numbers(&a.execute_async(HISTORY_STEPS, vec![json!(targets)]).await?));
+
+    if let Some((past_link, changes)) = history.clone() {
+        // The history view on a board with a long past: opening it, a drag of
+        // the slider back one change a step, jumps to random moments.
+        let joining = std::time::Instant::now();
+        alice.open(&signaling.board_url(&past_link)?).await?;
+        check::eventually_within(
+            std::time::Duration::from_secs(300),
+            "the history board's cards",
+            || async {
+                let shown = a
+                    .execute(
+                        "const b = document.querySelector(arguments[0]);
+                     return b && b.dataset.receiving === 'false' ? Number(b.dataset.cards) : -1",
+                        vec![json!(find::BOARD)],
+                    )
+                    .await?;
+                if shown.as_u64() != Some(CARDS as u64) {
+                    bail!("{shown} cards held, or still receiving");
+                }
+                Ok(())
+            },
+        )
+        .await
+        .context("the history board never arrived")?;
+        let joined = joining.elapsed();
+        check::element(a, r#"[data-testid="board"][data-receiving="false"][data-saved="true"]"#).await?;
+        let opened = a.execute_async(HISTORY_OPEN, vec![]).await?;
+        let steps = opened["max"].as_u64().context("no history slider")?;
+        if steps as usize != changes {
+            bail!("the history shows {steps} of the board's {changes} changes");
+        }
+        let open = opened["open"].as_f64().unwrap_or(f64::NAN);
+        let drag: Vec<u64> = (1..=history_steps as u64).map(|i| steps.saturating_sub(i)).collect();
+        let dragged = numbers(&a.execute_async(HISTORY_STEPS, vec![json!(drag)]).await?);
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut random_steps = |count: usize| -> Vec<u64> {
+            (0..count)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed % (steps + 1)
+                })
+                .collect()
+        };
+        // Jumps right after the drag, before the viewer has made its segments
+        // (it makes them in idle time, not while the slider moves).
+        let early_jumps = numbers(&a.execute_async(HISTORY_STEPS, vec![json!(random_steps(10))]).await?);
+        let preparing = std::time::Instant::now();
+        check::eventually_within(
+            std::time::Duration::from_secs(300),
+            "the history viewer's segments",
+            || async { check::element(a, r#"[data-testid="history"][data-ready="true"]"#).await.map(|_| ()) },
+        )
+        .await?;
+        let prepared = preparing.elapsed();
+        let mut jumped = Vec::new();
+        for _ in 0..history_jumps / 10 {
+            jumped.extend(numbers(&a.execute_async(HISTORY_STEPS, vec![json!(random_steps(10))]).await?));
+        }
+        alice.shot("bench-history").await?;
+        action::click(a, r#"[data-testid="history-close"]"#).await?;
+        note(
+            &mut rows,
+            [
+                format!(
+                    "join the history board from a native peer, {CARDS} cards with {history_moves} moves of past (open to all of it held)"
+                ),
+                format!("{:.1} s", joined.as_secs_f64()),
+                String::new(),
+            ],
+        );
+        note(
+            &mut rows,
+            [
+                format!(
+                    "open the history view of {CARDS} cards with {history_moves} moves in {changes} changes (click to panel laid out)"
+                ),
+                format!("{open:.0} ms"),
+                String::new(),
+            ],
+        );
+        note(
+            &mut rows,
+            [
+                format!(
+                    "history slider step, one change back ({} steps, to the board laid out)",
+                    dragged.len()
+                ),
+                format!("p50 {:.1} ms, p95 {:.1} ms", percentile(&dragged, 50.0), percentile(&dragged, 95.0)),
+                "≤ 100 ms".into(),
+            ],
+        );
+        note(
+            &mut rows,
+            [
+                format!(
+                    "history slider jump to a random moment right after opening, before the segments are made ({} jumps)",
+                    early_jumps.len()
+                ),
+                format!(
+                    "p50 {:.1} ms, p95 {:.1} ms",
+                    percentile(&early_jumps, 50.0),
+                    percentile(&early_jumps, 95.0)
+                ),
+                String::new(),
+            ],
+        );
+        note(
+            &mut rows,
+            [
+                "history view: its segments made in idle time (from the last early jump until ready)".into(),
+                format!("{:.1} s", prepared.as_secs_f64()),
+                String::new(),
+            ],
+        );
+        note(
+            &mut rows,
+            [
+                format!("history slider jump to a random moment, segments made ({} jumps)", jumped.len()),
+                format!("p50 {:.1} ms, p95 {:.1} ms", percentile(&jumped, 50.0), percentile(&jumped, 95.0)),
+                "≤ 100 ms".into(),
+            ],
+        );
     }
-    alice.shot("bench-history").await?;
-    action::click(a, r#"[data-testid="history-close"]"#).await?;
 
     // Joining boards of growing size from the native peer: a board this
     // browser has never held, from the navigation to the first card drawn
@@ -897,232 +994,220 @@ async fn main() -> Result<()> {
     let mut timeouts = a.get_timeouts().await?;
     timeouts.set_script(Some(std::time::Duration::from_secs(320)));
     a.update_timeouts(timeouts).await?;
-    for (size, link) in &joins {
-        a.execute("window.__joinStart = performance.now()", vec![]).await?;
-        alice.open(&signaling.board_url(link)?).await?;
-        let joined = a.execute_async(JOIN, vec![json!(size), json!(300_000)]).await?;
-        let (first, all) = (joined["first"].as_f64(), joined["all"].as_f64());
-        note(
-            &mut rows,
-            [
-                format!(
-                    "join a {size}-card board from a native peer, a fresh browser: first card drawn / every card held"
-                ),
-                match (first, all) {
-                    (Some(first), Some(all)) => {
-                        format!("{first:.0} ms / {all:.0} ms ({:.2} µs a card)", all * 1e3 / *size as f64)
-                    }
-                    (first, None) => {
-                        format!("{} / not in 300 s", first.map_or("none".into(), |f| format!("{f:.0} ms")))
-                    }
-                    (None, Some(all)) => format!("? / {all:.0} ms"),
-                },
-                if *size == 10_000 { "≤ 1 s / ≤ 3 s".into() } else { String::new() },
-            ],
-        );
-        alice.shot(&format!("bench-join-{size}")).await?;
-    }
-
-    // Frame cost beside tldraw, measured its way (a move's work in the frame
-    // it came in and the two after: tldraw applies moves a frame later),
-    // among 1,000 cards and among 10,000 (5,000 in a quick run), ours and
-    // tldraw in turn.
-    let tldraw = TldrawPage::start().await?;
-    let tldraw_runs = if quick { 1 } else { 3 };
-    let big = joins.iter().rev().find(|(size, _)| *size <= 10_000).cloned().context("no big board")?;
-    for (count, link) in [(CARDS, app_link.clone()), big] {
-        alice.open(&signaling.board_url(&link)?).await?;
-        all_cards(a, count).await?;
-        let (mut ours, mut theirs, mut used) = (Runs::new(), Runs::new(), Vec::new());
-        for _ in 0..tldraw_runs {
-            let id = on_screen_card(a, false, &used).await?;
-            used.push(id.clone());
-            let result =
-                a.execute_async(FRAME_TO_FRAME, vec![json!(frame_moves), json!(find::card(&id))]).await?;
-            ours.add(&net_costs(&result), frame_moves);
-            if let Some(tldraw) = &tldraw {
-                theirs.add(&tldraw.frame_costs(count, frame_moves).await?, frame_moves);
-            }
-        }
-        let what = format!(
-            "frame cost per pointer move with the two frames after it, dragging among {count} cards (tldraw's way)"
-        );
-        note(&mut rows, ours.row(&what, "p95 ≤ tldraw's"));
-        if tldraw.is_some() {
-            let what = format!(
-                "baseline: tldraw 5.4.2 dragging a shape among {count} shapes, measured the same way"
-            );
-            note(&mut rows, theirs.row(&what, ""));
+    if wants("join") {
+        for (size, link) in &joins {
+            a.execute("window.__joinStart = performance.now()", vec![]).await?;
+            alice.open(&signaling.board_url(link)?).await?;
+            let joined = a.execute_async(JOIN, vec![json!(size), json!(300_000)]).await?;
+            let (first, all) = (joined["first"].as_f64(), joined["all"].as_f64());
             note(
                 &mut rows,
-                ours.ratio_row(&theirs, &format!("ours ÷ tldraw among {count} (medians of the runs)")),
+                [
+                    format!(
+                        "join a {size}-card board from a native peer, a fresh browser: first card drawn / every card held"
+                    ),
+                    match (first, all) {
+                        (Some(first), Some(all)) => {
+                            format!("{first:.0} ms / {all:.0} ms ({:.2} µs a card)", all * 1e3 / *size as f64)
+                        }
+                        (first, None) => {
+                            format!(
+                                "{} / not in 300 s",
+                                first.map_or("none".into(), |f| format!("{f:.0} ms"))
+                            )
+                        }
+                        (None, Some(all)) => format!("? / {all:.0} ms"),
+                    },
+                    if *size == 10_000 { "≤ 1 s / ≤ 3 s".into() } else { String::new() },
+                ],
+            );
+            alice.shot(&format!("bench-join-{size}")).await?;
+        }
+    }
+
+    if wants("tldraw") {
+        // Frame cost beside tldraw, measured its way (a move's work in the frame
+        // it came in and the two after: tldraw applies moves a frame later),
+        // among 1,000 cards and among 10,000 (5,000 in a quick run), ours and
+        // tldraw in turn.
+        let tldraw = TldrawPage::start().await?;
+        let tldraw_runs = if quick { 1 } else { 3 };
+        let big = joins.iter().rev().find(|(size, _)| *size <= 10_000).cloned().context("no big board")?;
+        for (count, link) in [(CARDS, app_link.clone()), big] {
+            alice.open(&signaling.board_url(&link)?).await?;
+            all_cards(a, count).await?;
+            let (mut ours, mut theirs, mut used) = (Runs::new(), Runs::new(), Vec::new());
+            for _ in 0..tldraw_runs {
+                let id = on_screen_card(a, false, &used).await?;
+                used.push(id.clone());
+                let result =
+                    a.execute_async(FRAME_TO_FRAME, vec![json!(frame_moves), json!(find::card(&id))]).await?;
+                ours.add(&net_costs(&result), frame_moves);
+                if let Some(tldraw) = &tldraw {
+                    theirs.add(&tldraw.frame_costs(count, frame_moves).await?, frame_moves);
+                }
+            }
+            let what = format!(
+                "frame cost per pointer move with the two frames after it, dragging among {count} cards (tldraw's way)"
+            );
+            note(&mut rows, ours.row(&what, "p95 ≤ tldraw's"));
+            if tldraw.is_some() {
+                let what = format!(
+                    "baseline: tldraw 5.4.2 dragging a shape among {count} shapes, measured the same way"
+                );
+                note(&mut rows, theirs.row(&what, ""));
+                note(
+                    &mut rows,
+                    ours.ratio_row(&theirs, &format!("ours ÷ tldraw among {count} (medians of the runs)")),
+                );
+            }
+        }
+        if let Some(tldraw) = tldraw {
+            tldraw.close().await?;
+        } else {
+            note(
+                &mut rows,
+                [
+                    "baseline: tldraw".into(),
+                    "not measured (set up by `./x bench`: CORKBOARD_TLDRAW_PAGE, CORKBOARD_TLDRAW_SERVE)"
+                        .into(),
+                    String::new(),
+                ],
             );
         }
     }
-    if let Some(tldraw) = tldraw {
-        tldraw.close().await?;
-    } else {
-        note(
-            &mut rows,
-            [
-                "baseline: tldraw".into(),
-                "not measured (set up by `./x bench`: CORKBOARD_TLDRAW_PAGE, CORKBOARD_TLDRAW_SERVE)".into(),
-                String::new(),
-            ],
-        );
-    }
-    note(
-        &mut rows,
-        [
-            format!(
-                "join the history board from a native peer, {CARDS} cards with {history_moves} moves of past (open to all of it held)"
-            ),
-            format!("{:.1} s", joined.as_secs_f64()),
-            String::new(),
-        ],
-    );
-    note(
-        &mut rows,
-        [
-            format!(
-                "open the history view of {CARDS} cards with {history_moves} moves in {changes} changes (click to panel laid out)"
-            ),
-            format!("{open:.0} ms"),
-            String::new(),
-        ],
-    );
-    note(
-        &mut rows,
-        [
-            format!("history slider step, one change back ({} steps, to the board laid out)", dragged.len()),
-            format!("p50 {:.1} ms, p95 {:.1} ms", percentile(&dragged, 50.0), percentile(&dragged, 95.0)),
-            "≤ 100 ms".into(),
-        ],
-    );
-    note(
-        &mut rows,
-        [
-            format!("history slider jump to a random moment ({} jumps)", jumped.len()),
-            format!("p50 {:.1} ms, p95 {:.1} ms", percentile(&jumped, 50.0), percentile(&jumped, 95.0)),
-            "≤ 100 ms".into(),
-        ],
-    );
 
-    alice.open(&url).await?;
-    all_cards(a, CARDS).await?;
+    if wants("live") {
+        alice.open(&url).await?;
+        all_cards(a, CARDS).await?;
 
-    // Live motion browser → browser.
-    let bob = Browser::start().await?;
-    let b = bob.client();
-    bob.open(&url).await?;
-    all_cards(b, CARDS).await?;
-    check::peers(a, 2).await?;
-    check::peers(b, 2).await?;
-    // Ours and the Yjs baseline in turn (A B A B), so drift on a busy
-    // machine falls on both.
-    let yjs = YjsPair::start().await?;
-    let live_runs = if quick { 2 } else { 4 };
-    let (mut ours, mut yjs_doc, mut yjs_presence) = (Runs::new(), Runs::new(), Runs::new());
-    // Each run drags a card of its own 900 px to the right, one wholly on
-    // screen: it stays drawn (in or near the view) the whole way.
-    let mut used = Vec::new();
-    for run in 0..live_runs {
-        let id = on_screen_card(a, false, &used).await?;
-        used.push(id.clone());
-        ours.add(&ours_browser_to_browser(a, b, &id, live_moves).await?, live_moves);
-        if let Some(yjs) = &yjs {
-            let card = format!("card-{run}");
-            yjs_doc.add(&yjs.latencies("doc", &card, live_moves).await?, live_moves);
-            yjs_presence.add(&yjs.latencies("presence", &card, live_moves).await?, live_moves);
+        // Live motion browser → browser.
+        let bob = Browser::start().await?;
+        let b = bob.client();
+        bob.open(&url).await?;
+        all_cards(b, CARDS).await?;
+        check::peers(a, 2).await?;
+        check::peers(b, 2).await?;
+        // Ours and the Yjs baseline in turn (A B A B), so drift on a busy
+        // machine falls on both.
+        let yjs = YjsPair::start().await?;
+        let live_runs = if quick { 2 } else { 4 };
+        let (mut ours, mut yjs_doc, mut yjs_presence) = (Runs::new(), Runs::new(), Runs::new());
+        // Each run drags a card of its own 900 px to the right, one wholly on
+        // screen: it stays drawn (in or near the view) the whole way.
+        let mut used = Vec::new();
+        for run in 0..live_runs {
+            let id = on_screen_card(a, false, &used).await?;
+            used.push(id.clone());
+            ours.add(&ours_browser_to_browser(a, b, &id, live_moves).await?, live_moves);
+            if let Some(yjs) = &yjs {
+                let card = format!("card-{run}");
+                yjs_doc.add(&yjs.latencies("doc", &card, live_moves).await?, live_moves);
+                yjs_presence.add(&yjs.latencies("presence", &card, live_moves).await?, live_moves);
+            }
         }
-    }
-    note(&mut rows, ours.row("live motion browser → browser: pointer move in A to B's DOM", "p95 ≤ 2 ms"));
-    if let Some(yjs) = yjs {
         note(
             &mut rows,
-            yjs_presence.row(
-                "baseline: Yjs + y-webrtc, the move as awareness (presence) until B's awareness has it",
+            ours.row("live motion browser → browser: pointer move in A to B's DOM", "p95 ≤ 2 ms"),
+        );
+        if let Some(yjs) = yjs {
+            note(
+                &mut rows,
+                yjs_presence.row(
+                    "baseline: Yjs + y-webrtc, the move as awareness (presence) until B's awareness has it",
+                    "",
+                ),
+            );
+            note(
+                &mut rows,
+                yjs_doc.row("baseline: Yjs + y-webrtc, the move in the Y.Doc until B's Y.Doc has it", ""),
+            );
+            note(
+                &mut rows,
+                ours.ratio_row(&yjs_presence, "ours ÷ Yjs presence, browser → browser (medians of the runs)"),
+            );
+            note(
+                &mut rows,
+                ours.ratio_row(&yjs_doc, "ours ÷ Yjs document, browser → browser (medians of the runs)"),
+            );
+            yjs.close().await?;
+        } else {
+            note(
+                &mut rows,
+                [
+                    "baseline: Yjs + y-webrtc".into(),
+                    "not measured (set up by `./x bench`: CORKBOARD_YJS_PAGE, CORKBOARD_YJS_SIGNALING)"
+                        .into(),
+                    String::new(),
+                ],
+            );
+        }
+
+        // Live motion browser ↔ native (the desktop app's embedded peer): the
+        // leftmost card on screen, dragged twice 900 px to the right.
+        let id = on_screen_card(a, true, &used).await?;
+        let card: CardId = id.parse().context("a card id")?;
+        let native_dir = harness::temp_dir("ui-bench-native")?;
+        let mut desktop = NativeSide::start(&signaling.url(), &link, card, &native_dir).await?;
+        desktop.ready(2).await?;
+        let script = "return document.querySelector(`[data-card-id=\"${arguments[0]}\"]`).style.transform";
+        let transform = a.execute(script, vec![json!(id)]).await?;
+        let x0 = translate_x(transform.as_str().unwrap_or_default()).context("no card position")?;
+        let sends = sends_of(&a.execute_async(DRAG, vec![json!(id), json!(live_moves), json!(16)]).await?);
+        let arrivals = desktop.arrivals.lock().map(|a| a.clone()).unwrap_or_default();
+        let seen = latencies(&sends, &arrivals, x0);
+        note(
+            &mut rows,
+            live_row(
+                "browser → native: pointer move in A to the desktop peer's local link",
+                &seen,
+                live_moves,
+            ),
+        );
+
+        let start = check::script(b, "an observer on the card", OBSERVE, vec![json!(id)]).await?;
+        let x0 = translate_x(start.as_str().unwrap_or_default()).context("no start position")?;
+        let mut sends = Vec::new();
+        for step in 1..=live_moves as i64 {
+            let at = Point { x: x0 + 6.0 + 3.0 * step as f64, y: 0.0 };
+            let state = board_model::presence::State {
+                cursor: Some(at),
+                selection: vec![card],
+                dragging: vec![(card, at)],
+            };
+            sends.push((step, epoch_ms()));
+            desktop.presence.send(state).context("the native side stopped")?;
+            tokio::time::sleep(std::time::Duration::from_millis(16)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let _ = desktop.presence.send(board_model::presence::State::default());
+        let arrivals = arrivals_of(&b.execute("return window.__arrivals", vec![]).await?);
+        let seen = latencies(&sends, &arrivals, x0);
+        note(
+            &mut rows,
+            live_row(
+                "native → browser: a drag on the desktop peer's local link to B's DOM",
+                &seen,
+                live_moves,
+            ),
+        );
+
+        let (relayed, crowd) = through_a_relay(&signaling, &alice, &bob, live_runs, live_moves).await?;
+        note(
+            &mut rows,
+            relayed.row(
+                &format!("live motion browser → relay → browser: a room of {} past a full mesh, the browsers not linked", CROWD + 3),
                 "",
             ),
         );
-        note(
-            &mut rows,
-            yjs_doc.row("baseline: Yjs + y-webrtc, the move in the Y.Doc until B's Y.Doc has it", ""),
-        );
-        note(
-            &mut rows,
-            ours.ratio_row(&yjs_presence, "ours ÷ Yjs presence, browser → browser (medians of the runs)"),
-        );
-        note(
-            &mut rows,
-            ours.ratio_row(&yjs_doc, "ours ÷ Yjs document, browser → browser (medians of the runs)"),
-        );
-        yjs.close().await?;
-    } else {
-        note(
-            &mut rows,
-            [
-                "baseline: Yjs + y-webrtc".into(),
-                "not measured (set up by `./x bench`: CORKBOARD_YJS_PAGE, CORKBOARD_YJS_SIGNALING)".into(),
-                String::new(),
-            ],
-        );
+        let mut ratio =
+            relayed.ratio_row(&ours, "through a relay ÷ direct, browser → browser (medians of the runs)");
+        ratio[2] = "one more hop".into();
+        note(&mut rows, ratio);
+
+        bob.close().await?;
+        crowd.into_iter().for_each(harness::Served::stop);
     }
-
-    // Live motion browser ↔ native (the desktop app's embedded peer): the
-    // leftmost card on screen, dragged twice 900 px to the right.
-    let id = on_screen_card(a, true, &used).await?;
-    let card: CardId = id.parse().context("a card id")?;
-    let native_dir = harness::temp_dir("ui-bench-native")?;
-    let mut desktop = NativeSide::start(&signaling.url(), &link, card, &native_dir).await?;
-    desktop.ready(2).await?;
-    let script = "return document.querySelector(`[data-card-id=\"${arguments[0]}\"]`).style.transform";
-    let transform = a.execute(script, vec![json!(id)]).await?;
-    let x0 = translate_x(transform.as_str().unwrap_or_default()).context("no card position")?;
-    let sends = sends_of(&a.execute_async(DRAG, vec![json!(id), json!(live_moves), json!(16)]).await?);
-    let arrivals = desktop.arrivals.lock().map(|a| a.clone()).unwrap_or_default();
-    let seen = latencies(&sends, &arrivals, x0);
-    note(
-        &mut rows,
-        live_row("browser → native: pointer move in A to the desktop peer's local link", &seen, live_moves),
-    );
-
-    let start = check::script(b, "an observer on the card", OBSERVE, vec![json!(id)]).await?;
-    let x0 = translate_x(start.as_str().unwrap_or_default()).context("no start position")?;
-    let mut sends = Vec::new();
-    for step in 1..=live_moves as i64 {
-        let at = Point { x: x0 + 6.0 + 3.0 * step as f64, y: 0.0 };
-        let state = board_model::presence::State {
-            cursor: Some(at),
-            selection: vec![card],
-            dragging: vec![(card, at)],
-        };
-        sends.push((step, epoch_ms()));
-        desktop.presence.send(state).context("the native side stopped")?;
-        tokio::time::sleep(std::time::Duration::from_millis(16)).await;
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let _ = desktop.presence.send(board_model::presence::State::default());
-    let arrivals = arrivals_of(&b.execute("return window.__arrivals", vec![]).await?);
-    let seen = latencies(&sends, &arrivals, x0);
-    note(
-        &mut rows,
-        live_row("native → browser: a drag on the desktop peer's local link to B's DOM", &seen, live_moves),
-    );
-
-    let (relayed, crowd) = through_a_relay(&signaling, &alice, &bob, live_runs, live_moves).await?;
-    note(
-        &mut rows,
-        relayed.row(
-            &format!("live motion browser → relay → browser: a room of {} past a full mesh, the browsers not linked", CROWD + 3),
-            "",
-        ),
-    );
-    let mut ratio =
-        relayed.ratio_row(&ours, "through a relay ÷ direct, browser → browser (medians of the runs)");
-    ratio[2] = "one more hop".into();
-    note(&mut rows, ratio);
-
     println!("### Web app in headless Chromium {}", chromium_version());
     println!();
     println!(
@@ -1134,10 +1219,8 @@ async fn main() -> Result<()> {
     for [what, figure, target] in rows {
         println!("| {what} | {figure} | {target} |");
     }
-    bob.close().await?;
     alice.close().await?;
     served.stop();
-    crowd.into_iter().for_each(harness::Served::stop);
     Ok(())
 }
 

@@ -358,6 +358,8 @@ pub struct BoardSignals {
     pub card_menu: RwSignal<Option<(CardId, (f64, f64))>>,
     /// The history view, while it is open (the board then shows the past).
     pub history: RwSignal<Option<HistoryView>>,
+    /// The history view has made its segments: a jump anywhere is quick.
+    pub history_ready: RwSignal<bool>,
     /// True once the stored board was loaded.
     pub loaded: RwSignal<bool>,
     /// True when every change is in IndexedDB.
@@ -400,6 +402,7 @@ impl BoardSignals {
             labelling: RwSignal::new(None),
             card_menu: RwSignal::new(None),
             history: RwSignal::new(None),
+            history_ready: RwSignal::new(false),
             loaded: RwSignal::new(false),
             saved: RwSignal::new(true),
             read_only: RwSignal::new(None),

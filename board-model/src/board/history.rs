@@ -14,7 +14,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 
-use loro::{ContainerID, Frontiers, ID, IdSpan, JsonMapOp, JsonOpContent, LoroValue, ValueOrContainer};
+use loro::{
+    ContainerID, ExportMode, Frontiers, ID, IdSpan, JsonMapOp, JsonOpContent, LoroDoc, LoroValue,
+    ValueOrContainer, VersionVector,
+};
 
 use super::{Board, BoardId, CARDS, ReplicaId};
 use crate::card::{self, Card, CardId, Content, NewCard, limits};
@@ -34,7 +37,11 @@ pub const SESSION_GAP_SECS: i64 = 30 * 60;
 
 /// A point in the board's history: the changes it holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PastVersion(pub(crate) Frontiers);
+pub struct PastVersion {
+    pub(crate) frontiers: Frontiers,
+    /// How many of [`History::changes`] it holds.
+    changes: usize,
+}
 
 /// One change: a run of operations one replica made at one time.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,7 +121,8 @@ impl History {
             let entry = last.entry(end.peer).or_insert(end.counter);
             *entry = (*entry).max(end.counter);
         }
-        PastVersion(last.into_iter().map(|(peer, counter)| ID::new(peer, counter)).collect())
+        let frontiers = last.into_iter().map(|(peer, counter)| ID::new(peer, counter)).collect();
+        PastVersion { frontiers, changes: count.min(self.changes.len()) }
     }
 
     /// The version holding every change made at or before `at` (seconds
@@ -249,24 +257,49 @@ impl Board {
     /// The board as it was at `version`: a copy to read (its replica id is
     /// this one's; it is never to be edited or sent).
     pub fn at(&self, version: &PastVersion) -> Result<Board, Error> {
-        let doc = self.doc.fork_at(&version.0)?;
+        let doc = self.doc.fork_at(&version.frontiers)?;
         Board::with_doc(doc, self.replica())
     }
 
-    /// A viewer of this board's past: a copy of it that moves to any past
-    /// version (and back to the present) cheaply, step after step, for a
-    /// history slider.
-    pub fn past(&self) -> Result<Past, Error> {
-        let doc = self.doc.fork();
-        let board = Board::with_doc(doc, self.replica())?;
-        Ok(Past { board })
+    /// A viewer of this board's past (`history`, as [`Board::history`]
+    /// read it): a copy of it that moves to any past version (and back to
+    /// the present) cheaply, step after step, for a history slider. A long
+    /// past is cut into segments of about [`SEGMENT_OPS`] operations, each
+    /// shown by a small copy of its own, prepared a piece at a time while
+    /// the viewer is idle ([`Past::prepare`]): a jump costs about one
+    /// segment's work, not the whole past's.
+    pub fn past(&self, history: &History) -> Result<Past, Error> {
+        self.past_in_segments(history, SEGMENT_OPS)
+    }
+
+    /// [`Board::past`] with segments of about `segment_ops` operations.
+    pub fn past_in_segments(&self, history: &History, segment_ops: usize) -> Result<Past, Error> {
+        let whole = Board::with_doc(self.doc.fork(), self.replica())?;
+        let mut ends = Vec::new();
+        // A trimmed past is shown by the whole copy alone.
+        if !history.trimmed {
+            let total: u64 = history.changes.iter().map(|c| c.ops as u64).sum();
+            let segments = total.div_ceil(segment_ops.max(1) as u64).min(MAX_SEGMENTS as u64);
+            let (mut seen, mut next) = (0u64, 1u64);
+            for (index, change) in history.changes.iter().enumerate() {
+                seen += change.ops as u64;
+                if next < segments && seen >= total * next / segments {
+                    let version = history.version_after(index + 1);
+                    // The version with everything it depends on.
+                    let Some(vv) = self.doc.frontiers_to_vv(&version.frontiers) else { break };
+                    ends.push(SegmentEnd { changes: index + 1, vv });
+                    next = seen * segments / total + 1;
+                }
+            }
+        }
+        Ok(Past { whole, ends, sweep: None, segments: Vec::new(), recent: Vec::new(), failed: false })
     }
 
     /// Makes the board as it was at `version` again, as one new change
     /// (one undo step; every peer sees it like any edit).
     pub fn restore(&mut self, version: &PastVersion) -> Result<(), Error> {
         self.doc.commit();
-        self.doc.revert_to(&version.0)?;
+        self.doc.revert_to(&version.frontiers)?;
         self.commit();
         Ok(())
     }
@@ -372,7 +405,7 @@ impl Board {
         replica: ReplicaId,
     ) -> Result<Board, Error> {
         card::check_chars("title", title, limits::MAX_TITLE_CHARS)?;
-        let doc = self.doc.fork_at(&version.0)?;
+        let doc = self.doc.fork_at(&version.frontiers)?;
         let mut board = Board::with_doc(doc, replica)?;
         board.now_secs = self.now_secs;
         board.set_author(&self.author.clone());
@@ -415,20 +448,144 @@ impl Board {
     }
 }
 
-/// A copy of a board moved through its past (see [`Board::past`]); it is
+/// Operations in one segment of a [`Past`]: about what a jump costs at
+/// most (see BENCHMARKS.md for the time).
+pub const SEGMENT_OPS: usize = 20_000;
+/// Segments of a [`Past`] at most.
+const MAX_SEGMENTS: usize = 128;
+/// Segment copies a [`Past`] keeps loaded (each holds one segment's changes).
+const RECENT_SEGMENTS: usize = 3;
+
+/// Copies of a board moved through its past (see [`Board::past`]); they are
 /// only read, never edited or sent.
+///
+/// Loro finds a map key's value at a past version by walking that key's
+/// writes back from the latest one the document holds, so moving a copy
+/// of the whole board to a moment long ago costs every write made since.
+/// The past is therefore cut into segments, and a moment is shown by a copy
+/// that holds only its segment: a trimmed (shallow) snapshot that begins
+/// where the segment begins and ends where it ends. The segments' snapshots
+/// are made oldest first by a copy that takes in the board's changes one
+/// segment at a time ([`Past::prepare`]). The last segment, and any not
+/// made yet, is shown by a copy of the whole board.
 #[derive(Debug)]
 pub struct Past {
-    board: Board,
+    whole: Board,
+    /// Where each segment but the last ends, oldest first.
+    ends: Vec<SegmentEnd>,
+    /// The copy that takes in the changes while the segments are made: it
+    /// holds them up to the end of the last segment made.
+    sweep: Option<LoroDoc>,
+    /// Each segment made so far, as a snapshot holding only its history.
+    segments: Vec<Vec<u8>>,
+    /// Copies of segments shown lately, by segment, the latest last.
+    recent: Vec<(usize, Board)>,
+    /// A segment could not be made: the whole copy shows everything.
+    failed: bool,
+}
+
+#[derive(Debug)]
+struct SegmentEnd {
+    /// How many of the history's changes come before it.
+    changes: usize,
+    /// The version there, with everything it depends on.
+    vv: VersionVector,
 }
 
 impl Past {
     /// The board as it was at `version`.
     pub fn show(&mut self, version: &PastVersion) -> Result<&Board, Error> {
-        self.board.doc.checkout(&version.0)?;
-        // Nobody draws this copy from its events.
-        self.board.take_changes();
-        Ok(&self.board)
+        let segment = self.ends.partition_point(|end| end.changes < version.changes);
+        // A segment not made yet is shown by the whole copy: slower, not wrong.
+        if segment < self.segments.len() && !self.failed {
+            // The version as the copy names it: a replica idle since before
+            // the segment began is there only as part of where it begins.
+            let wanted = self.whole.doc.frontiers_to_vv(&version.frontiers).ok_or(Error::UnknownVersion)?;
+            match self.segment(segment).and_then(|index| {
+                let copy = &self.recent[index].1.doc;
+                copy.checkout(&copy.vv_to_frontiers(&wanted))?;
+                Ok(index)
+            }) {
+                Ok(index) => return Ok(&self.recent[index].1),
+                Err(_) => self.failed = true,
+            }
+        }
+        self.whole.doc.checkout(&version.frontiers)?;
+        Ok(&self.whole)
+    }
+
+    /// Makes the next segment from `board`, the board this past is of (a
+    /// bounded piece of work, for idle time); returns whether more remain.
+    /// Every moment can be shown before and while they are made, by the
+    /// whole copy until its segment is.
+    pub fn prepare(&mut self, board: &Board) -> bool {
+        if self.preparing() && self.make_segment(board).is_err() {
+            self.failed = true;
+        }
+        self.preparing()
+    }
+
+    /// Whether moments before the last segment are shown by segment
+    /// copies (false: by the whole copy alone, for a short or trimmed past,
+    /// or after a segment could not be made).
+    pub fn segmented(&self) -> bool {
+        !self.failed && !self.ends.is_empty()
+    }
+
+    /// Whether pieces remain to prepare.
+    pub fn preparing(&self) -> bool {
+        !self.failed && self.segments.len() < self.ends.len()
+    }
+
+    /// Makes the next segment's snapshot, with changes read from `board`.
+    fn make_segment(&mut self, board: &Board) -> Result<(), Error> {
+        let segment = self.segments.len();
+        let from = segment.checked_sub(1).map(|before| &self.ends[before].vv);
+        let Some(to) = self.ends.get(segment).map(|end| &end.vv) else { return Ok(()) };
+        let spans: Vec<IdSpan> = to
+            .iter()
+            .filter_map(|(peer, end)| {
+                let start = from.and_then(|from| from.get(peer).copied()).unwrap_or(0);
+                (start < *end).then(|| IdSpan::new(*peer, start, *end))
+            })
+            .collect();
+        let changes = board
+            .doc
+            .export(ExportMode::updates_in_range(spans))
+            .map_err(|error| Error::Export(error.to_string()))?;
+        let sweep = self.sweep.get_or_insert_with(LoroDoc::new);
+        let status = sweep.import(&changes)?;
+        if status.pending.is_some() {
+            return Err(Error::UnknownVersion);
+        }
+        let mode = match from {
+            Some(from) => ExportMode::shallow_snapshot_owned(sweep.vv_to_frontiers(from)),
+            None => ExportMode::Snapshot,
+        };
+        let snapshot = sweep.export(mode).map_err(|error| Error::Export(error.to_string()))?;
+        self.segments.push(snapshot);
+        if !self.preparing() {
+            self.sweep = None;
+        }
+        Ok(())
+    }
+
+    /// The place in `recent` of (made) segment `segment`'s copy, loaded if
+    /// need be.
+    fn segment(&mut self, segment: usize) -> Result<usize, Error> {
+        if let Some(index) = self.recent.iter().position(|(s, _)| *s == segment) {
+            let copy = self.recent.remove(index);
+            self.recent.push(copy);
+            return Ok(self.recent.len() - 1);
+        }
+        let snapshot = self.segments.get(segment).ok_or(Error::UnknownVersion)?;
+        let doc = LoroDoc::from_snapshot(snapshot)?;
+        let copy = Board::with_doc(doc, self.whole.replica())?;
+        if self.recent.len() >= RECENT_SEGMENTS {
+            self.recent.remove(0);
+        }
+        self.recent.push((segment, copy));
+        Ok(self.recent.len() - 1)
     }
 }
 

@@ -17,20 +17,49 @@ fn a_new_board_has_its_id_and_title_and_nothing_to_undo() {
 }
 
 #[test]
-fn a_board_without_undo_edits_and_syncs_but_has_nothing_to_undo() {
-    let mut node = new_board(1).without_undo();
+fn a_headless_board_edits_and_syncs_but_has_no_undo_and_no_events() {
+    let mut node = Board::load_headless(&new_board(1).save().expect("save"), ReplicaId(1)).expect("load");
     node.add_card(note(id(1), "Kept", 0.0, 0.0)).expect("add");
     node.move_card(id(1), Point { x: 5.0, y: 5.0 }).expect("move");
     node.begin_undo_group().expect("a group is nothing to do");
     node.end_undo_group();
     assert!(!node.can_undo() && !node.can_redo());
     assert!(!node.undo().expect("undo"), "nothing to undo");
+    assert!(node.take_changes().is_empty(), "nobody watches a headless board");
     assert_eq!(node.card(id(1)).map(|c| c.position), Some(Point { x: 5.0, y: 5.0 }));
     let mut other = Board::load(&node.save().expect("save"), ReplicaId(2)).expect("load");
     assert_eq!(rendered(&other), rendered(&node));
     other.move_card(id(1), Point { x: 9.0, y: 9.0 }).expect("move");
     node.import_updates(&other.updates_since(&node.version())).expect("import");
     assert_eq!(rendered(&other), rendered(&node));
+    assert!(node.take_changes().is_empty());
+}
+
+#[test]
+fn a_headless_board_reads_the_stack_and_its_cards_as_they_are_now() {
+    // No events keep its caches current: what it reads must still be now.
+    let mut node = Board::empty_headless(ReplicaId(1)).expect("empty");
+    let mut peer = new_board(2);
+    peer.add_card(note(id(1), "one", 0.0, 0.0)).expect("add");
+    peer.add_card(note(id(2), "two", 0.0, 0.0)).expect("add");
+    node.import_updates(&peer.updates_since(&node.version())).expect("import");
+    assert_eq!(node.card(id(1)).map(|c| c.z), Some(0));
+    node.bring_to_front(&[id(1)]).expect("front");
+    assert_eq!(node.card(id(1)).map(|c| c.z), Some(1), "its own change to the stack");
+    assert_eq!(node.card(id(2)).map(|c| c.z), Some(0));
+    peer.import_updates(&node.updates_since(&peer.version())).expect("import");
+    peer.bring_to_front(&[id(2)]).expect("front");
+    node.import_updates(&peer.updates_since(&node.version())).expect("import");
+    assert_eq!(node.card(id(2)).map(|c| c.z), Some(1), "a peer's change to the stack");
+    node.move_card(id(2), Point { x: 3.0, y: 4.0 }).expect("move");
+    node.delete_cards(&[id(2)]).expect("delete");
+    assert!(node.card(id(2)).is_none());
+    assert!(
+        matches!(node.move_card(id(2), Point { x: 1.0, y: 1.0 }), Err(Error::UnknownCard(_))),
+        "a deleted card is not moved through a stale handle"
+    );
+    peer.import_updates(&node.updates_since(&peer.version())).expect("import");
+    assert_eq!(rendered(&peer), rendered(&node));
 }
 
 #[test]

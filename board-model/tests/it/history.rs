@@ -249,7 +249,7 @@ fn a_trimmed_board_says_its_history_was_trimmed() {
 fn a_viewer_steps_through_the_past_and_back_to_now() {
     let (alice, _) = week();
     let history = alice.history();
-    let mut past = alice.past().expect("viewer");
+    let mut past = alice.past(&history).expect("viewer");
     let steps = history.changes().len();
     let mut counts = Vec::new();
     for count in (0..=steps).chain((0..=steps).rev()) {
@@ -263,6 +263,60 @@ fn a_viewer_steps_through_the_past_and_back_to_now() {
     assert!(counts.contains(&2));
     let now = past.show(&history.version_after(steps)).expect("now");
     assert_eq!(rendered(now), rendered(&alice));
+}
+
+/// Two people editing apart and together over a week: moves, texts,
+/// cards added and deleted, concurrent changes merged.
+fn busy_week() -> Board {
+    let (mut alice, mut bob) = week();
+    for day in 0..6 {
+        let at = MONDAY + (72 + day * 24) * HOUR;
+        alice.set_clock(at);
+        bob.set_clock(at + HOUR);
+        for step in 0..8 {
+            let x = (day * 10 + step) as f64;
+            alice.move_cards(&[(id(1), Point { x, y: 0.0 })]).expect("alice moves");
+            bob.move_cards(&[(id(1), Point { x: 0.0, y: x })]).expect("bob moves");
+        }
+        alice.add_card(note(id(10 + day as u8), "A day's note", 0.0, 0.0)).expect("note");
+        bob.set_text(id(1), &format!("Plan, day {day}")).expect("text");
+        if day % 2 == 1 {
+            sync(&mut alice, &mut bob);
+            bob.delete_cards(&[id(9 + day as u8)]).expect("delete");
+        }
+    }
+    sync(&mut alice, &mut bob);
+    alice
+}
+
+#[test]
+fn a_viewer_cut_in_segments_shows_every_moment_as_the_whole_board_does() {
+    let alice = busy_week();
+    let history = alice.history();
+    let steps = history.changes().len();
+    let shows_as_it_was = |past: &mut board_model::Past, count: usize| {
+        let version = history.version_after(count);
+        let shown = past.show(&version).expect("a moment");
+        assert_eq!(rendered(shown), rendered(&alice.at(&version).expect("at")), "after {count} changes");
+    };
+    // Segments of a few operations: many of them, ending anywhere.
+    let mut prepared = alice.past_in_segments(&history, 7).expect("viewer");
+    let mut pieces = 1;
+    while prepared.prepare(&alice) {
+        pieces += 1;
+    }
+    assert!(pieces > 10 && !prepared.preparing(), "{pieces} pieces");
+    for count in (0..=steps).chain((0..=steps).rev()).chain([0, steps / 2, 3, steps, steps / 3]) {
+        shows_as_it_was(&mut prepared, count);
+    }
+    assert!(prepared.segmented(), "shown by the segments, not the whole copy");
+    // Jumps before the pieces are made, and while they are.
+    let mut fresh = alice.past_in_segments(&history, 7).expect("viewer");
+    for count in [steps, steps / 2, 0, steps - 1, 3, steps / 3, steps] {
+        shows_as_it_was(&mut fresh, count);
+        fresh.prepare(&alice);
+    }
+    assert!(fresh.segmented());
 }
 
 #[test]
@@ -281,7 +335,7 @@ fn a_board_received_whole_from_a_peer_shows_and_restores_its_past() {
     page.import_updates(&stored.updates_since(&page.version())).expect("import");
     let history = page.history();
     assert_eq!(page.sessions(&history).len(), 2);
-    let mut past = page.past().expect("past");
+    let mut past = page.past(&history).expect("past");
     let monday = history.version_at((MONDAY + HOUR) / 1000);
     assert!(past.show(&monday).expect("monday").contains(id(2)));
     page.set_clock(MONDAY + 72 * HOUR);

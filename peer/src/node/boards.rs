@@ -157,8 +157,6 @@ impl Node {
             return Ok(room_id);
         }
         let (file, board) = self.data.open_or_join(&link, random::replica())?;
-        // Nobody undoes on a node's replica (the desktop page keeps its own).
-        let board = board.without_undo();
         tracing::info!(board = %link.board, title = %board.title(), cards = board.card_count(), "serving board");
         let mut seed = [0u8; 32];
         random::fill(&mut seed);

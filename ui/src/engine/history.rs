@@ -20,7 +20,13 @@ pub(super) struct Viewing {
     past: Past,
     /// How many changes the board shows (all of them: now).
     step: usize,
+    /// The slider moved since the last idle tick (see [`prepare_history_when_idle`]).
+    moved: bool,
 }
+
+/// Between two pieces of the history viewer's preparation: the page
+/// handles what came in meanwhile.
+const PREPARE_TICK_MS: i32 = 60;
 
 impl Engine {
     /// Opens the history view at now.
@@ -30,7 +36,7 @@ impl Engine {
         }
         self.end_text_edit();
         let history = self.board.history();
-        let past = match self.board.past() {
+        let past = match self.board.past(&history) {
             Ok(past) => past,
             Err(error) => {
                 notify::error(&format!("The board's history can't be shown: {error}"));
@@ -60,7 +66,23 @@ impl Engine {
             sessions,
         }));
         self.select_only(None);
-        self.viewing = Some(Viewing { history, past, step: steps });
+        self.signals.history_ready.set(false);
+        self.viewing = Some(Viewing { history, past, step: steps, moved: false });
+    }
+
+    /// Makes one piece of the history viewer (see `board_model::Past::prepare`)
+    /// unless the slider moved since the last call; returns whether there is
+    /// more to make (false once the view is closed).
+    pub fn prepare_history_piece(&mut self) -> bool {
+        let Some(viewing) = self.viewing.as_mut() else { return false };
+        if std::mem::take(&mut viewing.moved) {
+            return true;
+        }
+        let more = viewing.past.prepare(&self.board);
+        if !more {
+            self.signals.history_ready.set(true);
+        }
+        more
     }
 
     /// Shows the board after its first `step` changes (read-only).
@@ -68,6 +90,7 @@ impl Engine {
         let Some(viewing) = self.viewing.as_mut() else { return };
         let step = step.min(viewing.history.changes().len());
         viewing.step = step;
+        viewing.moved = true;
         let at = step.checked_sub(1).and_then(|i| viewing.history.changes().get(i)).map_or(0, |c| c.at);
         let version = viewing.history.version_after(step);
         let views = match viewing.past.show(&version) {
@@ -225,6 +248,16 @@ fn copy_title(title: &str, at: i64) -> String {
     let when = if at > 0 { crate::dom::local_date_time(at) } else { "an earlier time".to_owned() };
     let full = format!("{base} (as on {when})");
     full.chars().take(board_model::card::limits::MAX_TITLE_CHARS).collect()
+}
+
+/// Prepares the open history view a piece at a time while the page is
+/// idle: a piece every [`PREPARE_TICK_MS`], none while the slider moves.
+pub fn prepare_history_when_idle() {
+    crate::dom::set_timeout(PREPARE_TICK_MS, || {
+        if with(Engine::prepare_history_piece) == Some(true) {
+            prepare_history_when_idle();
+        }
+    });
 }
 
 /// "Copy to a new board": makes the board and opens it with the past in it.

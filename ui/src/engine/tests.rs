@@ -563,6 +563,11 @@ fn the_history_view_shows_past_steps_read_only_and_restores_one_as_a_new_change(
     assert_eq!(with(|e| e.board.version()), Some(version), "the past is read-only");
     with(|e| e.show_step(0));
     assert!(ids(signals).is_empty(), "before the first change");
+    // Idle time prepares the viewer (nothing to cut on a past this short);
+    // a tick right after the slider moved waits.
+    assert_eq!(with(Engine::prepare_history_piece), Some(true), "the slider just moved");
+    while with(Engine::prepare_history_piece) == Some(true) {}
+    assert!(signals.history_ready.get_untracked());
 
     // Back to now, then restore the step before the delete.
     with(Engine::close_history);

@@ -92,6 +92,7 @@ pub fn FileMenu(open: RwSignal<bool>, signals: BoardSignals) -> impl IntoView {
             <button class="menu-item" data-testid="open-history" on:click=move |_| {
                 open.set(false);
                 engine::with(|e| e.open_history());
+                engine::prepare_history_when_idle();
             }>
                 "Version history…" <span class="menu-hint">"the board at any moment; restore or copy it"</span>
             </button>

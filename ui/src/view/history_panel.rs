@@ -84,6 +84,7 @@ fn Panel(view: HistoryView, signals: BoardSignals) -> impl IntoView {
         .collect_view();
     view! {
         <aside class="history-panel" data-testid="history" aria-label="Board history"
+            data-ready=move || signals.history_ready.get().to_string()
             on:pointerdown=|ev| ev.stop_propagation() on:keydown=|ev| ev.stop_propagation()>
             <header class="history-header">
                 <h2>"History"</h2>
