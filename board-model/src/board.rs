@@ -39,7 +39,9 @@ mod kept;
 mod read;
 mod save;
 mod sync_parts;
-pub use history::{History, HistoryChange, Past, PastVersion, SESSION_GAP_SECS, WorkSession};
+pub use history::{
+    History, HistoryChange, Past, PastVersion, Reading, SEGMENT_OPS, SESSION_GAP_SECS, WorkSession,
+};
 pub use kept::MAX_KEPT_BYTES;
 pub use save::MAX_PENDING_OPS;
 pub use sync_parts::{SYNC_PART_OPS, SyncPart};

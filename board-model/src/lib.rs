@@ -25,8 +25,8 @@ pub mod sample;
 pub mod session;
 
 pub use board::{
-    Board, BoardId, Heads, History, HistoryChange, Imported, MAX_PENDING_OPS, Past, PastVersion, ReplicaId,
-    SESSION_GAP_SECS, SYNC_PART_OPS, SyncPart, Version, WorkSession,
+    Board, BoardId, Heads, History, HistoryChange, Imported, MAX_PENDING_OPS, Past, PastVersion, Reading,
+    ReplicaId, SEGMENT_OPS, SESSION_GAP_SECS, SYNC_PART_OPS, SyncPart, Version, WorkSession,
 };
 pub use card::{Card, CardId, Color, Content, ImageRef, Kind, NewCard, Point, Size};
 pub use edge::{Edge, EdgeChange, EdgeId, End, Endpoint, NewEdge, Side};

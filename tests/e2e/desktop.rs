@@ -510,8 +510,8 @@ async fn desktop_scrubs_back_to_monday_and_restores_one_card() -> Result<()> {
     action::click(d, r#"[data-testid="file"]"#).await?;
     action::click(d, r#"[data-testid="open-history"]"#).await?;
     check::element(d, r#"[data-testid="history"]"#).await?;
-    desktop.shot("desktop-history-open").await?;
     let sessions = check::count(d, r#"[data-testid="history-session"]"#, 2).await?;
+    desktop.shot("desktop-history-open").await?;
     let monday = sessions[1].text().await?;
     ensure!(monday.contains("Ann"), "Monday's session says {monday:?}");
     sessions[1].click().await?;

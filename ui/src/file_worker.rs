@@ -1,6 +1,6 @@
 //! The page's side of the file worker (`ui/file-worker`): starts it for
 //! one request — a PNG of the board's SVG, a zip of entries, the entries
-//! of a zip — and waits for its answer, so heavy file work never blocks
+//! of a zip, a board's history — and waits for its answer, so heavy file work never blocks
 //! the board and its code is fetched only when someone needs it.
 
 use board_archive::Entry;
@@ -84,6 +84,14 @@ pub async fn zip(entries: Vec<Entry>) -> Result<Vec<u8>, String> {
     let answer =
         call(object(&[("op", "zip".into()), ("names", names.into()), ("files", files.into())])).await?;
     bytes(field(&answer, "zip")).ok_or_else(|| "the file worker sent no zip".into())
+}
+
+/// The history and sessions of the board saved as `board` (a snapshot).
+pub async fn history(board: &[u8]) -> Result<board_model::Reading, String> {
+    let request = object(&[("op", "history".into()), ("board", js_sys::Uint8Array::from(board).into())]);
+    let answer = call(request).await?;
+    let bytes = bytes(field(&answer, "history")).ok_or("the file worker sent no history")?;
+    board_model::Reading::decode(&bytes).map_err(|e| e.to_string())
 }
 
 /// The entries of `zip`, read with bounds.

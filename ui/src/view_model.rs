@@ -360,6 +360,8 @@ pub struct BoardSignals {
     pub history: RwSignal<Option<HistoryView>>,
     /// The history view has made its segments: a jump anywhere is quick.
     pub history_ready: RwSignal<bool>,
+    /// The board's history is being read for the history view.
+    pub history_reading: RwSignal<bool>,
     /// True once the stored board was loaded.
     pub loaded: RwSignal<bool>,
     /// True when every change is in IndexedDB.
@@ -403,6 +405,7 @@ impl BoardSignals {
             card_menu: RwSignal::new(None),
             history: RwSignal::new(None),
             history_ready: RwSignal::new(false),
+            history_reading: RwSignal::new(false),
             loaded: RwSignal::new(false),
             saved: RwSignal::new(true),
             read_only: RwSignal::new(None),

@@ -90,6 +90,117 @@ pub struct History {
     root: Vec<ID>,
 }
 
+/// A board's history and its sessions of work, read in one place and used
+/// in another (the web app reads them in a worker, off the page's thread):
+/// [`Reading::encode`] and [`Reading::decode`].
+#[derive(Clone, Debug, Default)]
+pub struct Reading {
+    pub history: History,
+    pub sessions: Vec<WorkSession>,
+}
+
+/// The wire form of a [`Reading`] (postcard).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ReadingWire {
+    /// replica, counter, ops, at, lamport, author (an index into `authors`, or none).
+    changes: Vec<(u64, i32, u32, i64, u32, Option<u32>)>,
+    authors: Vec<String>,
+    trimmed: bool,
+    root: Vec<(u64, i32)>,
+    /// from, to, authors, changes, cards, first, end.
+    sessions: Vec<(i64, i64, Vec<u32>, u32, u32, u32, u32)>,
+}
+
+impl Reading {
+    /// Reads `board`'s history and sessions.
+    pub fn of(board: &Board) -> Reading {
+        let history = board.history();
+        let sessions = board.sessions(&history);
+        Reading { history, sessions }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut authors: Vec<String> = Vec::new();
+        let mut author_index = |name: &str| -> u32 {
+            let index = authors.iter().position(|known| known == name).unwrap_or_else(|| {
+                authors.push(name.to_owned());
+                authors.len() - 1
+            });
+            u32::try_from(index).unwrap_or(u32::MAX)
+        };
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let changes = self
+            .history
+            .changes
+            .iter()
+            .map(|c| {
+                let author = c.author.as_deref().map(&mut author_index);
+                (c.replica.0, c.counter, count(c.ops), c.at, c.lamport, author)
+            })
+            .collect();
+        let sessions = self
+            .sessions
+            .iter()
+            .map(|s| {
+                let names = s.authors.iter().map(|name| author_index(name)).collect();
+                (s.from, s.to, names, count(s.changes), count(s.cards), count(s.first), count(s.end))
+            })
+            .collect();
+        let wire = ReadingWire {
+            changes,
+            authors,
+            trimmed: self.history.trimmed,
+            root: self.history.root.iter().map(|id| (id.peer, id.counter)).collect(),
+            sessions,
+        };
+        postcard::to_allocvec(&wire).unwrap_or_default()
+    }
+
+    /// Reads what [`Reading::encode`] wrote; anything else is an error.
+    pub fn decode(bytes: &[u8]) -> Result<Reading, crate::error::LoadError> {
+        let corrupt = |what: &str| crate::error::LoadError::Corrupt(format!("a history reading: {what}"));
+        let wire: ReadingWire = postcard::from_bytes(bytes).map_err(|error| corrupt(&error.to_string()))?;
+        let author =
+            |index: u32| wire.authors.get(index as usize).cloned().ok_or_else(|| corrupt("no such author"));
+        let changes = wire
+            .changes
+            .iter()
+            .map(|&(replica, counter, ops, at, lamport, name)| {
+                Ok(HistoryChange {
+                    replica: ReplicaId(replica),
+                    counter,
+                    ops: ops as usize,
+                    at,
+                    lamport,
+                    author: name.map(author).transpose()?,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let total = changes.len();
+        let sessions = wire
+            .sessions
+            .iter()
+            .map(|(from, to, names, count, cards, first, end)| {
+                let (first, end) = (*first as usize, *end as usize);
+                if first > end || end > total {
+                    return Err(corrupt("a session outside the history"));
+                }
+                Ok(WorkSession {
+                    from: *from,
+                    to: *to,
+                    authors: names.iter().map(|&index| author(index)).collect::<Result<_, _>>()?,
+                    changes: *count as usize,
+                    cards: *cards as usize,
+                    first,
+                    end,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let root = wire.root.iter().map(|&(peer, counter)| ID::new(peer, counter)).collect();
+        Ok(Reading { history: History { changes, trimmed: wire.trimmed, root }, sessions })
+    }
+}
+
 impl History {
     /// Every change, oldest first (by time, then causal order).
     pub fn changes(&self) -> &[HistoryChange] {

@@ -3,7 +3,7 @@
 //! past version as a new change that peers receive, copying the past into a
 //! new board, boards without times, and trimmed history.
 
-use board_model::{Board, BoardId, Color, EdgeId, NewEdge, Point, ReplicaId, SESSION_GAP_SECS};
+use board_model::{Board, BoardId, Color, EdgeId, NewEdge, Point, Reading, ReplicaId, SESSION_GAP_SECS};
 
 use crate::support::{id, note, rendered};
 
@@ -233,6 +233,32 @@ fn a_board_made_before_times_were_recorded_still_opens_and_shows_its_history() {
     let last = history.changes().last().expect("a change");
     assert_eq!((last.at, last.author.as_deref()), (MONDAY / 1000, Some("Carol")));
     assert_eq!(board.sessions(&history).len(), 2);
+}
+
+#[test]
+fn a_history_read_elsewhere_comes_back_whole_and_bad_bytes_are_an_error() {
+    let alice = busy_week();
+    let reading = Reading::of(&alice);
+    let back = Reading::decode(&reading.encode()).expect("decode");
+    assert_eq!(back.history.changes(), reading.history.changes());
+    assert_eq!(back.sessions, reading.sessions);
+    assert_eq!(back.history.trimmed(), reading.history.trimmed());
+    let steps = back.history.changes().len();
+    assert_eq!(back.history.version_after(steps - 3), reading.history.version_after(steps - 3));
+    // A viewer made from a history read elsewhere shows the same past.
+    let mut past = alice.past(&back.history).expect("viewer");
+    let version = back.history.version_after(steps / 2);
+    assert_eq!(rendered(past.show(&version).expect("show")), rendered(&alice.at(&version).expect("at")));
+    let shallow = Board::load(&alice.save_shallow().expect("shallow"), ReplicaId(8)).expect("load");
+    let trimmed = Reading::decode(&Reading::of(&shallow).encode()).expect("decode");
+    assert!(trimmed.history.trimmed());
+    assert_eq!(trimmed.history.version_after(0), shallow.history().version_after(0));
+    for bad in [&b""[..], b"\xff\xff\xff", &reading.encode()[..10]] {
+        assert!(Reading::decode(bad).is_err(), "{bad:?}");
+    }
+    let mut wrong = reading.clone();
+    wrong.sessions[0].end = steps + 5;
+    assert!(Reading::decode(&wrong.encode()).is_err(), "a session past the end");
 }
 
 #[test]

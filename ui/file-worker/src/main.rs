@@ -10,6 +10,10 @@
 //! - `{ op: "zip", names: [..], files: [Uint8Array..] }` → `{ zip }`;
 //! - `{ op: "unzip", zip: Uint8Array }` → `{ names, files }`, read with
 //!   `board_archive`'s bounds (entry count, unpacked size, safe names);
+//! - `{ op: "history", board: Uint8Array }` → `{ history: Uint8Array }`:
+//!   the board's changes and sessions of work (`board_model::Reading`),
+//!   which take seconds on a board with a long past (Loro decodes all of
+//!   it), so the history view opens without stopping the page;
 //!
 //! or `{ error: string }`. Trunk builds it (`data-type="worker"` in
 //! `ui/index.html`); the page starts it as `corkboard-file-worker_loader.js`.
@@ -80,7 +84,14 @@ fn answer(request: &wasm_bindgen::JsValue) -> Result<wasm_bindgen::JsValue, Stri
             }
             Ok(object(&[("names", names.into()), ("files", files.into())]))
         }
-        _ => Err("the file worker does png, zip and unzip".into()),
+        Some("history") => {
+            let saved = bytes(field("board")).ok_or("history needs the board as a Uint8Array")?;
+            let board = board_model::Board::load_headless(&saved, board_model::ReplicaId(0))
+                .map_err(|e| e.to_string())?;
+            let reading = board_model::Reading::of(&board).encode();
+            Ok(object(&[("history", js_sys::Uint8Array::from(reading.as_slice()).into())]))
+        }
+        _ => Err("the file worker does png, zip, unzip and history".into()),
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use board_model::{Board, BoardId, CardId, Edge, History, Past};
+use board_model::{Board, BoardId, CardId, Edge, History, Past, Reading};
 use leptos::prelude::*;
 
 use super::{Engine, plural, with};
@@ -29,13 +29,49 @@ pub(super) struct Viewing {
 const PREPARE_TICK_MS: i32 = 60;
 
 impl Engine {
-    /// Opens the history view at now.
+    /// Opens the history view at now, reading the history here (the web
+    /// app reads it in its worker: [`open_history_view`]).
     pub fn open_history(&mut self) {
+        if self.viewing.is_none() {
+            self.open_history_read(Reading::of(&self.board));
+        }
+    }
+
+    /// The board saved, for reading its history elsewhere, as the panel
+    /// says it is reading; `None` when the view is open or being read.
+    fn begin_reading_history(&mut self) -> Option<Vec<u8>> {
+        if self.viewing.is_some() || self.signals.history_reading.get_untracked() {
+            return None;
+        }
+        let saved = self.board.save().ok()?;
+        self.signals.history_reading.set(true);
+        Some(saved)
+    }
+
+    /// Opens the view with the history read elsewhere (or, when that
+    /// failed, read here), unless it was closed while being read.
+    fn finish_reading_history(&mut self, reading: Result<Reading, String>) {
+        if !self.signals.history_reading.get_untracked() {
+            return;
+        }
+        self.signals.history_reading.set(false);
+        match reading {
+            Ok(reading) => self.open_history_read(reading),
+            Err(error) => {
+                crate::log::warn(&format!("the history was read on the page: {error}"));
+                self.open_history();
+            }
+        }
+    }
+
+    /// Opens the history view at now, with `reading` (this board's history
+    /// and sessions).
+    pub fn open_history_read(&mut self, reading: Reading) {
         if self.viewing.is_some() {
             return;
         }
         self.end_text_edit();
-        let history = self.board.history();
+        let Reading { history, sessions } = reading;
         let past = match self.board.past(&history) {
             Ok(past) => past,
             Err(error) => {
@@ -43,9 +79,7 @@ impl Engine {
                 return;
             }
         };
-        let sessions = self
-            .board
-            .sessions(&history)
+        let sessions = sessions
             .into_iter()
             .map(|s| SessionView {
                 from: s.from,
@@ -111,6 +145,7 @@ impl Engine {
 
     /// Closes the history view: the board as it is now, editable.
     pub fn close_history(&mut self) {
+        self.signals.history_reading.set(false);
         if self.viewing.take().is_none() {
             return;
         }
@@ -248,6 +283,16 @@ fn copy_title(title: &str, at: i64) -> String {
     let when = if at > 0 { crate::dom::local_date_time(at) } else { "an earlier time".to_owned() };
     let full = format!("{base} (as on {when})");
     full.chars().take(board_model::card::limits::MAX_TITLE_CHARS).collect()
+}
+
+/// Opens the history view: the board's history is read in the file worker
+/// (seconds on a long past) while the page goes on; then the viewer is
+/// prepared in idle time.
+pub async fn open_history_view() {
+    let Some(saved) = with(Engine::begin_reading_history).flatten() else { return };
+    let reading = crate::file_worker::history(&saved).await;
+    with(|e| e.finish_reading_history(reading));
+    prepare_history_when_idle();
 }
 
 /// Prepares the open history view a piece at a time while the page is

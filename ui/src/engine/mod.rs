@@ -55,7 +55,7 @@ pub use files::{
     ExportBody, ExportFile, ExportFormat, import_board_file, import_board_file_as_new, is_board_file,
 };
 pub use find::Found;
-pub use history::{copy_shown_to_new_board, prepare_history_when_idle};
+pub use history::{copy_shown_to_new_board, open_history_view, prepare_history_when_idle};
 pub use navigate::Direction;
 
 pub struct Engine {

@@ -91,8 +91,7 @@ pub fn FileMenu(open: RwSignal<bool>, signals: BoardSignals) -> impl IntoView {
             <div class="menu-sep"></div>
             <button class="menu-item" data-testid="open-history" on:click=move |_| {
                 open.set(false);
-                engine::with(|e| e.open_history());
-                engine::prepare_history_when_idle();
+                leptos::task::spawn_local(engine::open_history_view());
             }>
                 "Version history…" <span class="menu-hint">"the board at any moment; restore or copy it"</span>
             </button>

@@ -31,9 +31,26 @@ fn session_line(session: &SessionView) -> (String, String) {
 
 #[component]
 pub fn HistoryPanel(signals: BoardSignals) -> impl IntoView {
-    move || {
-        let view = signals.history.get()?;
-        Some(view! { <Panel view=view signals=signals/> })
+    move || match signals.history.get() {
+        Some(view) => Some(view! { <Panel view=view signals=signals/> }.into_any()),
+        None if signals.history_reading.get() => Some(view! { <Reading/> }.into_any()),
+        None => None,
+    }
+}
+
+/// The panel while the board's history is read (the board stays as it is, editable).
+#[component]
+fn Reading() -> impl IntoView {
+    view! {
+        <aside class="history-panel" data-testid="history" data-reading="true" aria-label="Board history" aria-busy="true"
+            on:pointerdown=|ev| ev.stop_propagation() on:keydown=|ev| ev.stop_propagation()>
+            <header class="history-header">
+                <h2>"History"</h2>
+                <button class="button ghost small" data-testid="history-close" aria-label="Close the history"
+                    on:click=move |_| { engine::with(|e| e.close_history()); }>"Done"</button>
+            </header>
+            <p class="history-note" role="status">"Reading the board's history…"</p>
+        </aside>
     }
 }
 
