@@ -675,19 +675,82 @@ impl TldrawPage {
     }
 }
 
+/// What one drag in `a` took to reach `b`.
+struct Seen {
+    /// Per move, to B's board state (its engine took the presence in).
+    held: Vec<f64>,
+    /// Per move, to B's DOM (the card drawn there).
+    drawn: Vec<f64>,
+    /// Per move seen all the way: A's pointer event to its frame handed to
+    /// the data channel; from there to B's board state; from there to B's DOM.
+    parts: Vec<[f64; 3]>,
+}
+
 /// Ours browser → browser: card `id` dragged in A by `moves` pointer moves,
-/// one every 16 ms, until B's DOM draws each.
+/// one every 16 ms, until B's board state has each and B's DOM draws it
+/// (both pages tracing: `corkboard:trace`).
 async fn ours_browser_to_browser(
     a: &fantoccini::Client,
     b: &fantoccini::Client,
     id: &str,
     moves: usize,
-) -> Result<Vec<f64>> {
+) -> Result<Seen> {
     let start = check::script(b, "an observer on the card", OBSERVE, vec![json!(id)]).await?;
     let x0 = translate_x(start.as_str().unwrap_or_default()).context("no start position")?;
+    b.execute("window.__corkboardPresence = []", vec![]).await?;
+    a.execute("window.__corkboardSent = []", vec![]).await?;
     let sends = sends_of(&a.execute_async(DRAG, vec![json!(id), json!(moves), json!(16)]).await?);
-    let arrivals = arrivals_of(&b.execute("return window.__arrivals", vec![]).await?);
-    Ok(latencies(&sends, &arrivals, x0))
+    let drawn = arrivals_of(&b.execute("return window.__arrivals", vec![]).await?);
+    let held = numbers_pairs(&b.execute("return window.__corkboardPresence", vec![]).await?);
+    let framed = numbers_pairs(&a.execute("return window.__corkboardSent", vec![]).await?);
+    let first = |arrivals: &[(f64, f64)]| {
+        let mut first: std::collections::HashMap<i64, f64> = std::collections::HashMap::new();
+        for (at, x) in arrivals {
+            first.entry(((x - x0 - 6.0) / 3.0).round() as i64).or_insert(*at);
+        }
+        first
+    };
+    let (held_at, drawn_at) = (first(&held), first(&drawn));
+    let parts = sends
+        .iter()
+        .filter_map(|(step, sent)| {
+            let framed = framed.iter().map(|(at, _)| *at).find(|at| at >= sent)?;
+            let (held, drawn) = (*held_at.get(step)?, *drawn_at.get(step)?);
+            (framed <= held).then_some([framed - sent, held - framed, drawn - held])
+        })
+        .collect();
+    Ok(Seen { held: latencies(&sends, &held, x0), drawn: latencies(&sends, &drawn, x0), parts })
+}
+
+/// `[[a, b], …]` as pairs of numbers.
+fn numbers_pairs(value: &Value) -> Vec<(f64, f64)> {
+    value.as_array().into_iter().flatten().filter_map(|a| Some((a[0].as_f64()?, a[1].as_f64()?))).collect()
+}
+
+/// Times from navigation to the first painted frame with cards of a board
+/// of `count` cards this browser holds, reloading it `runs` times.
+async fn first_paints(browser: &Browser, count: usize, runs: usize) -> Result<Vec<f64>> {
+    let a = browser.client();
+    let mut paints = Vec::new();
+    for _ in 0..runs {
+        a.refresh().await?;
+        let mark = check::script(
+            a,
+            "the board-drawn mark",
+            "const m = performance.getEntriesByName('corkboard:board-drawn')[0];
+             const board = document.querySelector('[data-testid=board]');
+             return m ? { t: m.startTime, cards: Number(board?.dataset.cards), drawn: document.querySelectorAll('[data-card-id]').length } : null;",
+            vec![],
+        )
+        .await?;
+        if mark["cards"].as_u64() != Some(count as u64) || mark["drawn"].as_u64() == Some(0) {
+            browser.shot("bench-first-paint").await?;
+            bail!("first paint showed {} cards, not {count}", mark["cards"]);
+        }
+        paints.push(mark["t"].as_f64().unwrap_or(f64::NAN));
+    }
+    all_cards(a, count).await?;
+    Ok(paints)
 }
 
 /// Runs' medians of p50 and p95 with their spread, over runs of latencies.
@@ -805,7 +868,7 @@ async fn main() -> Result<()> {
     served_links.extend(history.iter().map(|(link, _)| link.clone()));
     served_links.extend(joins.iter().map(|(_, link)| link.clone()));
     let board_args: Vec<&str> = served_links.iter().flat_map(|link| ["--board", link.as_str()]).collect();
-    let served = native.spawn_serve(&signaling.url(), &board_args)?;
+    let mut served = Some(native.spawn_serve(&signaling.url(), &board_args)?);
     let url = signaling.board_url(&app_link)?;
 
     let alice = Browser::start().await?;
@@ -816,24 +879,7 @@ async fn main() -> Result<()> {
 
     if wants("frames") {
         // First paint of the board from IndexedDB, on reload.
-        let mut paints = Vec::new();
-        for _ in 0..first_paint_runs {
-            a.refresh().await?;
-            let mark = check::script(
-                a,
-                "the board-drawn mark",
-                "const m = performance.getEntriesByName('corkboard:board-drawn')[0];
-                 const board = document.querySelector('[data-testid=board]');
-                 return m ? { t: m.startTime, cards: Number(board?.dataset.cards), drawn: document.querySelectorAll('[data-card-id]').length } : null;",
-                vec![],
-            )
-            .await?;
-            if mark["cards"].as_u64() != Some(CARDS as u64) || mark["drawn"].as_u64() == Some(0) {
-                alice.shot("bench-first-paint").await?;
-                bail!("first paint showed {} cards, not {CARDS}", mark["cards"]);
-            }
-            paints.push(mark["t"].as_f64().unwrap_or(f64::NAN));
-        }
+        let paints = first_paints(&alice, CARDS, first_paint_runs).await?;
         note(
             &mut rows,
             [
@@ -1077,6 +1123,32 @@ async fn main() -> Result<()> {
                     ours.ratio_row(&theirs, &format!("ours ÷ tldraw among {count} (medians of the runs)")),
                 );
             }
+            if count >= 10_000 {
+                // The big board's own rows: frame cost as measured among
+                // 1,000 above, and first paint from IndexedDB.
+                let id = on_screen_card(a, false, &used).await?;
+                let what = format!(
+                    "frame cost per pointer move, dragging among {count} cards ({frame_moves} moves)"
+                );
+                let card: CardId = id.parse().context("a card id")?;
+                note(&mut rows, frame_cost_row(a, card, frame_moves, what).await?);
+                check::element(a, r#"[data-testid="board"][data-saved="true"]"#).await?;
+                let paints = first_paints(&alice, count, first_paint_runs).await?;
+                note(
+                    &mut rows,
+                    [
+                        format!(
+                            "open a {count}-card board (reload, from IndexedDB) to first paint, median of {first_paint_runs}"
+                        ),
+                        format!(
+                            "{:.0} ms (p95 {:.0} ms)",
+                            percentile(&paints, 50.0),
+                            percentile(&paints, 95.0)
+                        ),
+                        "≤ 500 ms".into(),
+                    ],
+                );
+            }
         }
         if let Some(tldraw) = tldraw {
             tldraw.close().await?;
@@ -1094,6 +1166,8 @@ async fn main() -> Result<()> {
     }
 
     if wants("live") {
+        // Alice's page notes when each frame goes to a data channel.
+        a.execute("localStorage.setItem('corkboard:trace', '1')", vec![]).await?;
         alice.open(&url).await?;
         all_cards(a, CARDS).await?;
 
@@ -1102,20 +1176,34 @@ async fn main() -> Result<()> {
         let b = bob.client();
         bob.open(&url).await?;
         all_cards(b, CARDS).await?;
-        check::peers(a, 2).await?;
-        check::peers(b, 2).await?;
+        // Bob's page notes when remote presence reaches its board state.
+        b.execute("localStorage.setItem('corkboard:trace', '1')", vec![]).await?;
+        b.refresh().await?;
+        all_cards(b, CARDS).await?;
+        // Two browsers alone in the room, as the Yjs pair is: the native
+        // peer that served the board leaves (the natives below join again).
+        if let Some(served) = served.take() {
+            served.stop();
+        }
+        check::peers(a, 1).await?;
+        check::peers(b, 1).await?;
         // Ours and the Yjs baseline in turn (A B A B), so drift on a busy
         // machine falls on both.
         let yjs = YjsPair::start().await?;
         let live_runs = if quick { 2 } else { 4 };
-        let (mut ours, mut yjs_doc, mut yjs_presence) = (Runs::new(), Runs::new(), Runs::new());
+        let (mut ours, mut ours_state, mut yjs_doc, mut yjs_presence) =
+            (Runs::new(), Runs::new(), Runs::new(), Runs::new());
+        let mut parts: Vec<[f64; 3]> = Vec::new();
         // Each run drags a card of its own 900 px to the right, one wholly on
         // screen: it stays drawn (in or near the view) the whole way.
         let mut used = Vec::new();
         for run in 0..live_runs {
             let id = on_screen_card(a, false, &used).await?;
             used.push(id.clone());
-            ours.add(&ours_browser_to_browser(a, b, &id, live_moves).await?, live_moves);
+            let seen = ours_browser_to_browser(a, b, &id, live_moves).await?;
+            ours_state.add(&seen.held, live_moves);
+            ours.add(&seen.drawn, live_moves);
+            parts.extend(seen.parts);
             if let Some(yjs) = &yjs {
                 let card = format!("card-{run}");
                 yjs_doc.add(&yjs.latencies("doc", &card, live_moves).await?, live_moves);
@@ -1124,7 +1212,35 @@ async fn main() -> Result<()> {
         }
         note(
             &mut rows,
-            ours.row("live motion browser → browser: pointer move in A to B's DOM", "p95 ≤ 2 ms"),
+            ours_state.row(
+                "live motion browser → browser: pointer move in A to B's board state (the data path)",
+                "p95 ≤ Yjs's",
+            ),
+        );
+        note(
+            &mut rows,
+            ours.row("live motion browser → browser: pointer move in A to B's DOM (drawn)", "p95 ≤ 2 ms"),
+        );
+        let part = |index: usize| -> Vec<f64> { parts.iter().map(|p| p[index]).collect() };
+        let (sending, arriving, drawing) = (part(0), part(1), part(2));
+        note(
+            &mut rows,
+            [
+                format!(
+                    "where a move's time goes, browser → browser ({} moves seen at every point): A's pointer event to its frame on the data channel / on to B's board state (channel, B's decoding, B's engine) / on to B's DOM (B's reactive update and drawing)",
+                    parts.len()
+                ),
+                format!(
+                    "p50 {:.2} / {:.2} / {:.2} ms, p95 {:.2} / {:.2} / {:.2} ms",
+                    percentile(&sending, 50.0),
+                    percentile(&arriving, 50.0),
+                    percentile(&drawing, 50.0),
+                    percentile(&sending, 95.0),
+                    percentile(&arriving, 95.0),
+                    percentile(&drawing, 95.0)
+                ),
+                String::new(),
+            ],
         );
         if let Some(yjs) = yjs {
             note(
@@ -1140,11 +1256,24 @@ async fn main() -> Result<()> {
             );
             note(
                 &mut rows,
-                ours.ratio_row(&yjs_presence, "ours ÷ Yjs presence, browser → browser (medians of the runs)"),
+                ours_state.ratio_row(
+                    &yjs_presence,
+                    "ours to B's board state ÷ Yjs presence, browser → browser (the same point; medians of the runs)",
+                ),
             );
             note(
                 &mut rows,
-                ours.ratio_row(&yjs_doc, "ours ÷ Yjs document, browser → browser (medians of the runs)"),
+                ours_state.ratio_row(
+                    &yjs_doc,
+                    "ours to B's board state ÷ Yjs document, browser → browser (the same point; medians of the runs)",
+                ),
+            );
+            note(
+                &mut rows,
+                ours.ratio_row(
+                    &yjs_presence,
+                    "ours to B's DOM ÷ Yjs presence, browser → browser (medians of the runs)",
+                ),
             );
             yjs.close().await?;
         } else {
@@ -1236,7 +1365,9 @@ async fn main() -> Result<()> {
         println!("| {what} | {figure} | {target} |");
     }
     alice.close().await?;
-    served.stop();
+    if let Some(served) = served {
+        served.stop();
+    }
     Ok(())
 }
 
@@ -1320,7 +1451,7 @@ async fn through_a_relay(
     for _ in 0..runs {
         let id = on_screen_card(a, false, &used).await?;
         used.push(id.clone());
-        relayed.add(&ours_browser_to_browser(a, b, &id, moves).await?, moves);
+        relayed.add(&ours_browser_to_browser(a, b, &id, moves).await?.drawn, moves);
     }
     Ok((relayed, served))
 }

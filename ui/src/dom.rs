@@ -71,6 +71,41 @@ pub fn load_local(key: &str) -> Option<String> {
     window().and_then(|w| w.local_storage().ok().flatten()).and_then(|s| s.get_item(key).ok().flatten())
 }
 
+/// Whether the page records when remote presence arrives, for the
+/// benchmarks (`localStorage["corkboard:trace"] = "1"` before it loads).
+pub fn tracing() -> bool {
+    #[cfg(target_arch = "wasm32")]
+    {
+        thread_local! {
+            static TRACING: bool = load_local("corkboard:trace").as_deref() == Some("1");
+        }
+        TRACING.with(|on| *on)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    false
+}
+
+/// Records `[ms since the epoch, value]` in the array `window[list]`
+/// (while [`tracing`]): when remote presence reached the board state
+/// (`__corkboardPresence`, the dragged card's x), when a frame went to a
+/// data channel (`__corkboardSent`, its length).
+pub fn trace(list: &str, value: f64) {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(window) = window() {
+        let key = wasm_bindgen::JsValue::from_str(list);
+        let list = js_sys::Reflect::get(&window, &key).ok().filter(|v| v.is_object()).unwrap_or_else(|| {
+            let list: wasm_bindgen::JsValue = js_sys::Array::new().into();
+            let _ = js_sys::Reflect::set(&window, &key, &list);
+            list
+        });
+        let at = window.performance().map_or(0.0, |p| p.time_origin() + p.now());
+        let entry = js_sys::Array::of2(&at.into(), &value.into());
+        let _ = js_sys::Array::from(&list).push(&entry);
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = (list, value);
+}
+
 /// Calls `f` after `ms` milliseconds.
 pub fn set_timeout(ms: i32, f: impl FnOnce() + 'static) {
     let closure = wasm_bindgen::closure::Closure::once_into_js(f);

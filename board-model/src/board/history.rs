@@ -99,16 +99,35 @@ pub struct Reading {
     pub sessions: Vec<WorkSession>,
 }
 
-/// The wire form of a [`Reading`] (postcard).
+/// The wire form of a [`Reading`] (postcard): authors' names once, by index.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct ReadingWire {
-    /// replica, counter, ops, at, lamport, author (an index into `authors`, or none).
-    changes: Vec<(u64, i32, u32, i64, u32, Option<u32>)>,
+    changes: Vec<ChangeWire>,
     authors: Vec<String>,
     trimmed: bool,
     root: Vec<(u64, i32)>,
-    /// from, to, authors, changes, cards, first, end.
-    sessions: Vec<(i64, i64, Vec<u32>, u32, u32, u32, u32)>,
+    sessions: Vec<SessionWire>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ChangeWire {
+    replica: u64,
+    counter: i32,
+    ops: u32,
+    at: i64,
+    lamport: u32,
+    author: Option<u32>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SessionWire {
+    from: i64,
+    to: i64,
+    authors: Vec<u32>,
+    changes: u32,
+    cards: u32,
+    first: u32,
+    end: u32,
 }
 
 impl Reading {
@@ -133,17 +152,26 @@ impl Reading {
             .history
             .changes
             .iter()
-            .map(|c| {
-                let author = c.author.as_deref().map(&mut author_index);
-                (c.replica.0, c.counter, count(c.ops), c.at, c.lamport, author)
+            .map(|c| ChangeWire {
+                replica: c.replica.0,
+                counter: c.counter,
+                ops: count(c.ops),
+                at: c.at,
+                lamport: c.lamport,
+                author: c.author.as_deref().map(&mut author_index),
             })
             .collect();
         let sessions = self
             .sessions
             .iter()
-            .map(|s| {
-                let names = s.authors.iter().map(|name| author_index(name)).collect();
-                (s.from, s.to, names, count(s.changes), count(s.cards), count(s.first), count(s.end))
+            .map(|s| SessionWire {
+                from: s.from,
+                to: s.to,
+                authors: s.authors.iter().map(|name| author_index(name)).collect(),
+                changes: count(s.changes),
+                cards: count(s.cards),
+                first: count(s.first),
+                end: count(s.end),
             })
             .collect();
         let wire = ReadingWire {
@@ -165,14 +193,14 @@ impl Reading {
         let changes = wire
             .changes
             .iter()
-            .map(|&(replica, counter, ops, at, lamport, name)| {
+            .map(|c| {
                 Ok(HistoryChange {
-                    replica: ReplicaId(replica),
-                    counter,
-                    ops: ops as usize,
-                    at,
-                    lamport,
-                    author: name.map(author).transpose()?,
+                    replica: ReplicaId(c.replica),
+                    counter: c.counter,
+                    ops: c.ops as usize,
+                    at: c.at,
+                    lamport: c.lamport,
+                    author: c.author.map(author).transpose()?,
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -180,17 +208,17 @@ impl Reading {
         let sessions = wire
             .sessions
             .iter()
-            .map(|(from, to, names, count, cards, first, end)| {
-                let (first, end) = (*first as usize, *end as usize);
+            .map(|s| {
+                let (first, end) = (s.first as usize, s.end as usize);
                 if first > end || end > total {
                     return Err(corrupt("a session outside the history"));
                 }
                 Ok(WorkSession {
-                    from: *from,
-                    to: *to,
-                    authors: names.iter().map(|&index| author(index)).collect::<Result<_, _>>()?,
-                    changes: *count as usize,
-                    cards: *cards as usize,
+                    from: s.from,
+                    to: s.to,
+                    authors: s.authors.iter().map(|&index| author(index)).collect::<Result<_, _>>()?,
+                    changes: s.changes as usize,
+                    cards: s.cards as usize,
                     first,
                     end,
                 })
@@ -632,6 +660,24 @@ impl Past {
     pub fn prepare(&mut self, board: &Board) -> bool {
         if self.preparing() && self.make_segment(board).is_err() {
             self.failed = true;
+        }
+        self.preparing()
+    }
+
+    /// The snapshot of segment `index` once it is made (to hand to another
+    /// viewer of the same board and history: [`Past::add_segment`]).
+    pub fn segment_snapshot(&self, index: usize) -> Option<&[u8]> {
+        self.segments.get(index).map(Vec::as_slice)
+    }
+
+    /// Takes segment `index`'s snapshot as made elsewhere (by a viewer of
+    /// the same board and history: the web app makes them in its worker),
+    /// if it is the next one; returns whether more remain. A snapshot that
+    /// turns out not to load makes the whole copy show everything, as a
+    /// failed segment does.
+    pub fn add_segment(&mut self, index: usize, snapshot: Vec<u8>) -> bool {
+        if self.preparing() && index == self.segments.len() {
+            self.segments.push(snapshot);
         }
         self.preparing()
     }

@@ -343,6 +343,20 @@ fn a_viewer_cut_in_segments_shows_every_moment_as_the_whole_board_does() {
         fresh.prepare(&alice);
     }
     assert!(fresh.segmented());
+    // Segments made by one viewer serve another of the same board and history.
+    let mut taking = alice.past_in_segments(&history, 7).expect("viewer");
+    let mut index = 0;
+    while let Some(snapshot) = prepared.segment_snapshot(index) {
+        taking.add_segment(index + 1, snapshot.to_vec());
+        assert!(taking.segment_snapshot(index).is_none(), "a segment out of turn is not taken");
+        let more = taking.add_segment(index, snapshot.to_vec());
+        index += 1;
+        assert_eq!(more, index < pieces, "after {index}");
+    }
+    for count in [0, steps / 2, 3, steps / 3] {
+        shows_as_it_was(&mut taking, count);
+    }
+    assert!(taking.segmented());
 }
 
 #[test]

@@ -13,7 +13,9 @@
 //! - `{ op: "history", board: Uint8Array }` → `{ history: Uint8Array }`:
 //!   the board's changes and sessions of work (`board_model::Reading`),
 //!   which take seconds on a board with a long past (Loro decodes all of
-//!   it), so the history view opens without stopping the page;
+//!   it), so the history view opens without stopping the page; then the
+//!   history viewer's segments (`board_model::Past`), each as it is made,
+//!   `{ segment: Uint8Array, index }`, and last `{ done: true }`;
 //!
 //! or `{ error: string }`. Trunk builds it (`data-type="worker"` in
 //! `ui/index.html`); the page starts it as `corkboard-file-worker_loader.js`.
@@ -28,11 +30,14 @@ fn main() {
     let reply_to = scope.clone();
     let on_message: Closure<dyn FnMut(web_sys::MessageEvent)> =
         Closure::new(move |event: web_sys::MessageEvent| {
-            let answer = match answer(&event.data()) {
+            let post = |answer: &JsValue| {
+                let _ = reply_to.post_message(answer);
+            };
+            let answer = match answer(&event.data(), &post) {
                 Ok(answer) => answer,
                 Err(error) => object(&[("error", JsValue::from_str(&error))]),
             };
-            let _ = reply_to.post_message(&answer);
+            post(&answer);
         });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
@@ -50,7 +55,10 @@ fn object(pairs: &[(&str, wasm_bindgen::JsValue)]) -> wasm_bindgen::JsValue {
 }
 
 #[cfg(target_arch = "wasm32")]
-fn answer(request: &wasm_bindgen::JsValue) -> Result<wasm_bindgen::JsValue, String> {
+fn answer(
+    request: &wasm_bindgen::JsValue,
+    post: &dyn Fn(&wasm_bindgen::JsValue),
+) -> Result<wasm_bindgen::JsValue, String> {
     use wasm_bindgen::JsCast;
     let field = |key: &str| js_sys::Reflect::get(request, &key.into()).ok();
     let bytes = |value: Option<wasm_bindgen::JsValue>| {
@@ -88,8 +96,22 @@ fn answer(request: &wasm_bindgen::JsValue) -> Result<wasm_bindgen::JsValue, Stri
             let saved = bytes(field("board")).ok_or("history needs the board as a Uint8Array")?;
             let board = board_model::Board::load_headless(&saved, board_model::ReplicaId(0))
                 .map_err(|e| e.to_string())?;
-            let reading = board_model::Reading::of(&board).encode();
-            Ok(object(&[("history", js_sys::Uint8Array::from(reading.as_slice()).into())]))
+            let reading = board_model::Reading::of(&board);
+            post(&object(&[("history", js_sys::Uint8Array::from(reading.encode().as_slice()).into())]));
+            // The viewer's segments, made here as the page's viewer would.
+            let mut past = board.past(&reading.history).map_err(|e| e.to_string())?;
+            let mut made = 0;
+            while past.preparing() {
+                past.prepare(&board);
+                while let Some(snapshot) = past.segment_snapshot(made) {
+                    post(&object(&[
+                        ("segment", js_sys::Uint8Array::from(snapshot).into()),
+                        ("index", wasm_bindgen::JsValue::from(made as u32)),
+                    ]));
+                    made += 1;
+                }
+            }
+            Ok(object(&[("done", wasm_bindgen::JsValue::TRUE)]))
         }
         _ => Err("the file worker does png, zip, unzip and history".into()),
     }

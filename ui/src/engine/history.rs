@@ -104,6 +104,14 @@ impl Engine {
         self.viewing = Some(Viewing { history, past, step: steps, moved: false });
     }
 
+    /// Takes the next of the history viewer's segments, made in the worker.
+    fn take_history_segment(&mut self, index: usize, snapshot: Vec<u8>) {
+        let Some(viewing) = self.viewing.as_mut() else { return };
+        if !viewing.past.add_segment(index, snapshot) {
+            self.signals.history_ready.set(true);
+        }
+    }
+
     /// Makes one piece of the history viewer (see `board_model::Past::prepare`)
     /// unless the slider moved since the last call; returns whether there is
     /// more to make (false once the view is closed).
@@ -146,6 +154,7 @@ impl Engine {
     /// Closes the history view: the board as it is now, editable.
     pub fn close_history(&mut self) {
         self.signals.history_reading.set(false);
+        crate::file_worker::stop_history();
         if self.viewing.take().is_none() {
             return;
         }
@@ -290,9 +299,22 @@ fn copy_title(title: &str, at: i64) -> String {
 /// prepared in idle time.
 pub async fn open_history_view() {
     let Some(saved) = with(Engine::begin_reading_history).flatten() else { return };
-    let reading = crate::file_worker::history(&saved).await;
+    let segment = |index: usize, snapshot: Vec<u8>| {
+        with(|e| e.take_history_segment(index, snapshot));
+    };
+    // The worker stopped before every segment was made: the page makes the rest.
+    let ended = |outcome: Result<(), String>| {
+        if let Err(error) = outcome {
+            crate::log::warn(&format!("the history viewer is prepared on the page: {error}"));
+            prepare_history_when_idle();
+        }
+    };
+    let reading = crate::file_worker::history(&saved, segment, ended).await;
+    let read_here = reading.is_err();
     with(|e| e.finish_reading_history(reading));
-    prepare_history_when_idle();
+    if read_here {
+        prepare_history_when_idle();
+    }
 }
 
 /// Prepares the open history view a piece at a time while the page is

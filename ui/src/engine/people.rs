@@ -65,6 +65,11 @@ impl Engine {
 
     /// Another person's presence: their cursor, selection and live drags.
     pub(super) fn apply_remote_presence(&mut self, peer: u64, state: presence::State) {
+        if crate::dom::tracing()
+            && let Some((_, at)) = state.dragging.first()
+        {
+            crate::dom::trace("__corkboardPresence", at.x);
+        }
         // Cards this peer keeps dragging only move: their signals change
         // directly (the hot path of live motion), without reading the board.
         let mut moved_only: Vec<(CardId, Point)> = Vec::new();

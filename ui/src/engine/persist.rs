@@ -1,6 +1,9 @@
 //! Saving the open board in this page's store: an update appended after
 //! every change (so a closed tab loses at most the edit in flight), folded
-//! into one snapshot every [`COMPACT_AFTER`] updates, by one writer per page.
+//! into one snapshot every [`COMPACT_AFTER`] updates or [`COMPACT_AFTER_BYTES`]
+//! of them (a board received whole from a peer arrives as megabytes of
+//! updates: kept as a snapshot, it loads lazily next time and the snapshot
+//! the history view hands its worker is cheap), by one writer per page.
 //! Other tabs may write the same board: the store numbers records itself
 //! and never replaces one, and a compaction first takes in whatever the
 //! store holds that this page has not seen. A write that fails is not
@@ -22,11 +25,16 @@ use crate::platform::{BoardStore, StorageError, StoredBoard};
 
 /// Updates appended before the board is compacted into one snapshot.
 pub(super) const COMPACT_AFTER: u64 = 200;
+/// Bytes of updates appended before the board is compacted into one
+/// snapshot (whichever comes first).
+pub(super) const COMPACT_AFTER_BYTES: u64 = 4 << 20;
 
 #[derive(Debug)]
 pub(super) struct Persist {
     saved: Version,
     since_compaction: u64,
+    /// Bytes appended since the last compaction.
+    bytes_since_compaction: u64,
     /// Why nothing may be written (the saved copy could not be read).
     read_only: Option<String>,
     /// A digest of the snapshot this page last wrote (a compaction that
@@ -46,6 +54,7 @@ impl Persist {
         Persist {
             saved,
             since_compaction: 0,
+            bytes_since_compaction: 0,
             read_only,
             written_snapshot: None,
             saving: false,
@@ -117,8 +126,11 @@ impl Engine {
         let store = self.platform.store.clone()?;
         let board = self.link.board;
         let previous = self.persist.saved.clone();
-        if self.persist.since_compaction >= COMPACT_AFTER {
+        if self.persist.since_compaction >= COMPACT_AFTER
+            || self.persist.bytes_since_compaction >= COMPACT_AFTER_BYTES
+        {
             self.persist.since_compaction = 0;
+            self.persist.bytes_since_compaction = 0;
             return Some((store, board, SaveWork::Compact { previous }));
         }
         let now = self.board.version();
@@ -128,6 +140,7 @@ impl Engine {
         let bytes = self.board.updates_since(&previous);
         self.persist.saved = now;
         self.persist.since_compaction += 1;
+        self.persist.bytes_since_compaction += bytes.len() as u64;
         Some((store, board, SaveWork::Append { bytes, previous }))
     }
 

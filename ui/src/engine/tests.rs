@@ -239,6 +239,27 @@ fn a_compaction_takes_in_what_another_tab_saved_and_no_record_is_replaced() {
 }
 
 #[test]
+fn megabytes_of_updates_are_compacted_before_two_hundred_of_them() {
+    let home = TestHome::new();
+    let signals = BoardSignals::new();
+    opened(&home, signals);
+    // About 5 MB in 50 updates (a board arriving whole from a peer is the same).
+    let text: String = "Long notes make big updates. ".repeat(3_400);
+    for n in 0..50 {
+        with(|e| e.add_note(Point { x: n as f64 * 400.0, y: 0.0 }, &text));
+        settle();
+    }
+    assert!(signals.saved.get_untracked());
+    let records = home.store.updates.borrow().get(&link().board).map_or(0, BTreeMap::len);
+    assert!(records < 50, "compacted by size: {records} records left");
+    close();
+    let again = BoardSignals::new();
+    futures::executor::block_on(open(home.platform.clone(), link(), again, profile(), None));
+    assert_eq!(ids(again).len(), 3 + 50, "every note is kept");
+    close();
+}
+
+#[test]
 fn a_failed_compaction_is_not_counted_as_saved_and_is_tried_again() {
     let home = TestHome::new();
     let signals = BoardSignals::new();

@@ -126,6 +126,9 @@ impl Transport for BrowserTransport {
     fn send(&mut self, link: LinkId, frame: Vec<u8>) {
         if let Some(peer) = self.shared.state.borrow().links.get(&link) {
             peer.send(&frame);
+            if crate::dom::tracing() {
+                crate::dom::trace("__corkboardSent", frame.len() as f64);
+            }
         }
     }
 
