@@ -151,7 +151,7 @@ pub struct Board {
     author_recorded: std::sync::atomic::AtomicBool,
     /// The document's events, while someone watches this replica (see
     /// [`Board::load_headless`]); `None` on a headless replica.
-    _subscription: Option<Subscription>,
+    subscription: Option<Subscription>,
 }
 
 /// Each card's place in the stack (see `Board::stack`).
@@ -259,7 +259,7 @@ impl Board {
             now_secs: 0,
             author: String::new(),
             author_recorded: std::sync::atomic::AtomicBool::new(false),
-            _subscription: None,
+            subscription: None,
         })
     }
 
@@ -272,7 +272,7 @@ impl Board {
         let live = Arc::clone(&self.handles);
         let stale = Arc::clone(&self.stack);
         let roots = event::Roots::new();
-        self._subscription = Some(self.doc.subscribe_root(Arc::new(move |diff| {
+        self.subscription = Some(self.doc.subscribe_root(Arc::new(move |diff| {
             event::track_cards(&diff, &roots, &mut live.lock().unwrap_or_else(PoisonError::into_inner));
             let batch = event::translate(&diff, &roots);
             if batch.events.iter().any(event::Event::changes_stack) {
@@ -293,7 +293,7 @@ impl Board {
 
     /// Whether the document's events keep this replica's caches current.
     fn is_watched(&self) -> bool {
-        self._subscription.is_some()
+        self.subscription.is_some()
     }
 
     // ----- reading -------------------------------------------------------

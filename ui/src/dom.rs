@@ -100,7 +100,9 @@ pub fn trace(list: &str, value: f64) {
         });
         let at = window.performance().map_or(0.0, |p| p.time_origin() + p.now());
         let entry = js_sys::Array::of2(&at.into(), &value.into());
-        let _ = js_sys::Array::from(&list).push(&entry);
+        if let Ok(list) = list.dyn_into::<js_sys::Array>() {
+            list.push(&entry);
+        }
     }
     #[cfg(not(target_arch = "wasm32"))]
     let _ = (list, value);
