@@ -1166,9 +1166,11 @@ async fn main() -> Result<()> {
     }
 
     if wants("live") {
-        // Alice's page notes when each frame goes to a data channel.
+        // Alice's page notes when each frame goes to a data channel (from
+        // its next load: the page reads the switch once).
         a.execute("localStorage.setItem('corkboard:trace', '1')", vec![]).await?;
         alice.open(&url).await?;
+        a.refresh().await?;
         all_cards(a, CARDS).await?;
 
         // Live motion browser → browser.
