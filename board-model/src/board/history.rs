@@ -411,9 +411,23 @@ impl Board {
         self.past_in_segments(history, SEGMENT_OPS)
     }
 
+    /// [`Board::past`] from `snapshot`, a snapshot of this board the caller
+    /// holds already (saved when `history` was read: the web app saves one
+    /// for its worker), which spares copying the board again.
+    pub fn past_from(&self, history: &History, snapshot: &[u8]) -> Result<Past, Error> {
+        let whole = Board::load_headless(snapshot, self.replica())
+            .map_err(|error| Error::Document(error.to_string()))?;
+        self.past_of(history, whole, SEGMENT_OPS)
+    }
+
     /// [`Board::past`] with segments of about `segment_ops` operations.
     pub fn past_in_segments(&self, history: &History, segment_ops: usize) -> Result<Past, Error> {
         let whole = Board::with_doc(self.doc.fork(), self.replica())?;
+        self.past_of(history, whole, segment_ops)
+    }
+
+    /// A viewer of `history` whose last segment `whole` shows.
+    fn past_of(&self, history: &History, whole: Board, segment_ops: usize) -> Result<Past, Error> {
         let mut ends = Vec::new();
         // A trimmed past is shown by the whole copy alone.
         if !history.trimmed {

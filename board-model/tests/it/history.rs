@@ -245,8 +245,9 @@ fn a_history_read_elsewhere_comes_back_whole_and_bad_bytes_are_an_error() {
     assert_eq!(back.history.trimmed(), reading.history.trimmed());
     let steps = back.history.changes().len();
     assert_eq!(back.history.version_after(steps - 3), reading.history.version_after(steps - 3));
-    // A viewer made from a history read elsewhere shows the same past.
-    let mut past = alice.past(&back.history).expect("viewer");
+    // A viewer made from a history read elsewhere (and the snapshot it was
+    // read from) shows the same past.
+    let mut past = alice.past_from(&back.history, &alice.save().expect("save")).expect("viewer");
     let version = back.history.version_after(steps / 2);
     assert_eq!(rendered(past.show(&version).expect("show")), rendered(&alice.at(&version).expect("at")));
     let shallow = Board::load(&alice.save_shallow().expect("shallow"), ReplicaId(8)).expect("load");

@@ -33,7 +33,7 @@ impl Engine {
     /// app reads it in its worker: [`open_history_view`]).
     pub fn open_history(&mut self) {
         if self.viewing.is_none() {
-            self.open_history_read(Reading::of(&self.board));
+            self.open_history_read(Reading::of(&self.board), None);
         }
     }
 
@@ -50,13 +50,14 @@ impl Engine {
 
     /// Opens the view with the history read elsewhere (or, when that
     /// failed, read here), unless it was closed while being read.
-    fn finish_reading_history(&mut self, reading: Result<Reading, String>) {
+    /// `saved` is the snapshot it was read from.
+    fn finish_reading_history(&mut self, reading: Result<Reading, String>, saved: &[u8]) {
         if !self.signals.history_reading.get_untracked() {
             return;
         }
         self.signals.history_reading.set(false);
         match reading {
-            Ok(reading) => self.open_history_read(reading),
+            Ok(reading) => self.open_history_read(reading, Some(saved)),
             Err(error) => {
                 crate::log::warn(&format!("the history was read on the page: {error}"));
                 self.open_history();
@@ -65,14 +66,18 @@ impl Engine {
     }
 
     /// Opens the history view at now, with `reading` (this board's history
-    /// and sessions).
-    pub fn open_history_read(&mut self, reading: Reading) {
+    /// and sessions, read from `saved` when that is given).
+    fn open_history_read(&mut self, reading: Reading, saved: Option<&[u8]>) {
         if self.viewing.is_some() {
             return;
         }
         self.end_text_edit();
         let Reading { history, sessions } = reading;
-        let past = match self.board.past(&history) {
+        let past = match saved {
+            Some(saved) => self.board.past_from(&history, saved),
+            None => self.board.past(&history),
+        };
+        let past = match past {
             Ok(past) => past,
             Err(error) => {
                 notify::error(&format!("The board's history can't be shown: {error}"));
@@ -311,7 +316,7 @@ pub async fn open_history_view() {
     };
     let reading = crate::file_worker::history(&saved, segment, ended).await;
     let read_here = reading.is_err();
-    with(|e| e.finish_reading_history(reading));
+    with(|e| e.finish_reading_history(reading, &saved));
     if read_here {
         prepare_history_when_idle();
     }

@@ -38,17 +38,25 @@ pub fn HistoryPanel(signals: BoardSignals) -> impl IntoView {
     }
 }
 
+/// The panel's title and its "Done" (which also stops a reading).
+#[component]
+fn Header() -> impl IntoView {
+    view! {
+        <header class="history-header">
+            <h2>"History"</h2>
+            <button class="button ghost small" data-testid="history-close" aria-label="Close the history"
+                on:click=move |_| { engine::with(|e| e.close_history()); }>"Done"</button>
+        </header>
+    }
+}
+
 /// The panel while the board's history is read (the board stays as it is, editable).
 #[component]
 fn Reading() -> impl IntoView {
     view! {
         <aside class="history-panel" data-testid="history" data-reading="true" aria-label="Board history" aria-busy="true"
             on:pointerdown=|ev| ev.stop_propagation() on:keydown=|ev| ev.stop_propagation()>
-            <header class="history-header">
-                <h2>"History"</h2>
-                <button class="button ghost small" data-testid="history-close" aria-label="Close the history"
-                    on:click=move |_| { engine::with(|e| e.close_history()); }>"Done"</button>
-            </header>
+            <Header/>
             <p class="history-note" role="status">"Reading the board's history…"</p>
         </aside>
     }
@@ -103,11 +111,7 @@ fn Panel(view: HistoryView, signals: BoardSignals) -> impl IntoView {
         <aside class="history-panel" data-testid="history" aria-label="Board history"
             data-ready=move || signals.history_ready.get().to_string()
             on:pointerdown=|ev| ev.stop_propagation() on:keydown=|ev| ev.stop_propagation()>
-            <header class="history-header">
-                <h2>"History"</h2>
-                <button class="button ghost small" data-testid="history-close" aria-label="Close the history"
-                    on:click=move |_| { engine::with(|e| e.close_history()); }>"Done"</button>
-            </header>
+            <Header/>
             {begins.map(|text| view! { <p class="history-note" data-testid="history-trimmed">{text}</p> })}
             <label class="history-showing">
                 <span>"Showing: "<strong data-testid="history-showing">{showing}</strong></span>
