@@ -118,6 +118,10 @@ pub fn table(quick: bool) -> Result<String> {
         sessions.len(),
         saved.len() as f64 / 1e6
     ));
+    out.push_str(
+        "Release build, one run, on the machine of section 1 (`board-bench history`). The segments are what \
+         the web app's file worker makes while the view is open (the page only if the worker fails).\n\n",
+    );
     out.push_str("| what | figure | target |\n|---|---:|---|\n");
     out.push_str(&format!(
         "| open the history view: read the changes (first time after loading; again) | {}; {} | |\n",
@@ -136,7 +140,7 @@ pub fn table(quick: bool) -> Result<String> {
         ms(pieces.iter().max().copied().unwrap_or_default())
     ));
     out.push_str(&format!(
-        "| process resident memory: before the viewer; with its segments made | {rss_before:.0} MiB; {rss_after:.0} MiB | |\n"
+        "| process resident memory (it built the board itself first): before the viewer; with its segments made | {rss_before:.0} MiB; {rss_after:.0} MiB | |\n"
     ));
     out.push_str(&format!(
         "| slider step, one change back (drag, {} steps) | p50 {}, p95 {} | ≤ 50 ms |\n",
