@@ -88,7 +88,8 @@ pub fn tracing() -> bool {
 /// Records `[ms since the epoch, value]` in the array `window[list]`
 /// (while [`tracing`]): when remote presence reached the board state
 /// (`__corkboardPresence`, the dragged card's x), when a frame went to a
-/// data channel (`__corkboardSent`, its length).
+/// data channel (`__corkboardSent`, its length), when a data channel's
+/// message event began (`__corkboardReceived`).
 pub fn trace(list: &str, value: f64) {
     #[cfg(target_arch = "wasm32")]
     if let Some(window) = window() {

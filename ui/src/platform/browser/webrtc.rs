@@ -246,6 +246,9 @@ fn attach_channel(shared: &Rc<Shared>, link: LinkId, channel: RtcDataChannel) {
     let onmessage: Handler<MessageEvent> = Closure::new({
         let weak = weak.clone();
         move |event: MessageEvent| {
+            if crate::dom::tracing() {
+                crate::dom::trace("__corkboardReceived", 0.0);
+            }
             let data = event.data();
             let frame = if data.is_instance_of::<js_sys::ArrayBuffer>() {
                 js_sys::Uint8Array::new(&data).to_vec()
