@@ -111,11 +111,17 @@ impl Engine {
     }
 
     /// Moves the dragged cards by (dx, dy) board units from where they started:
-    /// only their signals change, and peers see it as presence.
+    /// only their signals change, and peers see it as presence — sent first,
+    /// so the frame leaves before this page's own redrawing is set going.
     pub fn drag_by(&mut self, dx: f64, dy: f64, cursor: Point) {
         self.local_presence.cursor = Some(cursor);
         let Some(drag) = self.drag.as_mut() else { return };
         drag.current = drag.start.iter().map(|(id, p)| (*id, Point { x: p.x + dx, y: p.y + dy })).collect();
+        let mut dragging = drag.current.clone();
+        dragging.truncate(presence::MAX_LISTED_CARDS);
+        self.local_presence.dragging = dragging;
+        self.send_presence();
+        let Some(drag) = self.drag.as_ref() else { return };
         for (id, at) in &drag.current {
             if let Some(signal) = self.cards.get(id) {
                 signal.update(|v| {
@@ -125,10 +131,6 @@ impl Engine {
                 });
             }
         }
-        let mut dragging = drag.current.clone();
-        dragging.truncate(presence::MAX_LISTED_CARDS);
-        self.local_presence.dragging = dragging;
-        self.send_presence();
     }
 
     /// Ends a drag: one commit for all moved cards.
