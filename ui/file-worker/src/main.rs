@@ -98,8 +98,9 @@ fn answer(
                 .map_err(|e| e.to_string())?;
             let reading = board_model::Reading::of(&board);
             post(&object(&[("history", js_sys::Uint8Array::from(reading.encode().as_slice()).into())]));
-            // The viewer's segments, made here as the page's viewer would.
-            let mut past = board.past(&reading.history).map_err(|e| e.to_string())?;
+            // The viewer's segments, made here as the page's viewer would
+            // (its whole copy from the same bytes: the board is not copied).
+            let mut past = board.past_from(&reading.history, &saved).map_err(|e| e.to_string())?;
             let mut made = 0;
             while past.preparing() {
                 past.prepare(&board);
